@@ -1,0 +1,54 @@
+"""The interface every frame source implements, and the health it reports."""
+
+from __future__ import annotations
+
+import abc
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+from camera_adapters.frame import Frame
+
+
+class SourceError(RuntimeError):
+    """A source that cannot be opened or read; the message is safe to log (no passwords)."""
+
+
+@dataclass
+class SourceHealth:
+    """What a camera's operator needs to see: state, why, and how well frames flow."""
+
+    state: str = "starting"  # starting | online | reconnecting | offline | error | ended
+    reason: str | None = None
+    last_frame_at: float | None = None
+    frames_in: int = 0
+    frames_analysed: int = 0
+    reconnects: int = 0
+    decode_errors: int = 0
+    since: float = field(default_factory=time.time)
+
+    def set(self, state: str, reason: str | None = None) -> None:
+        if state != self.state or reason != self.reason:
+            self.state, self.reason, self.since = state, reason, time.time()
+
+
+class FrameSource(abc.ABC):
+    """Yields frames at the camera's analysis rate, skipping (never slowing down) in between."""
+
+    live: bool = False
+
+    def __init__(self, camera_id: str, analysis_fps: float) -> None:
+        self.camera_id = camera_id
+        self.analysis_fps = analysis_fps
+        self.health = SourceHealth()
+
+    @abc.abstractmethod
+    def frames(self) -> Iterator[Frame]:
+        """Frames until the source ends (files) or :meth:`close` is called (live)."""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release the device or connection."""
+
+    def describe(self) -> str:
+        """The source for logs, with any password masked."""
+        return self.__class__.__name__

@@ -1,0 +1,72 @@
+"""Per-camera detection engine: detections -> tracks -> zones -> dwell -> candidate events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+
+import numpy as np
+
+from detectors.dwell import DwellTimers
+from detectors.events import CandidateEvent, EvidenceImage
+from detectors.incidents import IncidentBook
+from detectors.rules import RULES, Observation, SceneView
+from detectors.tracker import IouTracker
+from detectors.zones import Zone
+from models.detections import Detections
+from streetwarden.config import DedupeConfig, TrackerConfig, ZoneConfig
+
+# Extra observers (e.g. the left-behind object engine) return observations per zone for a scene.
+Observer = Callable[[list[Zone], SceneView], dict[str, list[Observation]]]
+
+
+class CameraEngine:
+    """Everything one camera needs between the model and the store; not thread-safe (one per camera)."""
+
+    def __init__(self, camera_id: str, zones: Iterable[ZoneConfig], *, live: bool,
+                 tracker: TrackerConfig | None = None, dedupe: DedupeConfig | None = None) -> None:
+        tracker = tracker or TrackerConfig()
+        dedupe = dedupe or DedupeConfig()
+        self.camera_id = camera_id
+        self.tracker = IouTracker(tracker.iou_match, tracker.high_score, tracker.lost_seconds)
+        self.timers = DwellTimers(lost_seconds=tracker.lost_seconds)
+        self.book = IncidentBook(camera_id, live, dedupe.window_seconds, dedupe.min_iou)
+        self.observers: list[Observer] = []
+        self.zones: list[Zone] = []
+        self.set_zones(zones)
+
+    def set_zones(self, zones: Iterable[ZoneConfig]) -> None:
+        """Swap the zone set (live edits from the UI); timers of removed zones lapse on their own."""
+        self.zones = [Zone(z) for z in zones]
+
+    def process(self, ts: float, image: np.ndarray, dets: Detections) -> list[CandidateEvent]:
+        """Advance by one analysed frame; returns the events to store."""
+        seen = self.tracker.update(dets, ts)
+        scene = SceneView(ts, image, dets, seen)
+        extra: dict[str, list[Observation]] = {}
+        for observer in self.observers:
+            for zone_id, obs in observer(self.zones, scene).items():
+                extra.setdefault(zone_id, []).extend(obs)
+        events: list[CandidateEvent] = []
+        present: set[tuple[str, int]] = set()
+        for zone in self.zones:
+            rule = RULES[zone.kind]
+            for obs in rule.observe(zone, scene) + extra.get(zone.id, []):
+                present.add((zone.id, obs.key))
+                dwell = self.timers.observe(zone.id, obs.key, obs.box, ts, image, zone.config.max_displacement, obs.companion)
+                if not rule.qualifies(zone, dwell, ts):
+                    continue
+                evidence: list[EvidenceImage] = obs.attributes.pop("evidence", [])
+                event = self.book.report(
+                    zone_id=zone.id, violation=rule.violation, label=obs.label, score=obs.score, box=obs.box,
+                    first_seen=dwell.start_ts, ts=ts, frame=image, first_frame=dwell.first_frame,
+                    first_box=dwell.first_box, extra=evidence, attributes=obs.attributes,
+                )
+                if event is not None:
+                    events.append(event)
+        self.timers.sweep(ts, present)
+        events.extend(self.book.sweep(ts))
+        return events
+
+    def finish(self) -> list[CandidateEvent]:
+        """The source ended: close what is open so the store has final times."""
+        return self.book.flush()

@@ -1,0 +1,134 @@
+"""The ONNX detector: one onnxruntime session that turns a batch of frames into Detections."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import onnxruntime as ort
+
+ort.set_default_logger_severity(3)  # our own messages explain failures; keep ORT quiet
+
+from models.card import ModelCard, card_from_metadata, find_card
+from models.detections import COCO_LABELS, Detections
+from models.families import FAMILIES, guess_family
+from models.letterbox import unletterbox
+from models.nms import classwise_nms
+
+
+class ModelError(RuntimeError):
+    """A model that cannot be loaded or run; the message says what to do."""
+
+
+def _dynamic_batch_bytes(path: Path) -> bytes | None:
+    """Model bytes with a symbolic batch axis, so several frames run in one call (None if impossible)."""
+    try:
+        import onnx
+    except ImportError:  # pragma: no cover - onnx is a dependency
+        return None
+    model = onnx.load(str(path))
+    for value in list(model.graph.input) + list(model.graph.output):
+        dims = value.type.tensor_type.shape.dim
+        if dims:
+            dims[0].dim_param = "batch"
+    return model.SerializeToString()
+
+
+class OnnxDetector:
+    """Runs a YOLOX or Ultralytics ONNX model on BGR frames of any size.
+
+    Frames are letterboxed, batched in one ``session.run`` where the graph allows a dynamic batch
+    (probed once at load), decoded, filtered by score and class-wise NMS, and mapped back to source
+    pixels.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        family: str | None = None,
+        score_threshold: float = 0.25,
+        nms_iou: float = 0.45,
+        threads: int = 0,
+        max_batch: int = 8,
+    ) -> None:
+        self.path = Path(path)
+        if not self.path.exists():
+            raise ModelError(
+                f"model file not found: {self.path} (set STREETWARDEN_MODELS to the folder holding the .onnx files, "
+                "or give an absolute path)"
+            )
+        self.score_threshold = score_threshold
+        self.nms_iou = nms_iou
+        self.max_batch = max_batch
+        opts = ort.SessionOptions()
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+        opts.log_severity_level = 3
+        self._opts = opts
+        try:
+            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+        except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types
+            raise ModelError(f"cannot load model {self.path}: {err} (is it a valid ONNX file?)") from None
+        inp = self.session.get_inputs()[0]
+        self.input_name = inp.name
+        card: ModelCard | None = find_card(self.path) or card_from_metadata(self.session.get_modelmeta().custom_metadata_map)
+        self.labels: tuple[str, ...] = card.labels if card else COCO_LABELS
+        size = inp.shape[2] if isinstance(inp.shape[2], int) else (card.input_size if card else None)
+        if not size:
+            raise ModelError(f"{self.path}: input size is not fixed in the graph; add a model card with input_size")
+        self.input_size = int(size)
+        out_shape = list(self.session.get_outputs()[0].shape)
+        fam = family or (card.family if card else None) or guess_family(out_shape, len(self.labels))
+        if fam not in FAMILIES:
+            raise ModelError(
+                f"{self.path}: unknown output family {fam!r} for output shape {out_shape}; "
+                f"set `family` to one of {sorted(FAMILIES)} in the config or model card"
+            )
+        self.family = FAMILIES[fam]
+        self.batchable = self._enable_batch(inp.shape[0])
+
+    def _enable_batch(self, batch_dim: object) -> bool:
+        if not isinstance(batch_dim, int):
+            return True
+        if self.max_batch <= 1:
+            return False
+        data = _dynamic_batch_bytes(self.path)
+        if data is None:
+            return False
+        try:
+            session = ort.InferenceSession(data, self._opts, providers=["CPUExecutionProvider"])
+            probe = np.zeros((2, 3, self.input_size, self.input_size), np.float32)
+            session.run(None, {self.input_name: probe})
+        except Exception:
+            return False  # graph has batch-1 reshapes (e.g. int8 YOLOv8): run frames one by one
+        self.session = session
+        return True
+
+    def run_tensor(self, batch: np.ndarray) -> np.ndarray:
+        """Raw model call on a preprocessed [B,3,S,S] tensor (used by benchmarks too)."""
+        if self.batchable or batch.shape[0] == 1:
+            return self.session.run(None, {self.input_name: batch})[0]
+        return np.concatenate([self.session.run(None, {self.input_name: batch[i:i + 1]})[0] for i in range(len(batch))])
+
+    def preprocess(self, images: list[np.ndarray]) -> tuple[np.ndarray, list]:
+        tensors, infos = zip(*(self.family.preprocess(img, self.input_size) for img in images))
+        return np.stack(tensors), list(infos)
+
+    def __call__(self, images: list[np.ndarray]) -> list[Detections]:
+        """Detect objects in BGR images; one Detections per image, boxes in source pixels."""
+        results: list[Detections] = []
+        for start in range(0, len(images), self.max_batch):
+            chunk = images[start:start + self.max_batch]
+            batch, infos = self.preprocess(chunk)
+            output = self.run_tensor(batch)
+            for out, info in zip(output, infos):
+                raw = self.family.decode(out, self.input_size, self.score_threshold)
+                keep = classwise_nms(raw.xyxy, raw.score, raw.class_id, self.nms_iou)
+                results.append(
+                    Detections(unletterbox(raw.xyxy[keep], info), raw.score[keep], raw.class_id[keep].astype(np.int64), self.labels)
+                )
+        return results
+
+    def detect(self, image: np.ndarray) -> Detections:
+        return self([image])[0]

@@ -1,0 +1,5 @@
+"""Persistence: SQLAlchemy schema, queries, evidence files."""
+
+from store.db import Database
+
+__all__ = ["Database"]

@@ -1,0 +1,71 @@
+"""Evidence files on disk: JPEGs written atomically, with their SHA-256 kept in the database."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from detectors.events import EvidenceImage
+
+BOX_COLOUR = (0, 0, 255)
+
+
+def crop_with_margin(image: np.ndarray, box: np.ndarray, margin: float = 0.2, min_side: int = 32) -> np.ndarray:
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = [float(v) for v in box]
+    mx = max((x2 - x1) * margin, min_side / 2)
+    my = max((y2 - y1) * margin, min_side / 2)
+    x1, y1 = int(max(0, x1 - mx)), int(max(0, y1 - my))
+    x2, y2 = int(min(w, x2 + mx)), int(min(h, y2 + my))
+    return image[y1:max(y2, y1 + 1), x1:max(x2, x1 + 1)]
+
+
+def render(item: EvidenceImage) -> np.ndarray:
+    """The picture as stored: the box drawn on a full frame, or the crop around it."""
+    if item.box is not None and item.crop:
+        return crop_with_margin(item.image, item.box)
+    if item.box is None:
+        return item.image
+    out = item.image.copy()
+    x1, y1, x2, y2 = [int(round(float(v))) for v in item.box]
+    thickness = max(2, out.shape[1] // 400)
+    cv2.rectangle(out, (x1, y1), (x2, y2), BOX_COLOUR, thickness)
+    return out
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+
+
+def save_image(root: Path, relative: str, image: np.ndarray, quality: int = 90) -> tuple[str, str, int, int]:
+    """Encode and write a JPEG; returns (relative path, sha256, width, height)."""
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise OSError(f"could not encode evidence image {relative}")
+    data = buf.tobytes()
+    write_bytes_atomic(root / relative, data)
+    return relative, hashlib.sha256(data).hexdigest(), int(image.shape[1]), int(image.shape[0])
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()

@@ -1,0 +1,5 @@
+import sys
+
+from streetwarden.cli import main
+
+sys.exit(main())

@@ -1,0 +1,233 @@
+"""`streetwarden` command line: detect, run, candidates, config-doc (serve/users come with the API)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import signal
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from streetwarden.config import ConfigError, load_settings, resolve_model_path
+
+log = logging.getLogger("streetwarden.cli")
+
+
+class UserError(Exception):
+    """Something the user can fix; printed as one line without a traceback."""
+
+
+Command = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[Command, Callable[[argparse.ArgumentParser], None], str]] = {}
+
+
+def register(name: str, help_text: str, fn: Command, configure: Callable[[argparse.ArgumentParser], None]) -> None:
+    """Add a sub-command (later stages add theirs, e.g. `serve`, `users`)."""
+    COMMANDS[name] = (fn, configure, help_text)
+
+
+# ---------------------------------------------------------------- detect
+def _detect(args: argparse.Namespace) -> int:
+    import cv2
+
+    from models import OnnxDetector
+
+    detector = OnnxDetector(resolve_model_path(args.model), score_threshold=args.score, threads=args.threads)
+    status = 0
+    for image_path in args.images:
+        image = cv2.imread(image_path, cv2.IMREAD_COLOR)
+        if image is None:
+            print(f"streetwarden: error: cannot read image {image_path} (missing or not an image)", file=sys.stderr)
+            status = 2
+            continue
+        dets = detector.detect(image)
+        items = [{"label": n, "score": round(float(s), 4), "box": [round(float(v), 1) for v in b]}
+                 for n, s, b in zip(dets.label_names(), dets.score, dets.xyxy)]
+        if args.json:
+            print(json.dumps({"image": image_path, "detections": items}, ensure_ascii=False))
+        else:
+            print(f"{image_path}: {len(items)} objects")
+            for it in items:
+                print(f"  {it['label']:<14} {it['score']:.2f}  {it['box']}")
+    return status
+
+
+def _detect_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("images", nargs="+", help="image files")
+    p.add_argument("--model", default="yolox_nano_coco_416.onnx", help="ONNX model path (relative: looked up in $STREETWARDEN_MODELS)")
+    p.add_argument("--score", type=float, default=0.25, help="minimum score (default 0.25)")
+    p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = all cores)")
+    p.add_argument("--json", action="store_true", help="one JSON object per image")
+
+
+register("detect", "Run a model on images and print what it finds.", _detect, _detect_args)
+
+
+# ---------------------------------------------------------------- run
+def _run(args: argparse.Namespace) -> int:
+    from camera_adapters import SourceError
+    from pipeline.worker import Worker
+    from store.db import Database
+    from streetwarden.progress import Progress
+
+    settings = load_settings(args.config)
+    db = Database(settings.database_url)
+    db.create_all()
+    worker = Worker(settings, db, once=args.once)
+    if args.once:
+        try:
+            worker.open_all()
+        except SourceError as err:
+            raise UserError(f"{err} (check `source` of the camera in {args.config})") from None
+    total = 0
+    for r in worker.runners:
+        src = r.source
+        count = getattr(src, "frame_count", 0)
+        fps = getattr(src, "native_fps", 0)
+        if count and fps:
+            total += int(count / fps * r.cam.analysis_fps) + 1
+        elif hasattr(src, "files"):
+            total += len(src.files)
+    progress = Progress("analysed", total or None)
+    worker.on_batch = progress.add
+    signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    try:
+        stats = worker.run()
+    except KeyboardInterrupt:
+        worker.stop()
+        stats = worker.stats
+    progress.print()
+    print(json.dumps({"frames": stats["frames"], "events": stats["events"], "candidates_created": stats["created"]}))
+    return 0
+
+
+def _run_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="YAML configuration file")
+    p.add_argument("--once", action="store_true", help="stop when every file source has ended (batch use)")
+
+
+register("run", "Run the camera workers (no web server).", _run, _run_args)
+
+
+# ---------------------------------------------------------------- candidates
+def candidate_json(row) -> dict:  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    def when(t: float):
+        return round(t, 2) if not row.live else datetime.fromtimestamp(t, timezone.utc).isoformat()
+
+    return {
+        "id": row.id, "camera_id": row.camera_id, "zone_id": row.zone_id, "violation": row.violation,
+        "label": row.label, "score": round(row.score, 4), "status": row.status,
+        "first_seen": when(row.first_seen), "last_seen": when(row.last_seen), "active": row.active,
+        "box": row.box, "attributes": row.attributes or {},
+        "evidence": [{"kind": e.kind, "path": e.path, "sha256": e.sha256} for e in row.evidence],
+    }
+
+
+def _candidates(args: argparse.Namespace) -> int:
+    from sqlalchemy import select
+
+    from store.db import Database
+    from store.schema import Candidate
+
+    settings = load_settings(args.config)
+    db = Database(settings.database_url)
+    db.create_all()
+    with db.session() as s:
+        q = select(Candidate).order_by(Candidate.id)
+        if args.status:
+            q = q.where(Candidate.status == args.status)
+        rows = [candidate_json(r) for r in s.scalars(q).all()]
+    if args.json:
+        print(json.dumps(rows, ensure_ascii=False, indent=1))
+    else:
+        for r in rows:
+            print(f"#{r['id']:<5} {r['camera_id']:<12} {r['zone_id']:<10} {r['violation']:<17} {r['label']:<10} "
+                  f"{r['score']:.2f} {r['first_seen']} → {r['last_seen']} {r['status']}")
+        print(f"{len(rows)} candidates")
+    return 0
+
+
+def _candidates_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="YAML configuration file")
+    p.add_argument("--json", action="store_true", help="print a JSON array")
+    p.add_argument("--status", help="only this status (pending, confirmed, rejected, ...)")
+
+
+register("candidates", "List the candidates in the database.", _candidates, _candidates_args)
+
+
+# ---------------------------------------------------------------- config
+def _config_doc(args: argparse.Namespace) -> int:
+    from streetwarden.config import describe_settings
+
+    if args.config:
+        load_settings(args.config)
+        print(f"{args.config}: OK")
+        return 0
+    print(describe_settings())
+    return 0
+
+
+def _config_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", help="check this file instead of printing the reference")
+
+
+register("config-doc", "Describe every configuration field, or check a file with --config.", _config_doc, _config_args)
+
+
+def _load_plugins() -> None:
+    """Commands defined by later stages (api: serve, users)."""
+    for mod in ("api.cli",):
+        try:
+            __import__(mod)
+        except ModuleNotFoundError as err:
+            if err.name != mod:
+                raise
+
+
+def build_parser() -> argparse.ArgumentParser:
+    _load_plugins()
+    parser = argparse.ArgumentParser(prog="streetwarden", description="StreetWarden: urban-management violations from street cameras.")
+    parser.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING or ERROR")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (fn, configure, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        configure(p)
+        p.set_defaults(func=fn)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from sqlalchemy.exc import OperationalError
+
+    from camera_adapters import SourceError
+    from models import ModelError
+    from streetwarden.logs import setup_logging
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    setup_logging(args.log_level)
+    try:
+        return args.func(args)
+    except (ConfigError, ModelError, SourceError, UserError) as err:
+        print(f"streetwarden: error: {err}", file=sys.stderr)
+        return 2
+    except BrokenPipeError:
+        return 0
+    except OperationalError as err:
+        from streetwarden.redact import mask_url
+
+        print(f"streetwarden: error: database unavailable: {mask_url(str(err.orig))} "
+              "(check `database` in the config and that the server is running)", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,359 @@
+"""The configuration tree: one YAML file validated by pydantic models.
+
+The same models validate the file, document every option (``Field(description=...)``) and produce
+the error message that names the bad field, so a typo never becomes a silent default.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Annotated, Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+SHARED_DIR_ENV = "STREETWARDEN_SHARED"
+MODELS_DIR_ENV = "STREETWARDEN_MODELS"
+
+
+class ConfigError(ValueError):
+    """A configuration problem, already phrased for the user (names the field)."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+class ZoneKind(str, Enum):
+    """What a zone is for; each kind is watched by one violation rule."""
+
+    sidewalk = "sidewalk"
+    no_vending = "no_vending"
+    shopfront = "shopfront"
+    no_dumping = "no_dumping"
+
+
+VIOLATION_BY_ZONE_KIND: dict[ZoneKind, str] = {
+    ZoneKind.sidewalk: "sidewalk_parking",
+    ZoneKind.no_vending: "street_vendor",
+    ZoneKind.shopfront: "out_of_shop",
+    ZoneKind.no_dumping: "illegal_dumping",
+}
+
+DEFAULT_DWELL: dict[ZoneKind, float] = {
+    ZoneKind.sidewalk: 120.0,
+    ZoneKind.no_vending: 300.0,
+    ZoneKind.shopfront: 600.0,
+    ZoneKind.no_dumping: 60.0,
+}
+
+Point = tuple[float, float]
+_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def _check_id(value: str) -> str:
+    if not _ID_RE.match(value):
+        raise ValueError("must be 1-64 characters of letters, digits, '-', '_' or '.', starting with a letter or digit")
+    return value
+
+
+class ZoneConfig(_Strict):
+    """A polygon of the camera image where one violation rule applies."""
+
+    id: str = Field(description="Zone id, unique within its camera (letters, digits, '-', '_', '.').")
+    name: str | None = Field(default=None, description="Human-readable name shown to reviewers (e.g. 人行道东段).")
+    kind: ZoneKind = Field(description="Zone kind: sidewalk, no_vending, shopfront or no_dumping.")
+    polygon: list[Point] = Field(
+        description="Polygon corners as [x, y] fractions (0-1) of frame width and height, so the zone "
+        "survives a change of stream resolution. At least 3 points."
+    )
+    dwell_seconds: float | None = Field(
+        default=None,
+        description="How long a violation must persist before a candidate is raised. Defaults per kind: "
+        "sidewalk 120, no_vending 300, shopfront 600, no_dumping 60.",
+    )
+    max_displacement: float = Field(
+        default=0.5,
+        gt=0,
+        description="A tracked object counts as stationary while its anchor stays within this fraction of "
+        "its box size (the larger side) of where its dwell started.",
+    )
+    min_score: float = Field(default=0.3, ge=0, le=1, description="Minimum detection score for this zone's rule.")
+    labels: list[str] | None = Field(
+        default=None,
+        description="Detector labels this zone's rule watches; default depends on the kind "
+        "(sidewalk: car, truck, bus, motorcycle).",
+    )
+    min_object_area: float = Field(
+        default=0.0005,
+        ge=0,
+        description="Left-behind objects: minimum size as a fraction of the frame area (0.0005 = 0.05 %).",
+    )
+    max_age_seconds: float = Field(
+        default=6 * 3600,
+        gt=0,
+        description="Left-behind objects: after this long an unhandled static object is absorbed into the "
+        "background model.",
+    )
+    sensitivity: float = Field(
+        default=0.5,
+        ge=0,
+        le=1,
+        description="Left-behind objects: 0 (only strong changes) to 1 (faint changes too).",
+    )
+    shop_id: str | None = Field(default=None, description="Shopfront zones: the registered shop in front of which this strip lies.")
+
+    _v_id = field_validator("id")(lambda cls, v: _check_id(v))
+
+    @field_validator("polygon")
+    @classmethod
+    def _polygon(cls, value: list[Point]) -> list[Point]:
+        if len(value) < 3:
+            raise ValueError(f"a polygon needs at least 3 points, got {len(value)}")
+        for i, (x, y) in enumerate(value):
+            if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                raise ValueError(
+                    f"point {i} [{x}, {y}] is outside 0-1: coordinates are fractions of frame width/height"
+                )
+        return value
+
+    @field_validator("dwell_seconds")
+    @classmethod
+    def _dwell(cls, value: float | None) -> float | None:
+        if value is not None and value < 0:
+            raise ValueError(f"dwell_seconds must be 0 or more, got {value}")
+        return value
+
+    @property
+    def dwell(self) -> float:
+        return self.dwell_seconds if self.dwell_seconds is not None else DEFAULT_DWELL[self.kind]
+
+    @property
+    def violation(self) -> str:
+        return VIOLATION_BY_ZONE_KIND[self.kind]
+
+
+class CameraConfig(_Strict):
+    """One camera: where its frames come from and which zones are watched."""
+
+    id: str = Field(description="Camera id, unique (letters, digits, '-', '_', '.').")
+    name: str | None = Field(default=None, description="Display name (e.g. 西门).")
+    source: str = Field(
+        description="Video file, image file or folder, rtsp://… stream, or http(s)://… JPEG snapshot URL. "
+        "Relative paths are resolved against the configuration file's folder."
+    )
+    analysis_fps: float = Field(default=1.0, gt=0, le=30, description="Frames analysed per second (frames in between are skipped).")
+    model: str = Field(default="default", description="Key of the model in `models` used for this camera.")
+    enabled: bool = Field(default=True, description="Disabled cameras are kept in the database but not run.")
+    address: str | None = Field(default=None, description="Street address of the camera's view, printed on notices.")
+    latitude: float | None = Field(default=None, ge=-90, le=90, description="WGS-84 latitude of the watched place.")
+    longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 longitude of the watched place.")
+    zones: list[ZoneConfig] = Field(default_factory=list, description="Watched zones of this camera.")
+
+    _v_id = field_validator("id")(lambda cls, v: _check_id(v))
+
+    @model_validator(mode="after")
+    def _unique_zones(self) -> "CameraConfig":
+        seen: set[str] = set()
+        for zone in self.zones:
+            if zone.id in seen:
+                raise ValueError(f"zone id '{zone.id}' appears twice in camera '{self.id}'")
+            seen.add(zone.id)
+        return self
+
+
+class ModelConfig(_Strict):
+    """An ONNX detector and how to run it."""
+
+    path: str = Field(description="ONNX file; a relative path is looked up in $STREETWARDEN_MODELS, then next to the config file.")
+    family: str | None = Field(default=None, description="Output family: 'yolox' or 'ultralytics'. Read from the model card or the ONNX file when omitted.")
+    score_threshold: float = Field(default=0.25, ge=0, le=1, description="Detections below this score are dropped.")
+    nms_iou: float = Field(default=0.45, gt=0, le=1, description="IoU above which same-class boxes are suppressed.")
+    threads: int = Field(default=0, ge=0, le=64, description="onnxruntime intra-op threads; 0 = one per core.")
+    max_batch: int = Field(default=8, ge=1, le=64, description="Most frames sent to the model at once (batched across cameras).")
+
+
+class TrackerConfig(_Strict):
+    """Multi-object tracker settings."""
+
+    iou_match: float = Field(default=0.3, gt=0, lt=1, description="Minimum IoU to continue a track.")
+    high_score: float = Field(default=0.5, ge=0, le=1, description="Detections above this score can start tracks (ByteTrack high set).")
+    lost_seconds: float = Field(default=10.0, gt=0, description="A track unseen this long is dropped.")
+
+
+class DedupeConfig(_Strict):
+    """How one real-world violation is kept as one candidate."""
+
+    window_seconds: float = Field(
+        default=900.0,
+        ge=0,
+        description="A new finding in the same zone at the same place within this time of an existing "
+        "candidate updates that candidate instead of raising a new one.",
+    )
+    min_iou: float = Field(default=0.3, gt=0, le=1, description="Box overlap that counts as 'the same place'.")
+
+
+class ServerConfig(_Strict):
+    """Web server settings for `streetwarden serve`."""
+
+    host: str = Field(default="127.0.0.1", description="Address to listen on.")
+    port: int = Field(default=8080, ge=1, le=65535, description="TCP port.")
+    secret_env: str = Field(default="STREETWARDEN_SECRET", description="Environment variable holding the session-signing secret.")
+    secure_cookies: bool = Field(default=False, description="Mark cookies Secure (set true behind HTTPS).")
+    claim_seconds: float = Field(default=120.0, gt=0, description="How long a reviewer's claim on a candidate lasts.")
+
+
+class Settings(_Strict):
+    """The whole StreetWarden configuration file."""
+
+    database: str = Field(default="sqlite:///streetwarden.db", description="SQLAlchemy URL: sqlite:///file.db or postgresql+psycopg://…")
+    storage: str = Field(default="./data", description="Folder for evidence files; relative to the config file.")
+    models: dict[str, ModelConfig] = Field(
+        default_factory=lambda: {"default": ModelConfig(path="yolox_nano_coco_416.onnx")},
+        description="Detectors by key; cameras pick one with `model` (default: 'default').",
+    )
+    tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")
+    dedupe: DedupeConfig = Field(default_factory=DedupeConfig, description="De-duplication settings.")
+    server: ServerConfig = Field(default_factory=ServerConfig, description="Web server settings.")
+    cameras: list[CameraConfig] = Field(default_factory=list, description="The cameras to watch.")
+    base_dir: Annotated[str, Field(exclude=True)] = "."
+
+    @model_validator(mode="after")
+    def _refs(self) -> "Settings":
+        seen: set[str] = set()
+        for cam in self.cameras:
+            if cam.id in seen:
+                raise ValueError(f"camera id '{cam.id}' appears twice")
+            seen.add(cam.id)
+            if cam.model not in self.models:
+                raise ValueError(f"camera '{cam.id}' uses model '{cam.model}', which is not in `models` ({', '.join(self.models)})")
+        return self
+
+    # -- resolved paths -------------------------------------------------------------------------
+    def resolve(self, path: str) -> Path:
+        p = Path(os.path.expanduser(path))
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+    @property
+    def storage_path(self) -> Path:
+        return self.resolve(self.storage)
+
+    @property
+    def database_url(self) -> str:
+        """SQLite URLs with a relative file are made relative to the config file."""
+        url = self.database
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/") and ":memory:" not in url:
+            return prefix + str(self.resolve(url[len(prefix):]))
+        return url
+
+    def model_path(self, key: str) -> Path:
+        return resolve_model_path(self.models[key].path, Path(self.base_dir))
+
+    def camera_source(self, cam: CameraConfig) -> str:
+        if "://" in cam.source:
+            return cam.source
+        return str(self.resolve(cam.source))
+
+
+def resolve_model_path(path: str, base_dir: Path | None = None) -> Path:
+    """Find a model file: absolute, else $STREETWARDEN_MODELS, else the config folder."""
+    p = Path(os.path.expanduser(path))
+    if p.is_absolute():
+        return p
+    candidates = []
+    env = os.environ.get(MODELS_DIR_ENV)
+    if env:
+        candidates.append(Path(env) / p)
+    if base_dir is not None:
+        candidates.append(base_dir / p)
+    candidates.append(Path.cwd() / p)
+    for c in candidates:
+        if c.exists():
+            return c
+    return candidates[0]
+
+
+def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
+    """Turn pydantic's location into `cameras[0](west-gate).zones[1](walk-1).kind`."""
+    parts: list[str] = []
+    node = data
+    for item in loc:
+        if isinstance(item, int):
+            label = f"[{item}]"
+            try:
+                node = node[item]
+                if isinstance(node, dict) and "id" in node:
+                    label += f"({node['id']})"
+            except (IndexError, KeyError, TypeError):
+                node = None
+            parts.append(label)
+        else:
+            parts.append(("." if parts else "") + str(item))
+            try:
+                node = node[item] if isinstance(node, dict) else None
+            except (KeyError, TypeError):
+                node = None
+    return "".join(parts)
+
+
+def format_validation_error(err: ValidationError, data: Any, origin: str) -> str:
+    lines = []
+    for e in err.errors():
+        loc = _format_loc(tuple(e["loc"]), data)
+        msg = e["msg"]
+        if msg.startswith("Value error, "):
+            msg = msg[len("Value error, "):]
+        if e["type"] == "extra_forbidden":
+            msg = "unknown field (check the spelling; `streetwarden config-doc` lists every field)"
+        where = f"{loc}: " if loc else ""
+        lines.append(f"{origin}: {where}{msg}")
+    return "\n".join(lines)
+
+
+def parse_settings(data: Any, origin: str = "config", base_dir: Path | None = None) -> Settings:
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{origin}: the file must hold a mapping of settings, got {type(data).__name__}")
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as err:
+        raise ConfigError(format_validation_error(err, data, origin)) from None
+    settings.base_dir = str(base_dir or Path.cwd())
+    return settings
+
+
+def load_settings(path: str | os.PathLike[str]) -> Settings:
+    """Read and validate a YAML configuration file; raise ConfigError naming the bad field."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: configuration file not found (pass --config with the path to your YAML file)")
+    try:
+        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise ConfigError(f"{p}:{where} is not valid YAML: {getattr(err, 'problem', err)}") from None
+    return parse_settings(data, origin=str(p), base_dir=p.resolve().parent)
+
+
+def describe_settings() -> str:
+    """Every option with its description, for `streetwarden config-doc`."""
+    out: list[str] = []
+
+    def walk(model: type[BaseModel], prefix: str) -> None:
+        for name, field in model.model_fields.items():
+            if field.exclude:
+                continue
+            ann = field.annotation
+            out.append(f"{prefix}{name}: {field.description or ''}")
+            for sub in (getattr(ann, "__args__", None) or (ann,)):
+                if isinstance(sub, type) and issubclass(sub, BaseModel):
+                    walk(sub, prefix + name + ("[]." if "list" in str(ann) else "."))
+
+    walk(Settings, "")
+    return "\n".join(out)
