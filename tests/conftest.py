@@ -49,3 +49,14 @@ def yolox(yolox_path: Path):
     from models import OnnxDetector
 
     return OnnxDetector(yolox_path)
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """URL of a real PostgreSQL server started for this test session."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    url = server.start()
+    yield url
+    server.stop()
