@@ -45,15 +45,15 @@ class Worker:
         self.stats = {"frames": 0, "batches": 0, "events": 0, "created": 0}
         self.on_batch: Callable[[int], None] | None = None
         cams = [c for c in settings.cameras if c.enabled and (camera_ids is None or c.id in camera_ids)]
+        self.detectors = build_detectors(settings, {c.model for c in cams})
         with db.session() as s:
             sync_cameras(s, settings)
             self.runners: list[CameraRunner] = []
             for cam in cams:
                 version, zones = load_zones(s, cam.id)
-                runner = CameraRunner(settings, cam, zones, self.wake)
+                runner = CameraRunner(settings, cam, zones, self.wake, prepare=self.detectors[cam.model].prepare)
                 runner.zones_version = version
                 self.runners.append(runner)
-        self.detectors = build_detectors(settings, {c.model for c in cams})
 
     def open_all(self) -> None:
         """Open every source now (batch use): raises the first SourceError so the CLI can report it."""
@@ -97,7 +97,8 @@ class Worker:
             by_model.setdefault(r.cam.model, []).append((r, f))
         events = []
         for key, items in by_model.items():
-            dets = self.detectors[key]([f.image for _, f in items])
+            det = self.detectors[key]
+            dets = det.detect_prepared([f.prepared if f.prepared is not None else det.prepare(f.image) for _, f in items])
             for (r, f), d in zip(items, dets):
                 events.extend(r.engine.process(f.ts, f.image, d))
         self.stats["frames"] += len(batch)
