@@ -9,6 +9,7 @@ import numpy as np
 from detectors.dwell import DwellTimers
 from detectors.events import CandidateEvent, EvidenceImage
 from detectors.incidents import IncidentBook
+from detectors.left_behind import LEFT_BEHIND_KINDS, LeftBehindEngine
 from detectors.rules import RULES, Observation, SceneView
 from detectors.tracker import IouTracker
 from detectors.zones import Zone
@@ -31,12 +32,21 @@ class CameraEngine:
         self.timers = DwellTimers(lost_seconds=tracker.lost_seconds)
         self.book = IncidentBook(camera_id, live, dedupe.window_seconds, dedupe.min_iou)
         self.observers: list[Observer] = []
+        self.left_behind: LeftBehindEngine | None = None
         self.zones: list[Zone] = []
         self.set_zones(zones)
 
     def set_zones(self, zones: Iterable[ZoneConfig]) -> None:
         """Swap the zone set (live edits from the UI); timers of removed zones lapse on their own."""
         self.zones = [Zone(z) for z in zones]
+        wants = any(z.kind in LEFT_BEHIND_KINDS for z in self.zones)
+        if wants and self.left_behind is None:
+            # no_dumping / shopfront zones are watched for class-agnostic left-behind objects too
+            self.left_behind = LeftBehindEngine()
+            self.observers.append(self.left_behind)
+        elif not wants and self.left_behind is not None:
+            self.observers.remove(self.left_behind)
+            self.left_behind = None
 
     def process(self, ts: float, image: np.ndarray, dets: Detections) -> list[CandidateEvent]:
         """Advance by one analysed frame; returns the events to store."""
@@ -53,6 +63,8 @@ class CameraEngine:
             for obs in rule.observe(zone, scene) + extra.get(zone.id, []):
                 present.add((zone.id, obs.key))
                 dwell = self.timers.observe(zone.id, obs.key, obs.box, ts, image, zone.config.max_displacement, obs.companion)
+                if obs.started is not None and obs.started < dwell.start_ts:
+                    dwell.start_ts = obs.started  # a left-behind object's dwell runs from its appearance
                 if not rule.qualifies(zone, dwell, ts):
                     continue
                 evidence: list[EvidenceImage] = obs.attributes.pop("evidence", [])

@@ -92,6 +92,18 @@ class ZoneConfig(_Strict):
         ge=0,
         description="Left-behind objects: minimum size as a fraction of the frame area (0.0005 = 0.05 %).",
     )
+    min_object_pixels: int | None = Field(
+        default=None,
+        ge=1,
+        description="Left-behind objects: minimum box area in source-image pixels (applied besides "
+        "min_object_area; the larger requirement wins). Unset = only min_object_area.",
+    )
+    min_object_zone_fraction: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Left-behind objects: minimum box area as a fraction of this zone's area (0 = no such limit).",
+    )
     max_age_seconds: float = Field(
         default=6 * 3600,
         gt=0,

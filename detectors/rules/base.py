@@ -23,6 +23,7 @@ class Observation:
     score: float
     companion: bool = False
     attributes: dict[str, Any] = field(default_factory=dict)
+    started: float | None = None  # when the object appeared, if known (left-behind objects); dwell counts from it
 
 
 @dataclass

@@ -1,0 +1,483 @@
+"""Left-behind objects: static-foreground regions become objects, candidates for illegal dumping
+(zone kind ``no_dumping``) and out-of-shop trading (``shopfront``), with no trained class needed.
+
+The engine is an observer of ``CameraEngine`` (created automatically when a camera has such zones):
+each analysed frame it updates the pixel model (detectors/static_foreground.py), turns connected
+static regions into objects with stable keys (negative, so they never collide with track ids),
+merges them with the detector's output and returns one Observation per object and zone. The usual
+dwell timers, incident book and rule then decide when a candidate opens; the observation carries
+``started`` (when the object appeared), so the zone's dwell counts from the appearance.
+
+Merging with detections:
+- a region covered by a person (now, or standing still there within ``person_memory`` seconds) is
+  that person, not an object; a region covered by a car/truck/bus/motorcycle belongs to the parking
+  rule;
+- otherwise it is labelled with the class of the detection that overlaps it most often (e.g.
+  ``suitcase``, ``chair``), else ``unknown``.
+
+Evidence for the reviewer (passed on open): ``before`` (the full-resolution background from before
+the object appeared, box drawn), ``after`` (the frame once it was established), and ``attribution``
+crops of the tracks (person, tricycle, truck...) that were at its place in the seconds before it
+appeared, nearest in time first. The same facts are in the candidate's attributes.
+
+Removal and absorption: an object whose region returns to the background is dropped after
+``lost_seconds`` (the candidate's ``last_seen`` stops advancing and the incident book closes it); if
+it comes back at the same place within ``reappear_seconds`` it is the same object (same key, same
+appearance time), so the candidate is updated rather than raised again. An object stays out of the
+background model until :meth:`LeftBehindEngine.mark_handled` / :meth:`LeftBehindEngine.absorb` is
+called (a reviewer decided; review decisions call it) or it is older than its zone's
+``max_age_seconds``, so a long-standing pile is not forgotten.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+
+from detectors.events import EvidenceImage
+from detectors.rules.base import Observation, SceneView
+from detectors.static_foreground import Box, StaticForeground
+from detectors.zones import Zone
+from models.detections import box_iou
+from streetwarden.config import ZoneKind
+
+LEFT_BEHIND_KINDS = frozenset({ZoneKind.no_dumping, ZoneKind.shopfront})
+PERSON_LABELS = frozenset({"person"})
+VEHICLE_LABELS = frozenset({"car", "truck", "bus", "motorcycle", "train"})
+ATTRIBUTION_LABELS = frozenset({"person", "bicycle", "motorcycle", "car", "truck", "bus", "tricycle", "cart"})
+KEY_BASE = -1_000_000  # static-object keys are KEY_BASE - n: never equal to a tracker id (>= 1)
+
+
+@dataclass
+class StaticObject:
+    """One left-behind object (or a static person/vehicle region the engine keeps apart)."""
+
+    id: int
+    box: np.ndarray  # full-resolution xyxy
+    small: Box
+    appeared: float
+    born: float
+    last_seen: float
+    area_px: float  # full-resolution pixels of its region
+    strength: float
+    votes: dict[str, float] = field(default_factory=dict)
+    person_ts: float = -math.inf
+    vehicle_ts: float = -math.inf
+    vehicle_hits: int = 0
+    hits: int = 0
+    evidence: list[EvidenceImage] = field(default_factory=list)
+    attribution: list[dict] = field(default_factory=list)
+    attribution_crops: list[EvidenceImage] = field(default_factory=list)
+    present: bool = True
+
+    @property
+    def key(self) -> int:
+        return KEY_BASE - self.id
+
+    @property
+    def label(self) -> str:
+        if not self.votes:
+            return "unknown"
+        name, weight = max(self.votes.items(), key=lambda kv: kv[1])
+        return name if weight >= 0.3 * max(self.hits, 1) else "unknown"
+
+
+@dataclass
+class _TrackTrace:
+    label: str
+    boxes: deque  # (ts, box)
+    crops: deque  # (ts, box, crop image)
+    still: bool = False  # standing still when last seen
+
+
+class LeftBehindEngine:
+    """Static-object observer for one camera (see module docstring); call it once per frame."""
+
+    def __init__(self, *, width: int = 320, static_seconds: float = 4.0, lost_seconds: float = 3.0,
+                 reappear_seconds: float = 120.0, person_memory: float = 10.0, vehicle_memory: float = 30.0,
+                 attribution_seconds: float = 10.0, crop_interval: float = 1.0, outside_absorb_seconds: float = 60.0,
+                 min_small_pixels: int = 10, min_thickness: float = 4.0) -> None:
+        self.model = StaticForeground(width=width, static_seconds=static_seconds)
+        self.lost_seconds = lost_seconds
+        self.reappear_seconds = reappear_seconds
+        self.person_memory = person_memory
+        self.vehicle_memory = vehicle_memory
+        self.attribution_seconds = attribution_seconds
+        self.crop_interval = crop_interval
+        self.outside_absorb_seconds = outside_absorb_seconds
+        self.min_small_pixels = min_small_pixels
+        self.min_thickness = min_thickness
+        self.objects: list[StaticObject] = []
+        self.gone: list[StaticObject] = []
+        self.traces: dict[int, _TrackTrace] = {}
+        self._next_id = 1
+        self._zones_sig: tuple | None = None
+        self._last_image: np.ndarray | None = None
+
+    # -- public API for reviews -------------------------------------------------------------------
+    def absorb(self, box: np.ndarray) -> int:
+        """Take whatever stands in ``box`` (full-resolution xyxy) into the background now; objects
+        overlapping it are forgotten. Returns how many objects were absorbed."""
+        if self.model.size is None:
+            return 0
+        box = np.asarray(box, np.float32)
+        hit = [o for o in self.objects + self.gone if _overlap(o.box, box) > 0.3]
+        region = box
+        for o in hit:
+            region = np.concatenate([np.minimum(region[:2], o.box[:2]), np.maximum(region[2:], o.box[2:])])
+        self.model.absorb(self.model.to_small(region), self._last_image)
+        self.objects = [o for o in self.objects if o not in hit]
+        self.gone = [o for o in self.gone if o not in hit]
+        return len(hit)
+
+    def mark_handled(self, key: int) -> bool:
+        """A reviewer handled the candidate of object ``key``: absorb it so it is not raised again."""
+        for o in self.objects + self.gone:
+            if o.key == key:
+                return self.absorb(o.box) > 0
+        return False
+
+    # -- per frame ----------------------------------------------------------------------------------
+    def __call__(self, zones: list[Zone], scene: SceneView) -> dict[str, list[Observation]]:
+        zones = [z for z in zones if z.kind in LEFT_BEHIND_KINDS]
+        if not zones:
+            return {}
+        ts, image = scene.ts, scene.image
+        self._last_image = image
+        persons, vehicles, others = self._split(scene)
+        self._remember_tracks(scene)
+        still, moving = self._still_people(ts, persons)
+        freeze = moving + [b for _, b, _ in vehicles]
+        seen_now = {tid for tid, _ in persons}
+        decay = still + self._recent_still(ts, seen_now, 3.0)
+        model = self.model
+        model.update(ts, image, freeze, decay)
+        self._paint_zones(zones)
+        if model.frame_small is None or ts == model.t0:
+            return {}
+        blobs = self._blobs()
+        self._match(ts, image, blobs, zones)
+        self._label(ts, still + self._recent_still(ts, seen_now, self.person_memory), vehicles, others)
+        self._expire(ts, zones)
+        return self._observe(ts, zones, scene)
+
+    # -- detections and tracks --------------------------------------------------------------------
+    @staticmethod
+    def _split(scene: SceneView):
+        persons, vehicles, others = [], [], []
+        for track, det in scene.tracks:
+            label = track.label
+            item = (track.id, track.box, float(scene.dets.score[det]))
+            if label in PERSON_LABELS:
+                persons.append(item[:2])
+            elif label in VEHICLE_LABELS:
+                vehicles.append(item)
+            else:
+                others.append((label, track.box, item[2]))
+        return persons, vehicles, others
+
+    def _remember_tracks(self, scene: SceneView) -> None:
+        ts = scene.ts
+        horizon = self.attribution_seconds + self.model.static_seconds + self.lost_seconds + 10.0
+        for track, _ in scene.tracks:
+            if track.label not in ATTRIBUTION_LABELS:
+                continue
+            tr = self.traces.get(track.id)
+            if tr is None:
+                tr = self.traces[track.id] = _TrackTrace(track.label, deque(), deque())
+            tr.label = track.label
+            tr.boxes.append((ts, track.box.copy()))
+            tr.still = _was_still(tr, ts)
+            if not tr.crops or ts - tr.crops[-1][0] >= self.crop_interval:
+                tr.crops.append((ts, track.box.copy(), _crop(scene.image, track.box)))
+        for tid in list(self.traces):
+            tr = self.traces[tid]
+            while tr.boxes and ts - tr.boxes[0][0] > horizon:
+                tr.boxes.popleft()
+            while tr.crops and ts - tr.crops[0][0] > horizon:
+                tr.crops.popleft()
+            if not tr.boxes:
+                del self.traces[tid]
+
+    def _still_people(self, ts: float, persons: list) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """People seen now, split into standing still (followed for >= 1 s, anchor moved < 25 % of
+        their height over the last ~2 s) and the rest (walking, or too new to tell)."""
+        still, moving = [], []
+        for tid, box in persons:
+            tr = self.traces.get(tid)
+            (still if tr is not None and tr.still else moving).append(box)
+        return still, moving
+
+    def _recent_still(self, ts: float, seen_now: set[int], memory: float) -> list[np.ndarray]:
+        """Last boxes of people who stood still when last seen, not detected in this frame but seen
+        within ``memory`` seconds (detectors miss a standing person now and then)."""
+        out = []
+        for tid, tr in self.traces.items():
+            if tid in seen_now or tr.label != "person" or not tr.boxes:
+                continue
+            t, b = tr.boxes[-1]
+            if ts - t <= memory and tr.still:
+                out.append(b)
+        return out
+
+    # -- zones ---------------------------------------------------------------------------------------
+    def _paint_zones(self, zones: list[Zone]) -> None:
+        model = self.model
+        w, h = model.small
+        sig = (model.small, tuple((z.id, tuple(map(tuple, z.config.polygon)), z.config.sensitivity) for z in zones))
+        if sig == self._zones_sig and model.sens_map is not None and model.sens_map.shape == (h, w):
+            return
+        sens = np.full((h, w), 0.5, np.float32)
+        for z in sorted(zones, key=lambda z: z.config.sensitivity):
+            cv2.fillPoly(sens, [z.polygon_px(w, h).round().astype(np.int32)], float(z.config.sensitivity))
+        model.set_sensitivity(sens)
+        self._zones_sig = sig
+
+    # -- static regions -> objects -------------------------------------------------------------------
+    def _blobs(self) -> list[tuple[Box, np.ndarray, int, float]]:
+        model = self.model
+        static = model.static.astype(np.uint8)
+        if not static.any():
+            return []
+        closed = cv2.morphologyEx(static, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
+        out = []
+        for i in range(1, n):
+            x, y, w, h, area = (int(v) for v in stats[i])
+            if area < self.min_small_pixels:
+                continue
+            out.append(((x, y, x + w, y + h), labels, i, float(area)))
+        return out
+
+    def _match(self, ts: float, image: np.ndarray, blobs: list, zones: list[Zone]) -> None:
+        model = self.model
+        area_scale = 1.0 / (model.scale * model.scale)
+        matched: set[int] = set()
+        for box_s, labels, idx, area in blobs:
+            box = model.to_full(box_s)
+            obj = self._find(box, self.objects, matched)
+            if obj is not None:
+                matched.add(obj.id)
+                obj.box, obj.small, obj.last_seen, obj.area_px = box, box_s, ts, area * area_scale
+                obj.present = True
+                continue
+            mask = labels == idx
+            x1, y1, x2, y2 = box_s
+            if not self._solid(mask[y1:y2, x1:x2]):
+                continue  # thin lines (shadow edges, wires): no object; the background drifts over them
+            e_cur, e_bg = model.edge_energy(mask, box_s)
+            if e_bg > 1.2 * e_cur + 2.0:
+                model.absorb(box_s, image)  # a ghost: something of the background left, not arrived
+                continue
+            revived = self._find(box, self.gone, set())
+            if revived is not None:
+                self.gone.remove(revived)
+                obj = revived
+                obj.box, obj.small, obj.last_seen, obj.area_px, obj.present = box, box_s, ts, area * area_scale, True
+            else:
+                appeared = float(np.median(model.since[mask]))
+                obj = StaticObject(self._next_id, box, box_s, appeared, ts, ts, area * area_scale,
+                                   strength=self._strength(mask, box_s))
+                self._next_id += 1
+                obj.attribution, obj.attribution_crops = self._attribute(obj)
+            self.objects.append(obj)
+            matched.add(obj.id)
+        for obj in list(self.objects):
+            if obj.id in matched:
+                continue
+            obj.present = False
+            if ts - obj.last_seen > self.lost_seconds:
+                self.objects.remove(obj)
+                self.gone.append(obj)
+        self.gone = [o for o in self.gone if ts - o.last_seen <= self.reappear_seconds]
+        protect = np.zeros(model.static.shape, bool)
+        for obj in self.objects:
+            x1, y1, x2, y2 = obj.small
+            protect[y1:y2, x1:x2] = True
+        model.protect = protect
+
+    @staticmethod
+    def _find(box: np.ndarray, pool: list[StaticObject], taken: set[int]) -> StaticObject | None:
+        best, best_score = None, 0.3
+        for o in pool:
+            if o.id in taken:
+                continue
+            score = max(float(box_iou(box[None], o.box[None])[0, 0]), 0.8 * _overlap(box, o.box))
+            if score >= best_score:
+                best, best_score = o, score
+        return best
+
+    def _solid(self, mask: np.ndarray) -> bool:
+        """At least ``min_thickness`` model pixels thick somewhere: not a line (tape, wire, shadow edge)."""
+        roi = np.pad(mask.astype(np.uint8), 1)
+        return float(cv2.distanceTransform(roi, cv2.DIST_L2, 3).max()) >= self.min_thickness / 2
+
+    def _strength(self, mask: np.ndarray, box: Box) -> float:
+        x1, y1, x2, y2 = box
+        return float(mask[y1:y2, x1:x2].mean())
+
+    def _attribute(self, obj: StaticObject) -> tuple[list[dict], list[EvidenceImage]]:
+        """Tracks that were at the object's place in the seconds before it appeared."""
+        size = max(float(obj.box[2] - obj.box[0]), float(obj.box[3] - obj.box[1]))
+        reach = np.array([-1, -1, 1, 1], np.float32) * 0.5 * size
+        place = obj.box + reach
+        lo, hi = obj.appeared - self.attribution_seconds, obj.appeared + self.model.static_seconds
+        found: list[tuple[float, int, _TrackTrace, float]] = []
+        for tid, tr in self.traces.items():
+            best_t, best_gap = None, math.inf
+            for t, b in tr.boxes:
+                if lo <= t <= hi and _intersects(b, place):
+                    gap = abs(t - obj.appeared)
+                    if gap < best_gap:
+                        best_t, best_gap = t, gap
+            if best_t is not None:
+                found.append((best_gap, tid, tr, best_t))
+        found.sort(key=lambda f: f[0])
+        info, crops = [], []
+        for _, tid, tr, t in found[:4]:
+            info.append({"track": int(tid), "label": tr.label, "ts": round(float(t), 2)})
+            if tr.crops:
+                ct, cbox, crop = min(tr.crops, key=lambda c: abs(c[0] - t))
+                crops.append(EvidenceImage("attribution", crop, ct, None, note=f"{tr.label} (track {tid}) at {ct:.1f}s"))
+        return info, crops
+
+    # -- labels, suppression, expiry -----------------------------------------------------------------
+    def _label(self, ts: float, people: list[np.ndarray], vehicles: list, others: list) -> None:
+        for obj in self.objects:
+            if not obj.present:
+                continue
+            obj.hits += 1
+            if any(_covered(obj.box, b) for b in people):
+                obj.person_ts = ts
+            for _, b, _score in vehicles:
+                if _covered(obj.box, b, 0.4):
+                    obj.vehicle_ts = ts
+                    obj.vehicle_hits += 1
+                    break
+            best, best_iou = None, 0.2
+            for label, b, score in others:
+                iou = max(float(box_iou(obj.box[None], b[None])[0, 0]), _covered(obj.box, b, 0.6) * 0.5)
+                if iou >= best_iou:
+                    best, best_iou = (label, score), iou
+            if best is not None:
+                obj.votes[best[0]] = obj.votes.get(best[0], 0.0) + best[1]
+
+    def _suppressed(self, obj: StaticObject, ts: float) -> str | None:
+        if ts - obj.person_ts <= self.person_memory:
+            return "person"
+        if ts - obj.vehicle_ts <= self.vehicle_memory or obj.vehicle_hits >= 0.5 * max(obj.hits, 1):
+            return "vehicle"
+        return None
+
+    def _zones_of(self, obj: StaticObject, zones: list[Zone]) -> list[Zone]:
+        w, h = self.model.size or (1, 1)
+        anchor = np.array([[(obj.box[0] + obj.box[2]) / 2, obj.box[3]], [(obj.box[0] + obj.box[2]) / 2,
+                                                                          (obj.box[1] + obj.box[3]) / 2]], np.float32)
+        return [z for z in zones if bool(z.contains(anchor, w, h).any())]
+
+    def _expire(self, ts: float, zones: list[Zone]) -> None:
+        for obj in list(self.objects):
+            inside = self._zones_of(obj, zones)
+            limit = max((z.config.max_age_seconds for z in inside), default=self.outside_absorb_seconds)
+            if ts - obj.appeared > limit:
+                self.absorb(obj.box)
+
+    # -- observations -------------------------------------------------------------------------------
+    def _observe(self, ts: float, zones: list[Zone], scene: SceneView) -> dict[str, list[Observation]]:
+        out: dict[str, list[Observation]] = {}
+        w, h = scene.width, scene.height
+        for obj in self.objects:
+            if not obj.present or self._suppressed(obj, ts):
+                continue
+            for zone in self._zones_of(obj, zones):
+                if not _big_enough(obj, zone, w, h):
+                    continue
+                if not obj.evidence:
+                    obj.evidence = self._evidence(obj, scene)
+                label = obj.label
+                score = obj.votes.get(label, 0.0) / max(obj.hits, 1) if label != "unknown" else 0.5
+                attributes = {
+                    "source": "static_object", "object": obj.key, "appeared": round(obj.appeared, 2),
+                    "attribution": list(obj.attribution), "evidence": list(obj.evidence),
+                }
+                out.setdefault(zone.id, []).append(Observation(obj.key, obj.box.copy(), label, float(min(max(score, 0.3), 1.0)),
+                                                               attributes=attributes, started=obj.appeared))
+        return out
+
+    def _evidence(self, obj: StaticObject, scene: SceneView) -> list[EvidenceImage]:
+        model = self.model
+        ev = []
+        if model.bg_full is not None:
+            ev.append(EvidenceImage("before", model.bg_full.copy(), obj.appeared, obj.box.copy(), note="background before it appeared"))
+        ev.append(EvidenceImage("after", scene.image.copy(), scene.ts, obj.box.copy(), note="after it appeared"))
+        return ev + list(obj.attribution_crops)
+
+
+def _was_still(tr: _TrackTrace, t_last: float, span: float = 2.5, min_span: float = 1.0) -> bool:
+    """Whether a track stood still over the ~2 s up to ``t_last`` (followed at least ``min_span`` s)."""
+    last = None
+    first_t, first_b = None, None
+    for t, b in tr.boxes:
+        if t > t_last + 1e-6:
+            break
+        if first_t is None and t_last - t <= span:
+            first_t, first_b = t, b
+        last = b
+    if last is None or first_t is None or t_last - first_t < min_span:
+        return False
+    height = max(float(last[3] - last[1]), 1.0)
+    return math.hypot((last[0] + last[2] - first_b[0] - first_b[2]) / 2, float(last[3] - first_b[3])) < 0.25 * height
+
+
+def _overlap(a: np.ndarray, b: np.ndarray) -> float:
+    """Intersection over the smaller box."""
+    iw = min(a[2], b[2]) - max(a[0], b[0])
+    ih = min(a[3], b[3]) - max(a[1], b[1])
+    if iw <= 0 or ih <= 0:
+        return 0.0
+    small = min((a[2] - a[0]) * (a[3] - a[1]), (b[2] - b[0]) * (b[3] - b[1]))
+    return float(iw * ih / max(small, 1e-6))
+
+
+def _covered(obj: np.ndarray, other: np.ndarray, share: float = 0.5) -> bool:
+    """At least ``share`` of the object's box lies inside ``other``."""
+    iw = min(obj[2], other[2]) - max(obj[0], other[0])
+    ih = min(obj[3], other[3]) - max(obj[1], other[1])
+    if iw <= 0 or ih <= 0:
+        return False
+    area = max(float((obj[2] - obj[0]) * (obj[3] - obj[1])), 1e-6)
+    return float(iw * ih) / area >= share
+
+
+def _intersects(a: np.ndarray, b: np.ndarray) -> bool:
+    return bool(min(a[2], b[2]) > max(a[0], b[0]) and min(a[3], b[3]) > max(a[1], b[1]))
+
+
+def _big_enough(obj: StaticObject, zone: Zone, width: int, height: int) -> bool:
+    cfg = zone.config
+    box_area = float((obj.box[2] - obj.box[0]) * (obj.box[3] - obj.box[1]))
+    need = cfg.min_object_area * width * height
+    if cfg.min_object_pixels is not None:
+        need = max(need, float(cfg.min_object_pixels))
+    if cfg.min_object_zone_fraction > 0:
+        zb = zone.polygon_px(width, height)
+        zone_area = 0.5 * abs(float(np.dot(zb[:, 0], np.roll(zb[:, 1], 1)) - np.dot(zb[:, 1], np.roll(zb[:, 0], 1))))
+        need = max(need, cfg.min_object_zone_fraction * zone_area)
+    return box_area >= need
+
+
+def _crop(image: np.ndarray, box: np.ndarray, margin: float = 0.15, max_side: int = 192) -> np.ndarray:
+    h, w = image.shape[:2]
+    bw, bh = float(box[2] - box[0]), float(box[3] - box[1])
+    x1, y1 = int(max(0, box[0] - margin * bw)), int(max(0, box[1] - margin * bh))
+    x2, y2 = int(min(w, box[2] + margin * bw)), int(min(h, box[3] + margin * bh))
+    crop = image[y1:max(y2, y1 + 1), x1:max(x2, x1 + 1)]
+    side = max(crop.shape[:2])
+    if side > max_side:
+        f = max_side / side
+        return cv2.resize(crop, (max(1, int(crop.shape[1] * f)), max(1, int(crop.shape[0] * f))), interpolation=cv2.INTER_AREA)
+    return crop.copy()
