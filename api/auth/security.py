@@ -10,7 +10,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
 _hasher = PasswordHasher()  # argon2id, RFC 9106 low-memory profile
-_DUMMY_HASH = _hasher.hash("not a real password")
+_dummy: list[str] = []
 MIN_PASSWORD = 8
 
 
@@ -21,7 +21,9 @@ def hash_password(password: str) -> str:
 def verify_password(stored_hash: str | None, password: str) -> bool:
     """Constant work whether or not the account exists (no user enumeration by timing)."""
     try:
-        return _hasher.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+        if stored_hash is None and not _dummy:
+            _dummy.append(_hasher.hash(secrets.token_hex(16)))
+        return _hasher.verify(stored_hash or _dummy[0], password) and stored_hash is not None
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 

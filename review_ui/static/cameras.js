@@ -51,8 +51,11 @@
       });
       g.append(poly);
       const label = document.createElementNS(NS, "text");
-      const [lx, ly] = z.polygon[0];
-      label.setAttribute("x", lx * W + r); label.setAttribute("y", ly * H + 3 * r);
+      const xs = z.polygon.map((p) => p[0]), ys = z.polygon.map((p) => p[1]);
+      const right = Math.min(...xs) > 0.6;  // keep the label inside the picture
+      label.setAttribute("x", (right ? Math.max(...xs) * W - r : Math.min(...xs) * W + r));
+      label.setAttribute("y", Math.min(...ys) * H + 3 * r);
+      label.setAttribute("text-anchor", right ? "end" : "start");
       label.setAttribute("font-size", String(r * 2.6));
       label.textContent = (z.name || z.id) + " · " + t(z.kind);
       g.append(label);
