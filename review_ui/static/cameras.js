@@ -21,6 +21,8 @@
   document.querySelectorAll(".edit-only").forEach((e) => { e.hidden = !canEdit; });
   const svg = $("overlay");
 
+  function capture(ev) { try { svg.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic pointer */ } }
+
   function hint() {
     $("editor-hint").textContent = !canEdit ? t("read_only") : mode === "draw" ? t("draw_hint") : t("edit_hint");
   }
@@ -47,7 +49,7 @@
         if (mode === "draw") return;
         ev.stopPropagation();
         select(i);
-        if (canEdit) { drag = { zone: i, point: null, start: toFrac(ev), orig: z.polygon.map((p) => [...p]) }; svg.setPointerCapture(ev.pointerId); }
+        if (canEdit) { drag = { zone: i, point: null, start: toFrac(ev), orig: z.polygon.map((p) => [...p]) }; capture(ev); }
       });
       g.append(poly);
       const label = document.createElementNS(NS, "text");
@@ -66,7 +68,7 @@
         c.addEventListener("pointerdown", (ev) => {
           ev.stopPropagation();
           drag = { zone: i, point: pi, start: toFrac(ev), orig: z.polygon.map((p) => [...p]) };
-          svg.setPointerCapture(ev.pointerId);
+          capture(ev);
         });
         g.append(c);
       });
