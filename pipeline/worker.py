@@ -14,6 +14,7 @@ from pipeline.camera_runner import CameraRunner
 from store.cameras import load_zones, sync_cameras, zones_version
 from store.candidates import CandidateWriter
 from store.db import Database
+from store.evidence import save_image
 from streetwarden.config import Settings
 from streetwarden.logs import event
 
@@ -44,6 +45,7 @@ class Worker:
         self.writer = CandidateWriter(settings.storage_path, settings.dedupe.window_seconds, settings.dedupe.min_iou)
         self.stats = {"frames": 0, "batches": 0, "events": 0, "created": 0}
         self.on_batch: Callable[[int], None] | None = None
+        self._snapshot_at: dict[str, float] = {}
         cams = [c for c in settings.cameras if c.enabled and (camera_ids is None or c.id in camera_ids)]
         self.detectors = build_detectors(settings, {c.model for c in cams})
         with db.session() as s:
@@ -101,10 +103,23 @@ class Worker:
             dets = det.detect_prepared([f.prepared if f.prepared is not None else det.prepare(f.image) for _, f in items])
             for (r, f), d in zip(items, dets):
                 events.extend(r.engine.process(f.ts, f.image, d))
+                self.snapshot(r.cam.id, f)
         self.stats["frames"] += len(batch)
         self.stats["batches"] += 1
         if events:
             self.store(events)
+
+    def snapshot(self, camera_id: str, frame: Frame) -> None:
+        """Keep the camera's latest analysed frame (storage/snapshots/<camera>.jpg) for the zone editor."""
+        every = self.settings.server.snapshot_seconds
+        at = time.monotonic()
+        if every <= 0 or at - self._snapshot_at.get(camera_id, -every) < every:
+            return
+        self._snapshot_at[camera_id] = at
+        try:
+            save_image(self.settings.storage_path, f"snapshots/{camera_id}.jpg", frame.image, quality=80)
+        except OSError as err:  # a full disk must not stop the analysis
+            event(log, "snapshot_failed", logging.WARNING, camera=camera_id, error=str(err))
 
     def store(self, events: list) -> None:
         with self.db.session() as s:

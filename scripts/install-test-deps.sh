@@ -10,4 +10,6 @@ if [ -n "$missing" ]; then
   $SUDO apt-get update -qq
   $SUDO apt-get install -y -qq $missing >/dev/null
 fi
+# Browser tests (tests/test_review_ui_e2e.py) drive Debian's chromium (PKGS above) through Playwright's
+# Python API from the [test] extra, with executable_path=/usr/bin/chromium: never `playwright install`.
 python3 -m pip install -q -e ".[test]"

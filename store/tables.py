@@ -1,3 +1,6 @@
 """Imports every module that defines tables, so `create_all` sees the whole schema."""
 
+import store.audit  # noqa: F401
+import store.review  # noqa: F401
 import store.schema  # noqa: F401
+import store.users  # noqa: F401

@@ -217,6 +217,25 @@ class ServerConfig(_Strict):
     secret_env: str = Field(default="STREETWARDEN_SECRET", description="Environment variable holding the session-signing secret.")
     secure_cookies: bool = Field(default=False, description="Mark cookies Secure (set true behind HTTPS).")
     claim_seconds: float = Field(default=120.0, gt=0, description="How long a reviewer's claim on a candidate lasts.")
+    skip_seconds: float = Field(
+        default=1800.0,
+        ge=0,
+        description="After a reviewer skips a candidate it stays in the queue for the others but is not "
+        "offered to that reviewer again for this long.",
+    )
+    session_hours: float = Field(default=12.0, gt=0, description="How long a browser login lasts.")
+    token_days: float = Field(default=30.0, gt=0, description="How long a bearer token from /api/v1/auth/token lasts.")
+    snapshot_seconds: float = Field(
+        default=5.0,
+        ge=0,
+        description="How often the camera workers store each camera's latest analysed frame for the cameras "
+        "page (storage/snapshots/<camera>.jpg); 0 = never.",
+    )
+    login_max_failures: int = Field(
+        default=10,
+        ge=1,
+        description="Failed logins of one username within 15 minutes before further attempts are refused (429).",
+    )
 
 
 class Settings(_Strict):

@@ -1,0 +1,97 @@
+"""Builds the FastAPI application: routers of every domain, error handlers, pages, headers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from typing import Any
+
+from fastapi import FastAPI
+from fastapi.openapi.utils import get_openapi
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from api import errors, pages
+from api.audit.views import router as audit_router
+from api.auth.service import LoginLimiter
+from api.auth.views import router as auth_router
+from api.cameras.views import router as cameras_router
+from api.candidates.views import router as candidates_router
+from api.context import AppContext
+from api.decisions.views import router as decisions_router
+from api.users.views import router as users_router
+from store.db import Database
+from streetwarden.config import Settings
+
+log = logging.getLogger("streetwarden.api")
+
+DESCRIPTION = """StreetWarden's review API. Reviewers claim candidates (a lease), decide them (warn, case,
+reject with a reason, or skip) and see the history; supervisors edit camera zones and read the audit log;
+admins manage accounts; integration accounts (the case system) read with bearer tokens.
+
+Authenticate with the browser session (POST /api/v1/auth/login, then send `X-CSRF-Token` on
+state-changing requests) or with `Authorization: Bearer <token>` from POST /api/v1/auth/token."""
+
+_CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self' 'unsafe-inline'; script-src 'self'; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'")
+_HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+            (b"referrer-policy", b"same-origin"), (b"content-security-policy", _CSP.encode())]
+
+
+class SecurityHeaders:
+    """Adds the browser hardening headers to every response (plain ASGI: no per-request overhead)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + _HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _describe_builtins(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's own schemas come without field descriptions; give them some."""
+    comps = schema.get("components", {}).get("schemas", {})
+    builtin = {
+        "ValidationError": {"loc": "Where the bad value is.", "msg": "Why it is refused.", "type": "Error type.",
+                            "input": "The value sent.", "ctx": "Extra facts about the error."},
+        "HTTPValidationError": {"detail": "The problems."},
+    }
+    for name, fields in builtin.items():
+        for prop, text in fields.items():
+            if prop in comps.get(name, {}).get("properties", {}):
+                comps[name]["properties"][prop].setdefault("description", text)
+    for name, body in comps.items():
+        if name.startswith("Body_"):
+            body.setdefault("description", "Form fields.")
+    return schema
+
+
+def create_app(settings: Settings, db: Database, worker: Any | None = None, secret: str | None = None) -> FastAPI:
+    """The web application over this database; `worker` (optional) reports camera health."""
+    app = FastAPI(title="StreetWarden review API", version="1", description=DESCRIPTION,
+                  docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.ctx = AppContext(settings=settings, db=db, secret=secret or secrets.token_urlsafe(32), worker=worker)
+    app.state.login_limiter = LoginLimiter(settings.server.login_max_failures)
+    errors.install(app)
+    for router in (auth_router, users_router, candidates_router, decisions_router, cameras_router, audit_router,
+                   pages.router):
+        app.include_router(router)
+    pages.mount_static(app)
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+            app.openapi_schema = _describe_builtins(schema)
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+    app.add_middleware(SecurityHeaders)
+    return app

@@ -1,0 +1,1 @@
+"""Accounts, logins, sessions, bearer tokens, CSRF and role checks."""

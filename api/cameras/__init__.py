@@ -1,0 +1,1 @@
+"""Cameras, their latest snapshot and their zones (the polygon editor's API)."""

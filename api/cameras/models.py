@@ -1,0 +1,50 @@
+"""Bodies of the camera and zone routes. Zones are validated by the same model as the config file."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from streetwarden.config import ZoneConfig
+
+
+class ZoneOut(ZoneConfig):
+    """A zone as stored, with what it watches."""
+
+    violation_type: str = Field(description="The violation this zone's kind is watched for.")
+    effective_dwell_seconds: float = Field(description="dwell_seconds, or the kind's default when unset.")
+
+
+class CameraHealth(BaseModel):
+    """How the camera's stream is doing in this server's worker."""
+
+    state: str = Field(description="starting, online, reconnecting, offline, error or ended.")
+    reason: str | None = Field(description="Why (passwords masked).")
+    frames_analysed: int = Field(description="Frames analysed since start.")
+    reconnects: int = Field(description="Reconnections since start.")
+
+
+class CameraOut(BaseModel):
+    """A camera with its zones."""
+
+    id: str = Field(description="Camera id.")
+    name: str | None = Field(description="Display name.")
+    address: str | None = Field(description="Street address of the view.")
+    latitude: float | None = Field(description="WGS-84 latitude.")
+    longitude: float | None = Field(description="WGS-84 longitude.")
+    enabled: bool = Field(description="Whether the workers run it.")
+    analysis_fps: float = Field(description="Frames analysed per second.")
+    source: str = Field(description="Where frames come from, passwords replaced by ***.")
+    zones_version: int = Field(description="Bumped on every zone change; pass as expected_version when saving.")
+    zones: list[ZoneOut] = Field(description="Watched zones.")
+    snapshot_url: str = Field(description="Latest analysed frame (JPEG, authenticated).")
+    health: CameraHealth | None = Field(description="Stream health, when this server runs the camera.")
+
+
+class ZonesIn(BaseModel):
+    """The complete set of zones of a camera (the editor saves all at once)."""
+
+    model_config = ConfigDict(extra="forbid")
+    zones: list[ZoneConfig] = Field(max_length=100, description="Every zone of the camera; zones not listed are deleted.")
+    expected_version: int | None = Field(default=None, ge=0, description="The zones_version the editor started "
+                                         "from; when given and the stored version moved on, the save is refused (409) "
+                                         "instead of overwriting someone else's change.")

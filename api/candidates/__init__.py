@@ -1,0 +1,1 @@
+"""The review queue: listing, claiming (leases) and the evidence files of candidates."""

@@ -1,0 +1,1 @@
+"""Decisions on candidates (warn, case, reject, skip) and their history."""

@@ -1,0 +1,103 @@
+"""Bodies of the decision routes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import Enum
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from api.values import Note
+
+
+class DecisionKind(str, Enum):
+    """warn: confirmed, a warning notice is to be issued; case: confirmed, an enforcement case is to be
+    opened; reject: not a violation to act on (needs a reason); skip: leave it for another reviewer."""
+
+    warn = "warn"
+    case = "case"
+    reject = "reject"
+    skip = "skip"
+
+
+class RejectReason(str, Enum):
+    """Why a candidate was rejected."""
+
+    false_detection = "false_detection"
+    not_a_violation = "not_a_violation"
+    duplicate = "duplicate"
+    other = "other"
+
+
+class DecisionIn(BaseModel):
+    """A reviewer's decision on one candidate."""
+
+    model_config = ConfigDict(extra="forbid")
+    decision: DecisionKind = Field(description="warn, case, reject or skip.")
+    reason: RejectReason | None = Field(default=None, description="Required with reject (false_detection, "
+                                        "not_a_violation, duplicate, other); not allowed otherwise.")
+    note: Note = None
+
+    @field_validator("note")
+    @classmethod
+    def _note(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if any(ord(c) < 32 and c not in "\n\t" for c in value):
+            raise ValueError("must not contain control characters")
+        return value.strip() or None
+
+    @model_validator(mode="after")
+    def _reason(self) -> "DecisionIn":
+        if self.decision == DecisionKind.reject and self.reason is None:
+            raise ValueError("reason is required when decision is 'reject' "
+                             "(false_detection, not_a_violation, duplicate or other)")
+        if self.decision != DecisionKind.reject and self.reason is not None:
+            raise ValueError(f"reason is only for decision 'reject', not '{self.decision.value}'")
+        return self
+
+
+class DecisionOut(BaseModel):
+    """A recorded decision."""
+
+    candidate_id: int = Field(description="The candidate decided.")
+    decision: DecisionKind = Field(description="warn, case, reject or skip.")
+    reason: RejectReason | None = Field(description="Reject reason, if rejected.")
+    note: str | None = Field(description="The reviewer's note.")
+    decided_by: str = Field(description="Username of the reviewer.")
+    decided_at: datetime = Field(description="When (UTC).")
+    status: str = Field(description="The candidate's status now: warned, case, rejected (or pending after a skip).")
+
+
+class ConflictOut(BaseModel):
+    """Why a decision was refused (HTTP 409)."""
+
+    detail: str = Field(description="What is in the way, phrased for the user.")
+    decision: DecisionOut | None = Field(default=None, description="The decision already made, if that is the conflict.")
+    claimed_by: str | None = Field(default=None, description="The reviewer holding the claim, if that is the conflict.")
+
+
+class HistoryItem(BaseModel):
+    """One decision with what it was about."""
+
+    id: int = Field(description="Decision id.")
+    candidate_id: int = Field(description="The candidate decided.")
+    decision: DecisionKind = Field(description="warn, case or reject.")
+    reason: RejectReason | None = Field(description="Reject reason.")
+    note: str | None = Field(description="The reviewer's note.")
+    decided_by: str = Field(description="Username of the reviewer.")
+    decided_at: datetime = Field(description="When (UTC).")
+    camera_id: str = Field(description="Camera of the candidate.")
+    zone_id: str = Field(description="Zone of the candidate.")
+    violation: str = Field(description="Violation type of the candidate.")
+    label: str = Field(description="Detector label.")
+    score: float = Field(description="Detection score.")
+    status: str = Field(description="The candidate's status now.")
+    thumbnail_url: str | None = Field(description="The candidate's crop (or frame), authenticated.")
+
+
+class HistoryPage(BaseModel):
+    """One page of the decision history, newest first."""
+
+    items: list[HistoryItem] = Field(description="Decisions of this page.")
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")

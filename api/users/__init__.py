@@ -1,0 +1,1 @@
+"""Account management (admin) and the `streetwarden users` command's rules."""

@@ -1,0 +1,87 @@
+/* Shared by every page: API calls (CSRF header, retries with the same Idempotency-Key), the header, toasts. */
+"use strict";
+const SW = {
+  me: null,
+  csrf: null,
+
+  uuid() {
+    const b = new Uint8Array(16);
+    crypto.getRandomValues(b);
+    return Array.from(b, (x) => x.toString(16).padStart(2, "0")).join("");
+  },
+
+  async api(method, path, body, opts) {
+    opts = opts || {};
+    const headers = { Accept: "application/json" };
+    if (body !== undefined && body !== null) headers["Content-Type"] = "application/json";
+    if (method !== "GET" && SW.csrf) headers["X-CSRF-Token"] = SW.csrf;
+    if (opts.key) headers["Idempotency-Key"] = opts.key;
+    const tries = opts.retries || 1;
+    for (let i = 0; i < tries; i++) {
+      let res;
+      try {
+        res = await fetch(path, { method, headers, credentials: "same-origin",
+                                  body: body === undefined || body === null ? undefined : JSON.stringify(body) });
+      } catch (err) {
+        if (i + 1 < tries) { SW.toast(t("network_error"), "warn"); await new Promise((r) => setTimeout(r, 500 * (i + 1))); continue; }
+        return { ok: false, status: 0, data: { detail: String(err) } };
+      }
+      if (res.status === 401 && !opts.noRedirect) {
+        location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
+        return { ok: false, status: 401, data: {} };
+      }
+      let data = {};
+      if (res.status !== 204) { try { data = await res.json(); } catch (e) { data = {}; } }
+      if (res.status >= 500 && i + 1 < tries) { await new Promise((r) => setTimeout(r, 500 * (i + 1))); continue; }
+      return { ok: res.ok, status: res.status, data };
+    }
+    return { ok: false, status: 0, data: {} };
+  },
+
+  async init(page) {
+    const r = await SW.api("GET", "/api/v1/auth/me");
+    if (!r.ok) return false;
+    SW.me = r.data.user;
+    SW.csrf = r.data.csrf_token;
+    document.querySelectorAll(`nav a[data-page="${page}"]`).forEach((a) => a.classList.add("active"));
+    const who = document.getElementById("who");
+    if (who) who.textContent = (SW.me.display_name || SW.me.username) + " · " + SW.me.role;
+    const lang = document.getElementById("lang-toggle");
+    if (lang) lang.addEventListener("click", () => setLang(currentLang() === "en" ? "zh-CN" : "en"));
+    const out = document.getElementById("logout");
+    if (out) out.addEventListener("click", async () => { await SW.api("POST", "/api/v1/auth/logout"); location.href = "/login"; });
+    applyI18n();
+    return true;
+  },
+
+  toast(msg, kind) {
+    const box = document.getElementById("toast");
+    if (!box) return;
+    const el = document.createElement("div");
+    el.className = "toast " + (kind || "ok");
+    el.textContent = msg;
+    box.appendChild(el);
+    setTimeout(() => el.remove(), kind === "error" ? 6000 : 2500);
+  },
+
+  el(tag, attrs, ...children) {
+    const e = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k === "class") e.className = v; else if (k === "text") e.textContent = v; else if (v !== null && v !== undefined) e.setAttribute(k, v);
+    }
+    for (const c of children) if (c !== null && c !== undefined) e.append(c);
+    return e;
+  },
+
+  fmtOffset(sec) {
+    const s = Math.max(0, Math.round(sec));
+    const m = Math.floor(s / 60);
+    return String(m).padStart(2, "0") + ":" + String(s % 60).padStart(2, "0");
+  },
+
+  fmtDate(iso) {
+    if (!iso) return "";
+    const d = new Date(iso);
+    return d.toLocaleString(currentLang() === "en" ? "en-GB" : "zh-CN", { hour12: false });
+  },
+};

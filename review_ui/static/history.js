@@ -1,0 +1,47 @@
+"use strict";
+/* Decision history: newest first, search and filters, cursor paging. */
+(async function () {
+  if (!(await SW.init("history"))) return;
+  const $ = (id) => document.getElementById(id);
+  let cursor = null;
+  let timer = null;
+
+  function params() {
+    const q = new URLSearchParams();
+    const s = $("h-search").value.trim();
+    if (s) q.set("q", s);
+    if ($("h-decision").value) q.set("decision", $("h-decision").value);
+    if ($("h-reason").value) q.set("reason", $("h-reason").value);
+    if (cursor) q.set("cursor", cursor);
+    return q;
+  }
+
+  function row(d) {
+    const thumb = d.thumbnail_url ? SW.el("img", { src: d.thumbnail_url, alt: "", class: "thumb" }) : "";
+    const tr = SW.el("tr", { "data-candidate": d.candidate_id, "data-decision": d.decision },
+      SW.el("td", {}, thumb), SW.el("td", { text: SW.fmtDate(d.decided_at) }), SW.el("td", { text: "#" + d.candidate_id }),
+      SW.el("td", { text: d.camera_id + " / " + d.zone_id }), SW.el("td", { text: t(d.violation) }),
+      SW.el("td", { class: "dec " + d.decision, text: t(d.decision) }), SW.el("td", { text: d.reason ? t(d.reason) : "" }),
+      SW.el("td", { text: d.note || "" }), SW.el("td", { class: "by", text: d.decided_by }));
+    return tr;
+  }
+
+  async function load(reset) {
+    if (reset) cursor = null;
+    const r = await SW.api("GET", "/api/v1/decisions?" + params());
+    if (!r.ok) { SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+    const body = $("history-rows");
+    if (reset) body.replaceChildren();
+    body.append(...r.data.items.map(row));
+    cursor = r.data.next_cursor;
+    $("load-more").hidden = !cursor;
+    $("history-empty").hidden = body.children.length > 0;
+  }
+
+  $("h-search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => load(true), 250); });
+  $("h-decision").addEventListener("change", () => load(true));
+  $("h-reason").addEventListener("change", () => load(true));
+  $("load-more").addEventListener("click", () => load(false));
+  window.addEventListener("langchange", () => load(true));
+  await load(true);
+})();

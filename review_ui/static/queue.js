@@ -1,0 +1,188 @@
+"use strict";
+/* The review queue: a claimed working set (current + preloaded), keyboard decisions, live counts. */
+(async function () {
+  if (!(await SW.init("queue"))) return;
+  const CLAIM_COUNT = 3;
+  const $ = (id) => document.getElementById(id);
+  let buffer = [];           // claimed candidates, oldest first
+  let idx = 0;               // the one on screen
+  let evIdx = 0;             // which evidence is large
+  let lease = 120;
+  let filling = null;
+  const decided = new Set(); // decided here, maybe not yet acknowledged
+  const preloaded = new Set();
+
+  const filters = () => ({ violation: $("f-violation").value || null, camera_id: $("f-camera").value || null });
+
+  function current() { return buffer[idx] || null; }
+
+  function evidenceList(c) {
+    const order = { frame: 0, crop: 1, first: 2, before: 3, after: 4, attribution: 5, recheck: 6 };
+    const latest = {};
+    const many = [];
+    for (const e of c.evidence) {
+      if (e.kind === "attribution" || e.kind === "recheck") many.push(e); else latest[e.kind] = e;  // newest of a kind wins
+    }
+    return Object.values(latest).concat(many).sort((a, b) => (order[a.kind] ?? 9) - (order[b.kind] ?? 9) || a.id - b.id);
+  }
+
+  function preload() {
+    for (const c of buffer) for (const e of c.evidence) {
+      if (!preloaded.has(e.url)) { preloaded.add(e.url); const img = new Image(); img.src = e.url; }
+    }
+  }
+
+  function fmtTime(c) {
+    if (c.live) return SW.fmtDate(c.first_seen_at) + " – " + SW.fmtDate(c.last_seen_at);
+    return t("recorded") + " " + SW.fmtOffset(c.first_seen) + " – " + SW.fmtOffset(c.last_seen);
+  }
+
+  function fmtDuration(sec) {
+    return sec >= 120 ? Math.round(sec / 60) + " " + t("minutes") : Math.round(sec) + " " + t("seconds");
+  }
+
+  function showMain(e) {
+    const img = $("ev-main");
+    if (!e) { img.removeAttribute("src"); $("ev-main-label").textContent = ""; return; }
+    if (img.getAttribute("src") !== e.url) img.src = e.url;
+    $("ev-main-label").textContent = t(e.kind) + (e.note ? " · " + e.note : "");
+    document.querySelectorAll("#thumbs figure").forEach((f) => f.classList.toggle("on", f.dataset.ev === String(e.id)));
+  }
+
+  function render() {
+    const c = current();
+    $("queue").hidden = !c;
+    $("empty").hidden = !!c;
+    $("position").textContent = c ? t("position", { n: idx + 1, total: buffer.length }) : "";
+    if (!c) return;
+    $("queue").dataset.candidate = c.id;
+    $("c-title").textContent = "#" + c.id + " · " + t(c.violation);
+    const rows = [
+      ["camera", (c.camera_name || c.camera_id) + (c.address ? " · " + c.address : "")],
+      ["zone", c.zone_name || c.zone_id],
+      ["violation", t(c.violation)],
+      ["label", c.label],
+      ["time", fmtTime(c)],
+      ["duration", fmtDuration(c.last_seen - c.first_seen)],
+      ["score", (c.score * 100).toFixed(0) + "%"],
+    ];
+    if (c.claim) rows.push(["claim_until", new Date(c.claim.expires_at * 1000).toLocaleTimeString()]);
+    const meta = $("meta");
+    meta.replaceChildren(...rows.flatMap(([k, v]) => [SW.el("dt", { text: t(k) }), SW.el("dd", { text: v, "data-field": k })]));
+    const evs = evidenceList(c);
+    const thumbs = $("thumbs");
+    const hasPair = evs.some((e) => e.kind === "before") && evs.some((e) => e.kind === "after");
+    thumbs.classList.toggle("pair", hasPair);
+    thumbs.replaceChildren(...evs.map((e, i) => {
+      const fig = SW.el("figure", { "data-ev": e.id, "data-kind": e.kind, class: "ev-" + e.kind },
+        SW.el("img", { src: e.url, alt: t(e.kind), loading: "eager" }), SW.el("figcaption", { text: t(e.kind) }));
+      fig.addEventListener("click", () => { evIdx = i; showMain(e); });
+      return fig;
+    }));
+    if (evIdx >= evs.length) evIdx = 0;
+    showMain(evs[evIdx]);
+  }
+
+  async function refreshCounts() {
+    const f = filters();
+    const q = new URLSearchParams();
+    if (f.violation) q.set("violation", f.violation);
+    if (f.camera_id) q.set("camera_id", f.camera_id);
+    const r = await SW.api("GET", "/api/v1/candidates/stats?" + q);
+    if (!r.ok) return;
+    $("count-pending").textContent = r.data.pending;
+    $("count-available").textContent = r.data.available;
+    $("count-mine").textContent = r.data.claimed_by_me;
+    $("count-decided").textContent = r.data.decided_by_me_24h;
+  }
+
+  async function fill() {
+    if (filling) return filling;
+    filling = (async () => {
+      const r = await SW.api("POST", "/api/v1/candidates/claim", { count: CLAIM_COUNT, ...filters() }, { retries: 3 });
+      if (!r.ok) { if (r.status) SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+      lease = r.data.lease_seconds;
+      const cur = current();
+      buffer = r.data.items.filter((c) => !decided.has(c.id));
+      const at = cur ? buffer.findIndex((c) => c.id === cur.id) : -1;
+      if (at >= 0) idx = at; else { idx = Math.min(idx, Math.max(0, buffer.length - 1)); evIdx = 0; }
+      render();
+      preload();
+    })();
+    try { await filling; } finally { filling = null; }
+  }
+
+  async function decide(kind, reason) {
+    const c = current();
+    if (!c) return;
+    const body = { decision: kind, reason: reason || null, note: $("note").value.trim() || null };
+    const key = SW.uuid();
+    decided.add(c.id);
+    buffer.splice(idx, 1);            // the next one is already loaded: show it at once
+    if (idx >= buffer.length) idx = Math.max(0, buffer.length - 1);
+    evIdx = 0;
+    $("note").value = "";
+    render();
+    const r = await SW.api("POST", `/api/v1/candidates/${c.id}/decision`, body, { key, retries: 4 });
+    if (r.ok) {
+      SW.toast(kind === "reject" ? t("decided_reject", { id: c.id, reason: t(reason) }) : t("decided_" + kind, { id: c.id }));
+      if (kind === "skip") decided.delete(c.id);
+    } else {
+      decided.delete(c.id);
+      SW.toast(r.status === 409 ? t("conflict", { detail: r.data.detail }) : t("error", { detail: r.data.detail || r.status }), "error");
+    }
+    refreshCounts();
+    fill();
+  }
+
+  function openReasons() {
+    if (!current()) return;
+    $("reason-picker").hidden = false;
+  }
+  function closeOverlays() { $("reason-picker").hidden = true; $("help").hidden = true; }
+
+  document.querySelectorAll("#reason-picker [data-reason]").forEach((b) =>
+    b.addEventListener("click", () => { closeOverlays(); decide("reject", b.dataset.reason); }));
+  $("reason-cancel").addEventListener("click", closeOverlays);
+  $("btn-warn").addEventListener("click", () => decide("warn"));
+  $("btn-case").addEventListener("click", () => decide("case"));
+  $("btn-reject").addEventListener("click", openReasons);
+  $("btn-skip").addEventListener("click", () => decide("skip"));
+  $("help-button").addEventListener("click", () => { $("help").hidden = !$("help").hidden; });
+
+  document.addEventListener("keydown", (ev) => {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
+    const typing = ["INPUT", "TEXTAREA", "SELECT"].includes(document.activeElement.tagName);
+    if (typing) { if (ev.key === "Escape") document.activeElement.blur(); return; }
+    const k = ev.key;
+    if (!$("reason-picker").hidden) {
+      const reasons = { 1: "false_detection", 2: "not_a_violation", 3: "duplicate", 4: "other", f: "false_detection", n: "not_a_violation", d: "duplicate", o: "other" };
+      if (reasons[k]) { ev.preventDefault(); closeOverlays(); decide("reject", reasons[k]); } else if (k === "Escape") closeOverlays();
+      return;
+    }
+    if (!$("help").hidden) { if (k === "Escape" || k === "?") closeOverlays(); return; }
+    const actions = {
+      1: () => decide("warn"), 2: () => decide("case"), 3: openReasons, x: openReasons, s: () => decide("skip"),
+      j: () => { if (idx + 1 < buffer.length) { idx++; evIdx = 0; render(); } },
+      k: () => { if (idx > 0) { idx--; evIdx = 0; render(); } },
+      n: () => $("note").focus(),
+      e: () => { const c = current(); if (c) { const evs = evidenceList(c); evIdx = (evIdx + 1) % evs.length; showMain(evs[evIdx]); } },
+      "?": () => { $("help").hidden = false; },
+      Escape: closeOverlays,
+    };
+    if (actions[k]) { ev.preventDefault(); actions[k](); }
+  });
+
+  // filters: violation types and cameras
+  for (const v of ["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"]) {
+    $("f-violation").append(SW.el("option", { value: v, "data-i18n": v, text: t(v) }));
+  }
+  const cams = await SW.api("GET", "/api/v1/cameras");
+  if (cams.ok) for (const c of cams.data) $("f-camera").append(SW.el("option", { value: c.id, text: c.name ? `${c.name} (${c.id})` : c.id }));
+  for (const id of ["f-violation", "f-camera"]) $(id).addEventListener("change", () => { idx = 0; evIdx = 0; fill(); refreshCounts(); $(id).blur(); });
+  window.addEventListener("langchange", render);
+
+  await fill();
+  await refreshCounts();
+  setInterval(() => { fill(); refreshCounts(); }, Math.max(5, lease / 3) * 1000);  // renews the lease, picks up new work
+})();

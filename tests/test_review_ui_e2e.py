@@ -1,0 +1,259 @@
+"""End to end in a real headless Chromium against `streetwarden serve` (API + UI + camera worker in one
+process) on a temporary SQLite database: the worker raises real candidates from vtest.avi; a reviewer
+logs in, decides one with the keyboard as warn (with a note), rejects another with a reason, sees the
+count drop and both in the history; an admin draws a zone on the cameras page, moves a corner,
+deletes another zone, saves, and the running worker reloads it. Screenshots go to test-artifacts/."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Page, expect, sync_playwright
+
+from review_support import free_port, real_frames, seed_candidates
+from store.db import Database
+
+REPO = Path(__file__).resolve().parents[1]
+ART = REPO / "test-artifacts" / "review_ui"
+ADMIN_PW = "admin-pass-e2e-1"
+REVIEWER_PW = "reviewer-pass-e2e-1"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory, vtest_path):
+    tmp = tmp_path_factory.mktemp("e2e")
+    config = tmp / "streetwarden.yaml"
+    config.write_text(f"""
+database: sqlite:///sw.db
+storage: storage
+server: {{snapshot_seconds: 1}}
+cameras:
+  - id: west-gate
+    name: 西门
+    source: {vtest_path}
+    analysis_fps: 2
+    address: 示例路 1 号西门
+    zones:
+      - {{id: walk-1, name: 西门人行道, kind: sidewalk, dwell_seconds: 30,
+         polygon: [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}}
+      - {{id: walk-2, name: 东人行道, kind: sidewalk, dwell_seconds: 10,
+         polygon: [[0.955, 0.08], [1.0, 0.08], [1.0, 0.18], [0.955, 0.18]]}}
+""", encoding="utf-8")
+    port = free_port()
+    log = open(tmp / "serve.log", "w+", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "STREETWARDEN_ADMIN_PASSWORD": ADMIN_PW,
+           "STREETWARDEN_SECRET": "e2e-secret-0123456789abcdef"}
+    proc = subprocess.Popen([sys.executable, "-m", "streetwarden", "serve", "--config", str(config), "--port", str(port)],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, (tmp / "serve.log").read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.3)
+        admin = httpx.Client(base_url=url, timeout=30)
+        tok = admin.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PW})
+        assert tok.status_code == 200, "serve did not create the first admin from STREETWARDEN_ADMIN_PASSWORD"
+        admin.headers["Authorization"] = f"Bearer {tok.json()['access_token']}"
+        r = admin.post("/api/v1/users", json={"username": "wang", "role": "reviewer", "password": REVIEWER_PW,
+                                               "display_name": "王审核"})
+        assert r.status_code == 201, r.text
+        # wait for the worker to finish the clip: the two parked vehicles become candidates
+        deadline = time.monotonic() + 180
+        while True:
+            cams = admin.get("/api/v1/cameras").json()
+            items = admin.get("/api/v1/candidates", params={"limit": 50}).json()["items"]
+            if cams[0]["health"]["state"] == "ended" and len(items) >= 2:
+                break
+            assert time.monotonic() < deadline, (cams, items)
+            time.sleep(1)
+        time.sleep(2)  # the last queued frames
+        real = sorted(i["id"] for i in admin.get("/api/v1/candidates", params={"limit": 50}).json()["items"])
+        assert len(real) == 2
+        # a dumping candidate with a before/after pair cut from real frames, added through the store
+        db = Database(f"sqlite:///{tmp / 'sw.db'}")
+        with db.session() as s:
+            from store.schema import Candidate
+
+            s.query(Candidate).count()
+        dump = seed_candidates(db, tmp / "storage", real_frames(vtest_path, 3), 1, violation="illegal_dumping",
+                               zone="walk-1", dumping_pair=True)
+        yield {"url": url, "admin": admin, "real": real, "dump": dump, "log": tmp / "serve.log", "proc": proc}
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ART.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def login(page: Page, url: str, user: str, password: str, path: str) -> None:
+    page.goto(url + path)
+    expect(page).to_have_url(f"{url}/login?next={path}")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("#login-button")
+    expect(page).to_have_url(url + path)
+
+
+@pytest.mark.timeout(420)
+def test_reviewer_decides_with_the_keyboard(served, browser):
+    url, admin = served["url"], served["admin"]
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    # a wrong password first: the page says so and stays
+    page.goto(url + "/login")
+    page.fill("#username", "wang")
+    page.fill("#password", "wrong-password")
+    page.click("#login-button")
+    expect(page.locator("#login-error")).to_have_text("用户名或密码错误")
+    login(page, url, "wang", REVIEWER_PW, "/queue")
+    queue = page.locator("#queue")
+    first, second = served["real"]
+    expect(queue).to_have_attribute("data-candidate", str(first))
+    expect(page.locator("#count-pending")).to_have_text("3")
+    expect(page.locator("#c-title")).to_contain_text("人行道违停")
+    expect(page.locator("#meta")).to_contain_text("西门")
+    expect(page.locator("#ev-main")).to_have_attribute("src", __import__("re").compile(r"/api/v1/evidence/\d+"))
+    page.wait_for_function("document.getElementById('ev-main').naturalWidth > 0")
+    page.screenshot(path=str(ART / "01-queue.png"))
+
+    # warn, with a note typed after pressing n
+    page.keyboard.press("n")
+    expect(page.locator("#note")).to_be_focused()
+    page.keyboard.type("白色轿车停在人行道")
+    page.keyboard.press("Escape")
+    page.keyboard.press("1")
+    expect(queue).to_have_attribute("data-candidate", str(second))  # the next one at once (preloaded)
+    expect(page.locator("#count-pending")).to_have_text("2")
+
+    # reject with a reason from the picker
+    page.keyboard.press("3")
+    expect(page.locator("#reason-picker")).to_be_visible()
+    page.screenshot(path=str(ART / "02-reason-picker.png"))
+    page.keyboard.press("1")
+    expect(page.locator("#reason-picker")).to_be_hidden()
+    expect(page.locator("#count-pending")).to_have_text("1")
+
+    # the dumping candidate: its before/after pair is on screen
+    expect(queue).to_have_attribute("data-candidate", str(served["dump"][0]))
+    expect(page.locator("#thumbs figure.ev-before")).to_be_visible()
+    expect(page.locator("#thumbs figure.ev-after")).to_be_visible()
+    page.keyboard.press("?")
+    expect(page.locator("#help")).to_be_visible()
+    page.keyboard.press("Escape")
+    page.screenshot(path=str(ART / "03-dumping-pair.png"))
+
+    warned = admin.get(f"/api/v1/candidates/{first}").json()
+    assert warned["status"] == "warned" and warned["decision"]["decided_by"] == "wang"
+    assert warned["decision"]["note"] == "白色轿车停在人行道"
+    rejected = admin.get(f"/api/v1/candidates/{second}").json()
+    assert rejected["status"] == "rejected" and rejected["decision"]["reason"] == "false_detection"
+
+    # the history shows both, newest first, with who
+    page.click("nav a[data-page=history]")
+    expect(page).to_have_url(url + "/history")
+    rows = page.locator("#history-rows tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_have_attribute("data-decision", "reject")
+    expect(rows.nth(0)).to_contain_text("误检")
+    expect(rows.nth(1)).to_have_attribute("data-decision", "warn")
+    expect(rows.nth(1)).to_contain_text("白色轿车停在人行道")
+    expect(rows.nth(1).locator(".by")).to_have_text("wang")
+    page.fill("#h-search", "白色轿车")
+    expect(rows).to_have_count(1)
+    page.fill("#h-search", "")
+    expect(rows).to_have_count(2)
+    page.click("#lang-toggle")  # English switch
+    expect(page.locator("nav a[data-page=history]")).to_have_text("History")
+    expect(rows.nth(0)).to_contain_text("False detection")
+    page.screenshot(path=str(ART / "04-history-en.png"))
+    page.click("#lang-toggle")
+    expect(page.locator("nav a[data-page=history]")).to_have_text("审核记录")
+    assert not errors, errors
+
+
+@pytest.mark.timeout(300)
+def test_admin_draws_moves_and_deletes_zones(served, browser):
+    url, admin = served["url"], served["admin"]
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, url, "admin", ADMIN_PW, "/cameras")
+    expect(page.locator("#camera-list li")).to_have_count(1)
+    page.wait_for_function("document.getElementById('snapshot').naturalWidth > 0")
+    expect(page.locator("#overlay g.zone")).to_have_count(2)
+    before = admin.get("/api/v1/cameras/west-gate").json()["zones_version"]
+
+    box = page.locator("#overlay").bounding_box()
+    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
+    page.click("#new-zone")
+    for fx, fy in [(0.10, 0.60), (0.40, 0.60), (0.40, 0.90), (0.10, 0.90)]:
+        page.mouse.click(*at(fx, fy))
+    page.keyboard.press("Enter")
+    expect(page.locator("#overlay g.zone")).to_have_count(3)
+    expect(page.locator("#zone-form")).to_be_visible()
+    page.fill("#z-id", "e2e-kerb")
+    page.fill("#z-name", "路缘垃圾点")
+    page.select_option("#z-kind", "no_dumping")
+    page.fill("#z-dwell", "45")
+    # move one corner: drag the handle at (0.40, 0.90) to (0.45, 0.95)
+    page.mouse.move(*at(0.40, 0.90))
+    page.mouse.down()
+    page.mouse.move(*at(0.43, 0.93), steps=4)
+    page.mouse.move(*at(0.45, 0.95), steps=4)
+    page.mouse.up()
+    # select walk-2 (the sliver at the top right) and delete it with the Delete key
+    page.mouse.click(*at(0.975, 0.13))
+    expect(page.locator("#z-id")).to_have_value("walk-2")
+    page.keyboard.press("Delete")
+    expect(page.locator("#overlay g.zone")).to_have_count(2)
+    page.screenshot(path=str(ART / "05-zone-editor.png"))
+    page.click("#save-zones")
+    expect(page.locator("#save-status")).to_contain_text(f"已保存（版本 {before + 1}）")
+
+    zones = {z["id"]: z for z in admin.get("/api/v1/cameras/west-gate/zones").json()}
+    assert set(zones) == {"walk-1", "e2e-kerb"}
+    kerb = zones["e2e-kerb"]
+    assert kerb["kind"] == "no_dumping" and kerb["dwell_seconds"] == 45 and kerb["name"] == "路缘垃圾点"
+    expected = [(0.10, 0.60), (0.40, 0.60), (0.45, 0.95), (0.10, 0.90)]
+    assert len(kerb["polygon"]) == 4
+    for (x, y), (ex, ey) in zip(kerb["polygon"], expected):
+        assert abs(x - ex) < 0.01 and abs(y - ey) < 0.01, kerb["polygon"]
+    # the running worker picked the new zones up, without a restart
+    deadline = time.monotonic() + 15
+    while True:
+        lines = [json.loads(l) for l in served["log"].read_text(encoding="utf-8").splitlines() if l.startswith("{")]
+        if any(l.get("event") == "zones_reloaded" and l.get("version") == before + 1 for l in lines):
+            break
+        assert time.monotonic() < deadline, "the worker did not reload the zones"
+        time.sleep(0.5)
+    assert served["proc"].poll() is None
+    page.screenshot(path=str(ART / "06-zones-saved.png"))
+    assert not errors, errors
