@@ -26,6 +26,11 @@ class SourceHealth:
     reconnects: int = 0
     decode_errors: int = 0
     since: float = field(default_factory=time.time)
+    # filled by the pipeline: frames the model saw, frames dropped to keep up, and how late
+    frames_processed: int = 0
+    frames_dropped: int = 0
+    last_analysed_at: float | None = None
+    lag_seconds: float | None = None  # capture → analysed, last live frame
 
     def set(self, state: str, reason: str | None = None) -> None:
         if state != self.state or reason != self.reason:
