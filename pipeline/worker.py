@@ -172,7 +172,7 @@ class Worker:
                 if batch:
                     self.wake.notify_all()  # readers waiting for room
                     return batch
-                if self.stop_event.is_set() or all(r.ended for r in self.runners):
+                if self.stop_event.is_set() or (self.once and all(r.ended for r in self.runners)):
                     return []
                 left = deadline - time.monotonic()
                 if left <= 0:
@@ -260,8 +260,8 @@ class Worker:
                         self.process(batch)
                         if self.on_batch:
                             self.on_batch(len(batch))
-                    elif all(r.ended for r in self.runners) and (self.once or not self.runners):
-                        break
+                    elif self.once and all(r.ended for r in self.runners):
+                        break  # live service: runs on with no cameras, they may be added in the database
                     self._housekeeping(time.monotonic(), last)
                 except Exception as err:  # live service: log, breathe, go on
                     if self.once:
