@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from camera_adapters.frame import Frame
@@ -46,6 +46,9 @@ class FrameSource(abc.ABC):
         self.camera_id = camera_id
         self.analysis_fps = analysis_fps
         self.health = SourceHealth()
+        # Set by the consumer: False while it is still busy with the last frame, so a live source
+        # can skip decoding a frame that would only be dropped (counted in health.frames_dropped).
+        self.wants_frame: Callable[[], bool] = lambda: True
 
     @abc.abstractmethod
     def frames(self) -> Iterator[Frame]:

@@ -76,8 +76,12 @@ class RtspSource(LiveSource):
                 self.health.frames_in += 1
                 self.health.last_frame_at = now
                 ts = clock.capture_time(packet.pts * tb if packet.pts is not None else None, now)
-                if keyframe_only and (not packet.is_keyframe or not gate.due(ts)):
-                    continue  # never decoded: the saving of keyframe-only mode
+                if keyframe_only:
+                    if not packet.is_keyframe or not gate.due(ts):
+                        continue  # never decoded: the saving of keyframe-only mode
+                    if not self.wants_frame():
+                        self.health.frames_dropped += 1  # analysis still busy: skip, try the next key frame
+                        continue
                 try:
                     decoded = ctx.decode(packet)
                 except av.error.FFmpegError:
@@ -92,6 +96,9 @@ class RtspSource(LiveSource):
                     self._mark_online()
                     fts = ts if frame.pts is None or clock.offset is None else frame.pts * tb + clock.offset
                     if not gate.due(fts):
+                        continue
+                    if not self.wants_frame():
+                        self.health.frames_dropped += 1
                         continue
                     gate.taken(fts)
                     image = frame.to_ndarray(format="bgr24")

@@ -46,8 +46,9 @@ class CameraRunner:
                                    transport=self.options.transport if self.options and cam.source.lower().startswith("rtsp") else None)
         self.zones_version = 0
         self.queue: deque[Frame] = deque()
-        # live: at most 2 waiting frames (≈2 s at 1 fps), so what the model sees is fresh
-        self.queue_size = queue_size or (2 if self.live else 4)
+        # live: one waiting frame, the newest, so what the model sees is fresh and an overloaded
+        # worker analyses fewer frames rather than older ones
+        self.queue_size = queue_size or (1 if self.live else 4)
         self.retry_max = retry_max
         self.ended = False
         self.source: FrameSource | None = None
@@ -60,6 +61,8 @@ class CameraRunner:
             raise SourceError(self.config_error)
         source = open_source(self.cam.id, self.source_url, self.cam.analysis_fps, self.options)
         source.health = self.health
+        if self.live:
+            source.wants_frame = lambda: len(self.queue) < self.queue_size
         self.source = source
         return source
 

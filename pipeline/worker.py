@@ -68,6 +68,7 @@ class Worker:
         self.health = HealthRegistry(health_window)
         self.lags: deque[float] = deque(maxlen=100_000)  # capture → analysed, live frames (benchmarks)
         self.runners: list[CameraRunner] = []
+        self._rr = 0  # where the next batch starts, so no camera starves when the model is the limit
         self._pending: list = []
         self._grabber: EvidenceGrabber | None = None
         with db.session() as s:
@@ -163,12 +164,16 @@ class Worker:
             while True:
                 batch: list[tuple[CameraRunner, Frame]] = []
                 progressed = True
+                n = len(self.runners)
+                start = self._rr % n if n else 0
+                order = self.runners[start:] + self.runners[:start]
                 while len(batch) < max_batch and progressed:
                     progressed = False
-                    for r in self.runners:  # round-robin: one frame per camera per pass
+                    for i, r in enumerate(order):  # round-robin: one frame per camera per pass
                         if r.queue and len(batch) < max_batch:
                             batch.append((r, r.queue.popleft()))
                             progressed = True
+                            self._rr = start + i + 1  # next batch starts after the last camera served
                 if batch:
                     self.wake.notify_all()  # readers waiting for room
                     return batch

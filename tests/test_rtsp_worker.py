@@ -23,6 +23,7 @@ from sqlalchemy import select
 
 from api.health_routes import build_health_router
 from models.detections import box_iou
+from pipeline.background import BackgroundWorker
 from pipeline.worker import Worker
 from store.camera_settings import put_camera_settings
 from store.db import Database
@@ -187,9 +188,12 @@ def test_health_api_and_metrics(tmp_path: Path, server: RtspServer) -> None:
         live_cam("noenv", server.url("/sub"), username="viewer", password_env="SW_TEST_UNSET_PASSWORD"),
     ])
     os.environ.pop("SW_TEST_UNSET_PASSWORD", None)
-    worker, thread, _ = start_worker(settings)
+    db = Database(settings.database_url)
+    db.create_all()
+    background = BackgroundWorker(settings, db, reload_seconds=1.0).start()  # as `streetwarden serve` runs it
+    worker, thread = background.worker, background.thread
     app = FastAPI()
-    app.include_router(build_health_router(lambda: worker))
+    app.include_router(build_health_router(background.get_worker))
     client = TestClient(app)
     try:
         def ready() -> list | None:
@@ -224,10 +228,9 @@ def test_health_api_and_metrics(tmp_path: Path, server: RtspServer) -> None:
         assert rows["good"]["state"] == "online" and rows["good"]["reconnects"] == 0
         assert thread.is_alive()
     finally:
-        worker.stop()
-        thread.join(20)
+        background.stop()
         hole.close()
-    assert not thread.is_alive()
+    assert not thread.is_alive() and background.error is None
 
 
 def test_camera_changes_in_database_reach_the_running_worker(tmp_path: Path, server: RtspServer) -> None:
