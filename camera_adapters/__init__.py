@@ -1,7 +1,8 @@
-"""Frames in: video files, image folders, and (later) RTSP streams and HTTP snapshots."""
+"""Frames in: video files, image folders, RTSP streams and HTTP snapshots."""
 
 from camera_adapters.base import FrameSource, SourceError, SourceHealth
 from camera_adapters.factory import open_source
 from camera_adapters.frame import Frame
+from camera_adapters.live import LiveOptions
 
-__all__ = ["Frame", "FrameSource", "SourceError", "SourceHealth", "open_source"]
+__all__ = ["Frame", "FrameSource", "LiveOptions", "SourceError", "SourceHealth", "open_source"]

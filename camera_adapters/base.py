@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import abc
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from camera_adapters.frame import Frame
@@ -26,6 +26,11 @@ class SourceHealth:
     reconnects: int = 0
     decode_errors: int = 0
     since: float = field(default_factory=time.time)
+    # filled by the pipeline: frames the model saw, frames dropped to keep up, and how late
+    frames_processed: int = 0
+    frames_dropped: int = 0
+    last_analysed_at: float | None = None
+    lag_seconds: float | None = None  # capture → analysed, last live frame
 
     def set(self, state: str, reason: str | None = None) -> None:
         if state != self.state or reason != self.reason:
@@ -41,6 +46,9 @@ class FrameSource(abc.ABC):
         self.camera_id = camera_id
         self.analysis_fps = analysis_fps
         self.health = SourceHealth()
+        # Set by the consumer: False while it is still busy with the last frame, so a live source
+        # can skip decoding a frame that would only be dropped (counted in health.frames_dropped).
+        self.wants_frame: Callable[[], bool] = lambda: True
 
     @abc.abstractmethod
     def frames(self) -> Iterator[Frame]:

@@ -2,25 +2,59 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+
+import numpy as np
 
 from camera_adapters.base import FrameSource, SourceError
 from camera_adapters.images import IMAGE_SUFFIXES, ImageSource
+from camera_adapters.live import LiveOptions
 from camera_adapters.video_file import VideoFileSource
 
-# Live adapters register here (scheme -> factory(camera_id, url, analysis_fps)).
-LIVE_ADAPTERS: dict[str, object] = {}
+LiveFactory = Callable[[str, str, float, LiveOptions | None], FrameSource]
 
 
-def open_source(camera_id: str, source: str, analysis_fps: float) -> FrameSource:
+def _rtsp(camera_id: str, url: str, analysis_fps: float, options: LiveOptions | None = None) -> FrameSource:
+    from camera_adapters.rtsp import RtspSource
+
+    return RtspSource(camera_id, url, analysis_fps, options)
+
+
+def _http(camera_id: str, url: str, analysis_fps: float, options: LiveOptions | None = None) -> FrameSource:
+    from camera_adapters.http_snapshot import HttpSnapshotSource
+
+    return HttpSnapshotSource(camera_id, url, analysis_fps, options)
+
+
+# Live adapters by URL scheme: factory(camera_id, url, analysis_fps, options).
+LIVE_ADAPTERS: dict[str, LiveFactory] = {"rtsp": _rtsp, "rtsps": _rtsp, "http": _http, "https": _http}
+
+
+def open_source(camera_id: str, source: str, analysis_fps: float, options: LiveOptions | None = None) -> FrameSource:
     """Open a file, folder or URL source; raise SourceError with a message fit for the user."""
     scheme = source.split("://", 1)[0].lower() if "://" in source else ""
     if scheme:
         factory = LIVE_ADAPTERS.get(scheme)
         if factory is None:
             raise SourceError(f"camera {camera_id}: no adapter for '{scheme}://' sources (supported: files, folders, {', '.join(sorted(LIVE_ADAPTERS)) or 'none live yet'})")
-        return factory(camera_id, source, analysis_fps)  # type: ignore[operator]
+        return factory(camera_id, source, analysis_fps, options)
     path = Path(source)
     if path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES:
         return ImageSource(camera_id, path, analysis_fps)
     return VideoFileSource(camera_id, path, analysis_fps)
+
+
+def grab_still(url: str, options: LiveOptions) -> np.ndarray:
+    """One full-resolution picture from a camera URL (rtsp: first key frame; http: one snapshot)."""
+    scheme = url.split("://", 1)[0].lower()
+    if scheme in ("rtsp", "rtsps"):
+        from camera_adapters.live import with_credentials
+        from camera_adapters.rtsp import grab_keyframe
+
+        return grab_keyframe(with_credentials(url, options.username, options.password), options)
+    if scheme in ("http", "https"):
+        from camera_adapters.http_snapshot import grab_snapshot
+
+        return grab_snapshot(url, options)
+    raise SourceError(f"no still-picture adapter for '{scheme}://' URLs")

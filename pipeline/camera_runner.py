@@ -10,11 +10,13 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from camera_adapters import Frame, FrameSource, SourceError, SourceHealth, open_source
+from camera_adapters import Frame, FrameSource, LiveOptions, SourceError, SourceHealth, open_source
+from camera_adapters.live import split_credentials
 from detectors import CameraEngine
-from streetwarden.config import CameraConfig, Settings, ZoneConfig
+from pipeline.health import CameraHealth
+from streetwarden.config import CameraConfig, ConfigError, Settings, ZoneConfig
 from streetwarden.logs import event
-from streetwarden.redact import mask_url
+from streetwarden.redact import mask_all, mask_url, register_secret
 
 log = logging.getLogger("streetwarden.worker")
 
@@ -27,16 +29,30 @@ class CameraRunner:
     """
 
     def __init__(self, settings: Settings, cam: CameraConfig, zones: list[ZoneConfig], wake: threading.Condition,
-                 queue_size: int = 4, retry_max: float = 60.0, prepare: Callable[[Any], Any] | None = None) -> None:
+                 queue_size: int | None = None, retry_max: float = 60.0, engine: CameraEngine | None = None,
+                 prepare: Callable[[Any], Any] | None = None) -> None:
         self.cam = cam
         self.prepare = prepare  # model pre-processing, done here so it overlaps the model call
         self.source_url = settings.camera_source(cam)
         self.live = "://" in self.source_url
-        self.engine = CameraEngine(cam.id, zones, live=self.live, tracker=settings.tracker, dedupe=settings.dedupe)
+        self.engine = engine or CameraEngine(cam.id, zones, live=self.live, tracker=settings.tracker, dedupe=settings.dedupe)
         self.health = SourceHealth()
+        self.config_error: str | None = None
+        self.options = live_options(cam, self.source_url) if self.live else None
+        if self.live:
+            try:
+                self.options.password = cam.password()  # type: ignore[union-attr]
+            except ConfigError as err:
+                self.config_error = str(err)
+            register_secret(self.options.password)  # type: ignore[union-attr]
+        self.record = CameraHealth(cam.id, self.health, name=cam.name, source=mask_url(cam.source), live=self.live,
+                                   keyframe_only=self.options.keyframe_only if self.options else None,
+                                   transport=self.options.transport if self.options and cam.source.lower().startswith("rtsp") else None)
         self.zones_version = 0
         self.queue: deque[Frame] = deque()
-        self.queue_size = queue_size
+        # live: one waiting frame, the newest, so what the model sees is fresh and an overloaded
+        # worker analyses fewer frames rather than older ones
+        self.queue_size = queue_size or (1 if self.live else 4)
         self.retry_max = retry_max
         self.ended = False
         self.source: FrameSource | None = None
@@ -45,8 +61,12 @@ class CameraRunner:
         self._thread = threading.Thread(target=self._run, name=f"cam-{cam.id}", daemon=True)
 
     def open(self) -> FrameSource:
-        source = open_source(self.cam.id, self.source_url, self.cam.analysis_fps)
+        if self.config_error:
+            raise SourceError(self.config_error)
+        source = open_source(self.cam.id, self.source_url, self.cam.analysis_fps, self.options)
         source.health = self.health
+        if self.live:
+            source.wants_frame = lambda: len(self.queue) < self.queue_size
         self.source = source
         return source
 
@@ -68,6 +88,7 @@ class CameraRunner:
             if self.live:
                 while len(self.queue) >= self.queue_size:
                     self.queue.popleft()  # drop the oldest: never fall behind a live camera
+                    self.health.frames_dropped += 1
             else:
                 while len(self.queue) >= self.queue_size and not self._stop.is_set():
                     self._wake.wait(0.5)
@@ -86,17 +107,17 @@ class CameraRunner:
                     if self.prepare is not None:
                         frame.prepared = self.prepare(frame.image)
                     self._put(frame)
-                if not self.live:
+                if not self.live or self._stop.is_set():
                     break
                 raise SourceError("stream ended")
             except Exception as err:  # a dead camera never takes the worker down
-                reason = mask_url(str(err))
+                reason = mask_all(str(err))
                 self.health.set("error" if attempt == 0 else "reconnecting", reason)
                 event(log, "camera_error", logging.WARNING, camera=self.cam.id, reason=reason, attempt=attempt)
                 if self.source is not None:
                     self.source.close()
                     self.source = None
-                if not self.live:
+                if not self.live or self.config_error:
                     break
                 attempt += 1
                 self.health.reconnects += 1
@@ -105,3 +126,19 @@ class CameraRunner:
         with self._wake:
             self.ended = True
             self._wake.notify_all()
+
+
+def live_options(cam: CameraConfig, source_url: str) -> LiveOptions:
+    """The adapter options of a live camera's configuration (the password is added by the caller)."""
+    _, user_in_url, password_in_url = split_credentials(source_url)
+    register_secret(password_in_url)
+    return LiveOptions(
+        transport=cam.rtsp_transport,
+        keyframe_only=cam.decode_keyframes_only,
+        timeout=cam.timeout_seconds,
+        reconnect_max=cam.reconnect_max_seconds,
+        offline_after=max(60.0, 3 * cam.timeout_seconds),
+        username=cam.username,
+        http_auth=cam.http_auth,
+        secrets=tuple(s for s in (password_in_url,) if s),
+    )

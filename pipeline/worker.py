@@ -1,24 +1,40 @@
 """The worker: drives every camera's frames through one shared model session per model and hands
-candidate events to the store. Frames of several cameras are batched into one model call."""
+candidate events to the store. Frames of several cameras are batched into one model call.
+
+One process runs many cameras: each camera decodes in its own thread into a small queue (live
+cameras drop their oldest frame rather than fall behind), and this loop takes frames round-robin
+across cameras into batches. Cameras and zones changed in the database are picked up while it
+runs; a failing camera, model call or database write is logged and retried, never fatal, except
+in ``once`` (batch) mode where errors surface to the caller.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
+from collections import deque
 from collections.abc import Callable
 
 from camera_adapters import Frame
 from models import OnnxDetector
 from pipeline.camera_runner import CameraRunner
+from pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
+from pipeline.health import HealthRegistry
+from store.camera_settings import load_camera_configs, sync_camera_settings
 from store.cameras import load_zones, sync_cameras, zones_version
 from store.candidates import CandidateWriter
 from store.db import Database
 from store.evidence import save_image
-from streetwarden.config import Settings
+from streetwarden.config import CameraConfig, Settings
 from streetwarden.logs import event
+from streetwarden.redact import mask_all
 
 log = logging.getLogger("streetwarden.worker")
+
+# Fields whose change needs the camera's stream reopened (name/address/zones do not).
+_RESTART_EXCLUDE = {"name", "zones", "address", "latitude", "longitude"}
+MAX_PENDING_EVENTS = 10_000
 
 
 def build_detectors(settings: Settings, keys: set[str]) -> dict[str, OnnxDetector]:
@@ -30,59 +46,103 @@ def build_detectors(settings: Settings, keys: set[str]) -> dict[str, OnnxDetecto
     return out
 
 
+def _signature(cam: CameraConfig) -> dict:
+    return cam.model_dump(mode="json", exclude=_RESTART_EXCLUDE)
+
+
 class Worker:
     """Runs the enabled cameras of a configuration until stopped (or, with once=True, until every
     file source has ended)."""
 
     def __init__(self, settings: Settings, db: Database, once: bool = False, reload_seconds: float = 2.0,
-                 camera_ids: list[str] | None = None) -> None:
+                 camera_ids: list[str] | None = None, health_window: float = 10.0) -> None:
         self.settings = settings
         self.db = db
         self.once = once
         self.reload_seconds = reload_seconds
+        self.camera_ids = camera_ids
         self.stop_event = threading.Event()
         self.wake = threading.Condition()
         self.writer = CandidateWriter(settings.storage_path, settings.dedupe.window_seconds, settings.dedupe.min_iou)
-        self.stats = {"frames": 0, "batches": 0, "events": 0, "created": 0}
+        self.stats = {"frames": 0, "batches": 0, "events": 0, "created": 0, "errors": 0}
         self.on_batch: Callable[[int], None] | None = None
         self._snapshot_at: dict[str, float] = {}
-        cams = [c for c in settings.cameras if c.enabled and (camera_ids is None or c.id in camera_ids)]
-        self.detectors = build_detectors(settings, {c.model for c in cams})
+        self.health = HealthRegistry(health_window)
+        self.lags: deque[float] = deque(maxlen=100_000)  # capture → analysed, live frames (benchmarks)
+        self.runners: list[CameraRunner] = []
+        self._rr = 0  # where the next batch starts, so no camera starves when the model is the limit
+        self._pending: list = []
+        self._grabber: EvidenceGrabber | None = None
+        self.detectors: dict[str, OnnxDetector] = {}
         with db.session() as s:
             sync_cameras(s, settings)
-            self.runners: list[CameraRunner] = []
-            for cam in cams:
-                version, zones = load_zones(s, cam.id)
-                runner = CameraRunner(settings, cam, zones, self.wake, prepare=self.detectors[cam.model].prepare)
-                runner.zones_version = version
-                self.runners.append(runner)
+            sync_camera_settings(s, settings)
+            cams = self._wanted(s)
+            for cam in cams.values():
+                self._add_runner(s, cam)
 
-    def open_all(self) -> None:
-        """Open every source now (batch use): raises the first SourceError so the CLI can report it."""
-        for r in self.runners:
-            r.open()
+    # ------------------------------------------------------------------ cameras
+    def _wanted(self, s) -> dict[str, CameraConfig]:  # type: ignore[no-untyped-def]
+        """Cameras to run: the file's (batch mode), or the database's view of them (live)."""
+        if self.once:
+            cams = {c.id: c for c in self.settings.cameras}
+        else:
+            cams = load_camera_configs(s, self.settings)
+        return {k: c for k, c in cams.items() if c.enabled and (self.camera_ids is None or k in self.camera_ids)}
 
-    def _collect(self, max_batch: int, timeout: float) -> list[tuple[CameraRunner, Frame]]:
+    def _add_runner(self, s, cam: CameraConfig, engine=None) -> CameraRunner:  # type: ignore[no-untyped-def]
+        version, zones = load_zones(s, cam.id)
+        self._ensure_detector(cam.model)
+        detector = self.detectors.get(cam.model)
+        runner = CameraRunner(self.settings, cam, zones, self.wake, engine=engine,
+                              prepare=detector.prepare if detector else None)
+        runner.zones_version = version
+        if cam.model not in self.settings.models:
+            runner.config_error = f"camera '{cam.id}': model '{cam.model}' is not in `models`"
         with self.wake:
-            deadline = time.monotonic() + timeout
-            while True:
-                batch: list[tuple[CameraRunner, Frame]] = []
-                progressed = True
-                while len(batch) < max_batch and progressed:
-                    progressed = False
-                    for r in self.runners:  # round-robin: one frame per camera per pass
-                        if r.queue and len(batch) < max_batch:
-                            batch.append((r, r.queue.popleft()))
-                            progressed = True
-                if batch:
-                    self.wake.notify_all()  # readers waiting for room
-                    return batch
-                if self.stop_event.is_set() or all(r.ended for r in self.runners):
-                    return []
-                left = deadline - time.monotonic()
-                if left <= 0:
-                    return []
-                self.wake.wait(left)
+            self.runners.append(runner)
+        self.health.register(runner.record)
+        return runner
+
+    def _remove_runner(self, runner: CameraRunner) -> None:
+        runner.stop()
+        with self.wake:
+            self.runners.remove(runner)
+            runner.queue.clear()
+        final = runner.engine.finish()
+        if final:
+            self.store(final)
+
+    def _ensure_detector(self, key: str) -> None:
+        if key not in self.detectors and key in self.settings.models:
+            self.detectors.update(build_detectors(self.settings, {key}))
+
+    def _reload_cameras(self) -> None:
+        """Start, stop or reopen cameras whose rows in the database changed."""
+        with self.db.session() as s:
+            wanted = self._wanted(s)
+            for runner in list(self.runners):
+                cam = wanted.get(runner.cam.id)
+                if cam is None:
+                    self._remove_runner(runner)
+                    self.health.unregister(runner.cam.id)
+                    event(log, "camera_stopped", camera=runner.cam.id, reason="disabled or removed")
+                elif _signature(cam) != _signature(runner.cam):
+                    same_view = cam.source == runner.cam.source
+                    self._remove_runner(runner)
+                    new = self._add_runner(s, cam.model_copy(update={"zones": runner.cam.zones}),
+                                           engine=runner.engine if same_view else None)
+                    self._ensure_detector(cam.model)
+                    new.start()
+                    event(log, "camera_restarted", camera=cam.id, reason="settings changed")
+                else:
+                    runner.record.name = cam.name
+            running = {r.cam.id for r in self.runners}
+            for cam_id, cam in wanted.items():
+                if cam_id not in running:
+                    self._ensure_detector(cam.model)
+                    self._add_runner(s, cam).start()
+                    event(log, "camera_started", camera=cam_id)
 
     def _reload_zones(self) -> None:
         with self.db.session() as s:
@@ -93,6 +153,42 @@ class Worker:
                     r.engine.set_zones(zones)
                     event(log, "zones_reloaded", camera=r.cam.id, version=version, zones=len(zones))
 
+    def open_all(self) -> None:
+        """Open every source now (batch use): raises the first SourceError so the CLI can report it."""
+        for r in self.runners:
+            r.open()
+
+    # ------------------------------------------------------------------ frames
+    @property
+    def max_batch(self) -> int:
+        return max((self.settings.models[k].max_batch for k in self.detectors), default=1)
+
+    def _collect(self, max_batch: int, timeout: float) -> list[tuple[CameraRunner, Frame]]:
+        with self.wake:
+            deadline = time.monotonic() + timeout
+            while True:
+                batch: list[tuple[CameraRunner, Frame]] = []
+                progressed = True
+                n = len(self.runners)
+                start = self._rr % n if n else 0
+                order = self.runners[start:] + self.runners[:start]
+                while len(batch) < max_batch and progressed:
+                    progressed = False
+                    for i, r in enumerate(order):  # round-robin: one frame per camera per pass
+                        if r.queue and len(batch) < max_batch:
+                            batch.append((r, r.queue.popleft()))
+                            progressed = True
+                            self._rr = start + i + 1  # next batch starts after the last camera served
+                if batch:
+                    self.wake.notify_all()  # readers waiting for room
+                    return batch
+                if self.stop_event.is_set() or (self.once and all(r.ended for r in self.runners)):
+                    return []
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return []
+                self.wake.wait(left)
+
     def process(self, batch: list[tuple[CameraRunner, Frame]]) -> None:
         by_model: dict[str, list[tuple[CameraRunner, Frame]]] = {}
         for r, f in batch:
@@ -101,7 +197,13 @@ class Worker:
         for key, items in by_model.items():
             det = self.detectors[key]
             dets = det.detect_prepared([f.prepared if f.prepared is not None else det.prepare(f.image) for _, f in items])
+            now = time.time()
             for (r, f), d in zip(items, dets):
+                r.health.frames_processed += 1
+                r.health.last_analysed_at = now if f.live else f.ts
+                if f.live:
+                    r.health.lag_seconds = now - f.ts
+                    self.lags.append(now - f.ts)
                 events.extend(r.engine.process(f.ts, f.image, d))
                 self.snapshot(r.cam.id, f)
         self.stats["frames"] += len(batch)
@@ -121,7 +223,21 @@ class Worker:
         except OSError as err:  # a full disk must not stop the analysis
             event(log, "snapshot_failed", logging.WARNING, camera=camera_id, error=str(err))
 
+    # ------------------------------------------------------------------ store
     def store(self, events: list) -> None:
+        """Write events; if the database fails (live mode), keep them and retry later."""
+        events = self._pending + events
+        self._pending = []
+        try:
+            self._store(events)
+        except Exception:
+            if self.once:
+                raise
+            self._pending = events[-MAX_PENDING_EVENTS:]
+            raise
+
+    def _store(self, events: list) -> None:
+        grabs = []
         with self.db.session() as s:
             for e in events:
                 row, created = self.writer.apply(s, e)
@@ -129,30 +245,70 @@ class Worker:
                 self.stats["created"] += int(created)
                 event(log, f"candidate_{'opened' if created else e.kind}", camera=e.camera_id, zone=e.zone_id,
                       violation=e.violation, candidate=row.id, label=e.label, score=round(e.score, 3))
+                if created:
+                    grabs.append((row.id, e))
+        for cid, e in grabs:
+            self._grab_main(cid, e)
+
+    def _grab_main(self, candidate_id: int, e) -> None:  # type: ignore[no-untyped-def]
+        runner = next((r for r in self.runners if r.cam.id == e.camera_id), None)
+        if runner is None or not runner.cam.evidence_source or runner.options is None:
+            return
+        if self._grabber is None:
+            self._grabber = EvidenceGrabber(self.db, self.settings.storage_path)
+        self._grabber.request(GrabRequest(candidate_id, e.camera_id, runner.cam.evidence_source, runner.options,
+                                          e.box, e.frame_size, e.last_seen))
+
+    # ------------------------------------------------------------------ loop
+    def _housekeeping(self, now: float, last: dict[str, float]) -> None:
+        if now - last["tick"] >= 1.0:
+            last["tick"] = now
+            self.health.tick()
+            if self._pending:
+                self.store([])
+        if now - last["reload"] >= self.reload_seconds:
+            last["reload"] = now
+            self._reload_zones()
+            if not self.once:
+                self._reload_cameras()
 
     def run(self) -> dict[str, int]:
         for r in self.runners:
             r.start()
-        max_batch = max((self.settings.models[k].max_batch for k in self.detectors), default=1)
-        last_reload = time.monotonic()
+        last = {"tick": 0.0, "reload": time.monotonic()}
         try:
             while not self.stop_event.is_set():
-                batch = self._collect(max_batch, timeout=0.5)
-                if batch:
-                    self.process(batch)
-                    if self.on_batch:
-                        self.on_batch(len(batch))
-                elif all(r.ended for r in self.runners) and (self.once or not self.runners):
-                    break
-                if time.monotonic() - last_reload >= self.reload_seconds:
-                    self._reload_zones()
-                    last_reload = time.monotonic()
+                try:
+                    batch = self._collect(self.max_batch, timeout=0.5)
+                    if batch:
+                        self.process(batch)
+                        if self.on_batch:
+                            self.on_batch(len(batch))
+                    elif self.once and all(r.ended for r in self.runners):
+                        break  # live service: runs on with no cameras, they may be added in the database
+                    self._housekeeping(time.monotonic(), last)
+                except Exception as err:  # live service: log, breathe, go on
+                    if self.once:
+                        raise
+                    self.stats["errors"] += 1
+                    event(log, "worker_error", logging.ERROR, error=mask_all(f"{type(err).__name__}: {err}"),
+                          pending_events=len(self._pending))
+                    self.stop_event.wait(1.0)
         finally:
             for r in self.runners:
                 r.stop()
             final = [e for r in self.runners for e in r.engine.finish()]
-            if final:
-                self.store(final)
+            try:
+                if final or self._pending:
+                    self.store(final)
+            except Exception as err:
+                if self.once:
+                    raise
+                event(log, "worker_error", logging.ERROR, error=mask_all(f"{type(err).__name__}: {err}"),
+                      lost_events=len(self._pending))
+            self.health.tick()
+            if self._grabber is not None:
+                self._grabber.close()
         return self.stats
 
     def stop(self) -> None:

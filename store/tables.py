@@ -2,5 +2,6 @@
 
 import store.audit  # noqa: F401
 import store.review  # noqa: F401
+import store.camera_settings  # noqa: F401
 import store.schema  # noqa: F401
 import store.users  # noqa: F401

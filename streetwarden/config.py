@@ -10,7 +10,7 @@ import os
 import re
 from enum import Enum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -158,6 +158,43 @@ class CameraConfig(_Strict):
         "Relative paths are resolved against the configuration file's folder."
     )
     analysis_fps: float = Field(default=1.0, gt=0, le=30, description="Frames analysed per second (frames in between are skipped).")
+    rtsp_transport: Literal["tcp", "udp"] = Field(
+        default="tcp",
+        description="RTSP cameras: carry the video over the RTSP TCP connection (tcp, works through NAT and "
+        "firewalls, no loss) or over separate UDP ports (udp, less latency, loses packets on busy networks).",
+    )
+    keyframe_only: bool | None = Field(
+        default=None,
+        description="RTSP cameras: decode only key frames (a fraction of the CPU; the analysis rate is then at "
+        "most one frame per GOP, e.g. 1 fps for a 1 s key-frame interval). Default (unset): on when "
+        "analysis_fps <= 2.",
+    )
+    evidence_source: str | None = Field(
+        default=None,
+        description="When `source` is a camera's low-resolution sub-stream, the main-stream URL (rtsp:// or "
+        "http(s):// snapshot) from which a full-resolution evidence picture is taken for each new candidate.",
+    )
+    timeout_seconds: float = Field(
+        default=10.0, gt=0, le=300,
+        description="Live cameras: seconds to connect, and the longest silence tolerated while streaming, before "
+        "the connection counts as failed and is retried.",
+    )
+    reconnect_max_seconds: float = Field(
+        default=30.0, ge=1, le=3600,
+        description="Live cameras: longest wait between reconnect attempts (the wait starts at 1 s and doubles "
+        "per failure, with random jitter).",
+    )
+    username: str | None = Field(
+        default=None, description="Live cameras: user name (instead of user:password@ in the URL)."
+    )
+    password_env: str | None = Field(
+        default=None,
+        description="Live cameras: name of the environment variable holding the camera's password, so the "
+        "secret stays out of the configuration file and the database.",
+    )
+    http_auth: Literal["auto", "basic", "digest"] = Field(
+        default="auto", description="HTTP snapshot cameras: authentication scheme; auto answers the camera's challenge."
+    )
     model: str = Field(default="default", description="Key of the model in `models` used for this camera.")
     enabled: bool = Field(default=True, description="Disabled cameras are kept in the database but not run.")
     address: str | None = Field(default=None, description="Street address of the camera's view, printed on notices.")
@@ -166,6 +203,38 @@ class CameraConfig(_Strict):
     zones: list[ZoneConfig] = Field(default_factory=list, description="Watched zones of this camera.")
 
     _v_id = field_validator("id")(lambda cls, v: _check_id(v))
+
+    @field_validator("evidence_source")
+    @classmethod
+    def _evidence_source(cls, value: str | None) -> str | None:
+        if value is not None and value.split("://", 1)[0].lower() not in ("rtsp", "rtsps", "http", "https"):
+            raise ValueError("must be an rtsp://, rtsps://, http:// or https:// URL of the camera's main stream")
+        return value
+
+    @field_validator("password_env")
+    @classmethod
+    def _password_env(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", value):
+            raise ValueError("must be the name of an environment variable (letters, digits, '_')")
+        return value
+
+    @property
+    def live(self) -> bool:
+        return "://" in self.source
+
+    @property
+    def decode_keyframes_only(self) -> bool:
+        """keyframe_only, or automatic: on at analysis rates of 2 fps or less."""
+        return self.keyframe_only if self.keyframe_only is not None else self.analysis_fps <= 2.0
+
+    def password(self) -> str | None:
+        """The password from `password_env`; ConfigError naming the field when the variable is unset."""
+        if self.password_env is None:
+            return None
+        value = os.environ.get(self.password_env)
+        if value is None:
+            raise ConfigError(f"camera '{self.id}': password_env: environment variable {self.password_env} is not set")
+        return value
 
     @model_validator(mode="after")
     def _unique_zones(self) -> "CameraConfig":

@@ -7,7 +7,7 @@ import logging
 import sys
 import time
 
-from streetwarden.redact import mask_url
+from streetwarden.redact import mask_all
 
 
 class JsonFormatter(logging.Formatter):
@@ -23,7 +23,7 @@ class JsonFormatter(logging.Formatter):
             entry.update(fields)
         if record.exc_info:
             entry["error"] = self.formatException(record.exc_info).splitlines()[-1]
-        return mask_url(json.dumps(entry, ensure_ascii=False, default=str))
+        return mask_all(json.dumps(entry, ensure_ascii=False, default=str))
 
 
 def setup_logging(level: str = "INFO") -> None:

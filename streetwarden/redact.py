@@ -21,3 +21,20 @@ def mask_secrets(text: str, secrets: list[str] | tuple[str, ...] = ()) -> str:
         if secret and len(secret) >= 3:
             out = out.replace(secret, "***")
     return out
+
+
+_REGISTERED: set[str] = set()
+
+
+def register_secret(secret: str | None) -> None:
+    """Remember a secret (a camera password) so every log line masks it, however it is echoed."""
+    if secret and len(secret) >= 3:
+        import json
+        from urllib.parse import quote
+
+        _REGISTERED.update({secret, quote(secret, safe=""), json.dumps(secret, ensure_ascii=False)[1:-1]})
+
+
+def mask_all(text: str) -> str:
+    """mask_url plus every registered secret: what the log formatter applies to each line."""
+    return mask_secrets(text, tuple(_REGISTERED)) if _REGISTERED else mask_url(text)

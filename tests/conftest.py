@@ -60,3 +60,19 @@ def postgres_url():
     url = server.start()
     yield url
     server.stop()
+
+
+# ---------------------------------------------------------------- live cameras (RTSP server, clips)
+@pytest.fixture(scope="session")
+def rtsp_media(tmp_path_factory, vtest_path: Path) -> dict[str, Path]:
+    """vtest.avi as RTSP-ready files, encoded once per session (ffmpeg/libx264, libx265):
+    main: 768x576 10 fps H.264, key frame every 10 frames, looped 4x (5 min);
+    sub: the same at 384x288 (a camera's sub-stream); h265: 12 s of H.265."""
+    from tests.rtsp_server import transcode
+
+    out = tmp_path_factory.mktemp("rtsp-media")
+    return {
+        "main": transcode(vtest_path, out / "main.mp4", gop=10, loops=4),
+        "sub": transcode(vtest_path, out / "sub.mp4", width=384, height=288, gop=10, loops=4),
+        "h265": transcode(vtest_path, out / "h265.mp4", width=384, height=288, gop=10, codec="libx265", seconds=12),
+    }

@@ -1,0 +1,191 @@
+"""How many live 720p cameras one worker holds: N simultaneous 1280x720 25 fps H.264 RTSP streams
+from a local gst-rtsp-server, each analysed at --fps with YOLOX-Nano, keyframe-only vs full decode.
+
+For each (N, mode) it runs the real Worker in this process for a warm-up plus a measured window and
+reports: analysis lag (capture → model done; p50/p95/max), analysed fps per camera, frames dropped,
+worker CPU (this process) and RTSP-server CPU (its processes), per stream. A run "holds" when every
+camera is online, p95 lag < 2 s, max lag < 4 s and cameras get >= 90 % of their analysis rate.
+
+    python3 bench/bench_rtsp.py --search                       # largest N per mode (writes JSON)
+    python3 bench/bench_rtsp.py --streams 16 --mode keyframe   # one run
+
+The clip is ../shared/media/vtest.avi scaled to 1280x720, resampled to 25 fps, with light temporal
+noise (a real sensor's: every P-frame carries residuals), 2 Mbit/s, key frame every 25 frames (1 s),
+no B-frames — a typical IP camera main stream.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from pipeline.worker import Worker  # noqa: E402
+from store.db import Database  # noqa: E402
+from streetwarden.config import parse_settings  # noqa: E402
+from tests.rtsp_server import RtspServer, transcode  # noqa: E402
+
+SHARED = Path(os.environ.get("STREETWARDEN_SHARED", REPO.parent / "shared"))
+MOUNTS_PER_SERVER = 32
+
+
+def proc_cpu(pid: int) -> float:
+    """utime + stime of a process (all threads), seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def self_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+def make_clip(workdir: Path, seconds: float | None, loops: int) -> Path:
+    clip = workdir / "vtest-720p25.mp4"
+    if not clip.exists():
+        t = time.monotonic()
+        transcode(SHARED / "media" / "vtest.avi", clip, width=1280, height=720, fps=25, gop=25, loops=loops,
+                  bitrate="2M", noise=6, seconds=seconds)
+        print(f"encoded {clip.name} in {time.monotonic() - t:.0f} s", file=sys.stderr, flush=True)
+    return clip
+
+
+def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: float, workdir: Path,
+             threads: int = 0) -> dict:
+    servers = []
+    for start in range(0, n, MOUNTS_PER_SERVER):
+        mounts = {f"/cam{i}": clip for i in range(start, min(n, start + MOUNTS_PER_SERVER))}
+        servers.append(RtspServer(mounts).start())
+    cams = []
+    for i in range(n):
+        srv = servers[i // MOUNTS_PER_SERVER]
+        cams.append({"id": f"cam{i}", "source": srv.url(f"/cam{i}"), "analysis_fps": fps,
+                     "keyframe_only": mode == "keyframe", "timeout_seconds": 10,
+                     "zones": [{"id": "walk", "kind": "sidewalk", "dwell_seconds": 30,
+                                "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]})
+    db_path = workdir / f"bench-{n}-{mode}.db"
+    db_path.unlink(missing_ok=True)
+    settings = parse_settings({"database": f"sqlite:///{db_path}", "storage": str(workdir / "data"),
+                               "models": {"default": {"path": "yolox_nano_coco_416.onnx", "threads": threads}}, "cameras": cams},
+                              base_dir=workdir)
+    db = Database(settings.database_url)
+    db.create_all()
+    worker = Worker(settings, db)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        deadline = time.monotonic() + max(warmup, 5) + 20
+        time.sleep(warmup)
+        while time.monotonic() < deadline and not all(r.health.state == "online" for r in worker.runners):
+            time.sleep(0.5)
+        online_at_start = sum(r.health.state == "online" for r in worker.runners)
+        processed0 = {r.cam.id: r.health.frames_processed for r in worker.runners}
+        dropped0 = sum(r.health.frames_dropped for r in worker.runners)
+        cpu0, srv0 = self_cpu(), sum(proc_cpu(s.pid) for s in servers)
+        lag_mark = len(worker.lags)
+        load0 = os.getloadavg()[0]
+        t0 = time.monotonic()
+        time.sleep(window)
+        dt = time.monotonic() - t0
+        cpu1, srv1 = self_cpu(), sum(proc_cpu(s.pid) for s in servers)
+        lags = np.array(list(worker.lags)[lag_mark:], np.float64)
+        per_cam = np.array([(r.health.frames_processed - processed0.get(r.cam.id, 0)) / dt for r in worker.runners])
+        dropped = sum(r.health.frames_dropped for r in worker.runners) - dropped0
+        online = sum(r.health.state == "online" for r in worker.runners)
+        stream_lag = max((getattr(r.source, "stream_lag", 0.0) for r in worker.runners if r.source), default=0.0)
+        reconnects = sum(r.health.reconnects for r in worker.runners)
+    finally:
+        worker.stop()
+        thread.join(30)
+        for s in servers:
+            s.kill()
+    expected = fps if mode == "full" else min(fps, 1.0)  # key frames come once a second
+    result = {
+        "streams": n, "mode": mode, "analysis_fps": fps, "window_s": round(dt, 1),
+        "online": online, "online_at_start": online_at_start, "reconnects": reconnects,
+        "lag_p50": round(float(np.percentile(lags, 50)), 3) if lags.size else None,
+        "lag_p95": round(float(np.percentile(lags, 95)), 3) if lags.size else None,
+        "lag_max": round(float(lags.max()), 3) if lags.size else None,
+        "reader_lag_max": round(float(stream_lag), 3),
+        "analysed_fps_per_cam_min": round(float(per_cam.min()), 3) if per_cam.size else 0.0,
+        "analysed_fps_per_cam_mean": round(float(per_cam.mean()), 3) if per_cam.size else 0.0,
+        "frames_dropped": int(dropped),
+        "worker_cpu_cores": round((cpu1 - cpu0) / dt, 3),
+        "worker_cpu_ms_per_stream_s": round((cpu1 - cpu0) / dt / n * 1000, 1),
+        "server_cpu_cores": round((srv1 - srv0) / dt, 3),
+        "server_cpu_ms_per_stream_s": round((srv1 - srv0) / dt / n * 1000, 1),
+        "loadavg_1m_at_start": round(load0, 2),
+    }
+    result["holds"] = bool(
+        online == n and lags.size > 0 and result["lag_p95"] < 2.0 and result["lag_max"] < 4.0
+        and result["analysed_fps_per_cam_mean"] >= 0.9 * expected and result["analysed_fps_per_cam_min"] >= 0.6 * expected
+    )
+    return result
+
+
+def search(clip: Path, mode: str, steps: list[int], args: argparse.Namespace, workdir: Path, out: list) -> int:
+    best = 0
+    for n in steps:
+        r = run_once(clip, n, mode, args.fps, args.warmup, args.window, workdir, args.threads)
+        out.append(r)
+        print(json.dumps(r), flush=True)
+        if not r["holds"]:
+            break
+        best = n
+    return best
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--streams", type=int, default=16)
+    p.add_argument("--mode", choices=["keyframe", "full"], default="keyframe")
+    p.add_argument("--fps", type=float, default=1.0, help="analysis rate per camera (default 1)")
+    p.add_argument("--threads", type=int, default=0, help="onnxruntime intra-op threads (0 = one per core)")
+    p.add_argument("--warmup", type=float, default=12.0)
+    p.add_argument("--window", type=float, default=30.0)
+    p.add_argument("--search", action="store_true", help="find the largest N per mode")
+    p.add_argument("--keyframe-steps", default="16,32,48,64,80,96,112,128")
+    p.add_argument("--full-steps", default="2,4,6,8,10,12,16")
+    p.add_argument("--compare-at", type=int, default=8, help="N at which both modes are compared")
+    p.add_argument("--workdir", default=None)
+    p.add_argument("--json", default=None, help="write the results here")
+    args = p.parse_args()
+    os.environ.setdefault("STREETWARDEN_MODELS", str(SHARED / "models"))
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sw-bench-rtsp-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    clip = make_clip(workdir, None, loops=3)
+    results: list[dict] = []
+    summary: dict = {"cpu_count": os.cpu_count(), "clip": "1280x720 25 fps H.264 2 Mbit/s GOP 25", "fps": args.fps}
+    if args.search:
+        for mode in ("keyframe", "full"):
+            r = run_once(clip, args.compare_at, mode, args.fps, args.warmup, args.window, workdir, args.threads)
+            results.append(r)
+            print(json.dumps(r), flush=True)
+            summary[f"compare_{mode}"] = r
+        summary["keyframe_max_streams"] = search(clip, "keyframe", [int(x) for x in args.keyframe_steps.split(",")], args, workdir, results)
+        summary["full_max_streams"] = search(clip, "full", [int(x) for x in args.full_steps.split(",")], args, workdir, results)
+        k, f = summary["compare_keyframe"], summary["compare_full"]
+        summary["cpu_ratio_full_over_keyframe"] = round(f["worker_cpu_cores"] / max(k["worker_cpu_cores"], 1e-6), 2)
+    else:
+        r = run_once(clip, args.streams, args.mode, args.fps, args.warmup, args.window, workdir, args.threads)
+        results.append(r)
+        print(json.dumps(r), flush=True)
+    summary["runs"] = results
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=1))
+    print(json.dumps({k: v for k, v in summary.items() if k != "runs"}, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,172 @@
+"""IP cameras over RTSP (H.264, H.265, anything FFmpeg decodes), read with PyAV.
+
+Violations last minutes, so a camera is analysed about once a second; decoding all 25 frames a
+second of a stream to keep one would waste most of the CPU. In keyframe-only mode only key
+(intra) frames reach the decoder, and only those due for analysis; the others are read off the
+network and dropped without decoding. In full mode every frame is decoded (P-frames need their
+references) but only the due ones are converted to BGR.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import av
+import av.error
+import numpy as np
+
+from camera_adapters.base import SourceError
+from camera_adapters.frame import Frame
+from camera_adapters.live import LiveOptions, LiveSource, RateGate, StreamClock
+
+MAX_CONSECUTIVE_DECODE_ERRORS = 100
+
+
+def container_options(options: LiveOptions) -> dict[str, str]:
+    """FFmpeg demuxer options: transport, socket timeout, short probing (fast start, little memory)."""
+    return {
+        "rtsp_transport": options.transport,
+        "timeout": str(int(options.timeout * 1_000_000)),  # socket I/O timeout, microseconds
+        "analyzeduration": "1000000",
+        "probesize": "1000000",
+        "allowed_media_types": "video",
+        "max_delay": "500000",
+    }
+
+
+def open_container(url: str, options: LiveOptions) -> av.container.InputContainer:
+    return av.open(url, container_options=container_options(options), timeout=(options.timeout, options.timeout))
+
+
+class RtspSource(LiveSource):
+    """An RTSP camera; reconnects forever with back-off (see :class:`LiveSource`)."""
+
+    def __init__(self, camera_id: str, url: str, analysis_fps: float, options: LiveOptions | None = None) -> None:
+        super().__init__(camera_id, url, analysis_fps, options)
+        if self.options.transport not in ("tcp", "udp"):
+            raise SourceError(f"camera {camera_id}: rtsp_transport must be tcp or udp, got {self.options.transport!r}")
+        self.index = 0
+        self.decoded = 0  # frames out of the decoder (keyframe-only: only the analysed ones)
+        self.codec: str | None = None
+        self.frame_size: tuple[int, int] | None = None
+        self.stream_lag = 0.0  # seconds between capture (stream clock) and decode of the last frame
+
+    def _session(self) -> Iterator[Frame]:
+        container = open_container(self.url, self.options)
+        try:
+            if not container.streams.video:
+                raise SourceError("the stream has no video track")
+            stream = container.streams.video[0]
+            ctx = stream.codec_context
+            ctx.thread_count = 1  # one thread per camera: many cameras, not one fast one
+            keyframe_only = self.options.keyframe_only
+            if keyframe_only:
+                ctx.skip_frame = "NONKEY"
+            self.codec = ctx.name
+            tb = float(stream.time_base) if stream.time_base else 1 / 90000
+            clock, gate = StreamClock(), RateGate(self.analysis_fps)
+            errors = 0
+            for packet in container.demux(stream):
+                if self._closed.is_set():
+                    return
+                if packet.size == 0:
+                    continue  # demuxer flush packet at the end of the stream
+                now = time.time()
+                self.health.frames_in += 1
+                self.health.last_frame_at = now
+                ts = clock.capture_time(packet.pts * tb if packet.pts is not None else None, now)
+                if keyframe_only:
+                    if not packet.is_keyframe or not gate.due(ts):
+                        continue  # never decoded: the saving of keyframe-only mode
+                    if not self.wants_frame():
+                        self.health.frames_dropped += 1  # analysis still busy: skip, try the next key frame
+                        continue
+                try:
+                    decoded = ctx.decode(packet)
+                except av.error.FFmpegError:
+                    self.health.decode_errors += 1
+                    errors += 1
+                    if errors > MAX_CONSECUTIVE_DECODE_ERRORS:
+                        raise SourceError(f"{errors} undecodable frames in a row (corrupt stream?)") from None
+                    continue
+                errors = 0
+                for frame in decoded:
+                    self.decoded += 1
+                    self._mark_online()
+                    fts = ts if frame.pts is None or clock.offset is None else frame.pts * tb + clock.offset
+                    if not gate.due(fts):
+                        continue
+                    if not self.wants_frame():
+                        self.health.frames_dropped += 1
+                        continue
+                    gate.taken(fts)
+                    image = frame.to_ndarray(format="bgr24")
+                    self.frame_size = (int(image.shape[1]), int(image.shape[0]))
+                    self.stream_lag = max(0.0, now - fts)
+                    self.health.frames_analysed += 1
+                    self.index += 1
+                    yield Frame(self.camera_id, fts, image, self.index, live=True)
+        finally:
+            container.close()
+
+    def _explain(self, err: BaseException, elapsed: float) -> tuple[str, str]:
+        return explain_failure(err, elapsed, self.options.timeout, self._connected, self.host, self.port, self.mask)
+
+
+def explain_failure(err: BaseException, elapsed: float, timeout: float, connected: bool, host: str,
+                    port: int | None, mask) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    """(state, reason) for an FFmpeg/PyAV failure, phrased for an operator."""
+    where = f"{host}:{port}" if port else host
+    msg = mask(str(err))
+    if isinstance(err, SourceError):
+        return ("reconnecting" if connected else "error"), msg
+    if isinstance(err, av.error.HTTPUnauthorizedError):
+        return "error", "authentication failed (401 Unauthorized): check the camera's username and password"
+    if isinstance(err, av.error.HTTPForbiddenError):
+        return "error", "access denied (403 Forbidden): this user may not view the stream"
+    if isinstance(err, av.error.HTTPNotFoundError):
+        return "error", "stream not found (404 Not Found): check the path in the camera URL"
+    if isinstance(err, av.error.HTTPClientError):
+        return "error", f"the camera refused the request: {msg}"
+    if isinstance(err, av.error.HTTPServerError):
+        return "offline", f"the camera reported a server error: {msg}"
+    if isinstance(err, (av.error.ProtocolNotFoundError, av.error.DecoderNotFoundError, av.error.DemuxerNotFoundError)):
+        return "error", f"unsupported stream: {msg}"
+    if isinstance(err, av.error.ConnectionRefusedError):
+        return "offline", f"connection refused by {where}: nothing listens there (camera down or wrong port)"
+    timed_out = isinstance(err, (av.error.ExitError, av.error.TimeoutError, TimeoutError)) or elapsed >= 0.9 * timeout
+    if timed_out:
+        if connected:
+            return "reconnecting", f"no video from {where} for {timeout:g} s"
+        return "offline", f"no answer from {where} within {timeout:g} s (connection accepted or pending, but no RTSP reply)"
+    if isinstance(err, (av.error.EOFError, EOFError, av.error.ConnectionResetError, av.error.BrokenPipeError)):
+        return ("reconnecting" if connected else "offline"), f"the connection to {where} was closed: {msg}"
+    return ("reconnecting" if connected else "offline"), f"cannot read the stream from {where}: {msg}"
+
+
+def grab_keyframe(url: str, options: LiveOptions) -> np.ndarray:
+    """One full picture from a stream (connect, decode its first key frame, disconnect): the
+    evidence snapshot from a camera's main stream while its sub-stream is analysed."""
+    deadline = time.monotonic() + options.timeout + 10.0
+    container = open_container(url, options)
+    try:
+        if not container.streams.video:
+            raise SourceError("the stream has no video track")
+        stream = container.streams.video[0]
+        ctx = stream.codec_context
+        ctx.thread_count = 1
+        ctx.skip_frame = "NONKEY"
+        for packet in container.demux(stream):
+            if time.monotonic() > deadline:
+                break
+            if packet.size == 0 or not packet.is_keyframe:
+                continue
+            try:
+                for frame in ctx.decode(packet):
+                    return frame.to_ndarray(format="bgr24")
+            except av.error.FFmpegError:
+                continue
+        raise SourceError("no key frame received")
+    finally:
+        container.close()

@@ -1,0 +1,256 @@
+"""Live camera adapters against real servers: gst-rtsp-server (H.264/H.265, TCP/UDP, basic auth),
+a TCP 'black hole', and a stdlib HTTP server with basic/digest auth serving real JPEGs."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+
+from camera_adapters import LiveOptions, open_source
+from camera_adapters.http_snapshot import HttpSnapshotSource
+from camera_adapters.live import Backoff, RateGate, StreamClock, split_credentials, with_credentials
+from camera_adapters.rtsp import RtspSource
+from tests.rtsp_server import BlackHoleServer, RtspServer, free_port
+
+PASSWORD = "Pa55-w0rd!x"
+
+
+def collect(source, seconds: float, stop_when=None) -> list:  # type: ignore[no-untyped-def]
+    """Frames a source yields within `seconds` (read in a thread, like the worker does)."""
+    frames: list = []
+    done = threading.Event()
+
+    def read() -> None:
+        for f in source.frames():
+            frames.append(f)
+            if done.is_set() or (stop_when and stop_when(frames)):
+                break
+        done.set()
+
+    t = threading.Thread(target=read, daemon=True)
+    t.start()
+    done.wait(seconds)
+    done.set()
+    source.close()
+    t.join(20)
+    assert not t.is_alive(), "the adapter did not stop after close()"
+    return frames
+
+
+def wait_for(pred, timeout: float, step: float = 0.1) -> bool:  # type: ignore[no-untyped-def]
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if pred():
+            return True
+        time.sleep(step)
+    return pred()
+
+
+@pytest.fixture(scope="module")
+def rtsp(rtsp_media):  # type: ignore[no-untyped-def]
+    with RtspServer({"/main": rtsp_media["main"], "/h265": rtsp_media["h265"]}, user="viewer", password=PASSWORD) as srv:
+        yield srv
+
+
+# ---------------------------------------------------------------- pure helpers
+def test_backoff_doubles_with_jitter_and_caps() -> None:
+    b = Backoff(1.0, 8.0)
+    delays = [b.next_delay() for _ in range(6)]
+    for d, base in zip(delays, [1, 2, 4, 8, 8, 8]):
+        assert base / 2 <= d <= base
+    b.reset()
+    assert b.next_delay() <= 1.0
+
+
+def test_credentials_are_percent_encoded_and_split_back() -> None:
+    url = with_credentials("rtsp://cam.local:554/Streaming/101", "admin", "p@ss:w/rd")
+    assert url == "rtsp://admin:p%40ss%3Aw%2Frd@cam.local:554/Streaming/101"
+    assert split_credentials(url) == ("rtsp://cam.local:554/Streaming/101", "admin", "p@ss:w/rd")
+
+
+def test_stream_clock_shows_a_reader_falling_behind() -> None:
+    clock = StreamClock()
+    t0 = 1_000_000.0
+    # in time for 10 s: capture time == arrival
+    for i in range(10):
+        assert clock.capture_time(float(i), t0 + i) == pytest.approx(t0 + i)
+    # then each packet arrives 0.5 s later than the one before: lag grows, is not hidden
+    ts = clock.capture_time(20.0, t0 + 25.0)
+    assert t0 + 25.0 - ts == pytest.approx(5.0, abs=0.05)
+    # a jump of the camera clock re-anchors instead of reporting an hour of lag
+    assert clock.capture_time(5000.0, t0 + 26.0) == pytest.approx(t0 + 26.0)
+
+
+def test_rate_gate_keeps_one_frame_per_interval() -> None:
+    gate = RateGate(2.0)
+    taken = []
+    for i in range(2500):  # 25 fps for 100 s
+        ts = i / 25
+        if gate.due(ts):
+            gate.taken(ts)
+            taken.append(ts)
+    assert len(taken) in (200, 201)  # 2 fps over the long run, not drifting
+    assert np.all(np.diff(taken) >= 0.44)
+
+
+# ---------------------------------------------------------------- RTSP
+def test_rtsp_keyframe_only_decodes_only_the_frames_it_yields(rtsp: RtspServer) -> None:
+    src = open_source("cam", rtsp.url("/main", "viewer", PASSWORD), 2.0, LiveOptions(keyframe_only=True, timeout=5))
+    assert isinstance(src, RtspSource)
+    frames = collect(src, 20, stop_when=lambda fr: len(fr) >= 6)
+    assert len(frames) >= 6
+    assert all(f.live and f.image.shape == (576, 768, 3) for f in frames)
+    gaps = np.diff([f.ts for f in frames[1:]])
+    # key frames come once a second (GOP 10 at 10 fps): asked for 2 fps, it can give 1
+    assert np.all(np.abs(gaps - 1.0) < 0.05), gaps
+    assert abs(frames[-1].ts - time.time()) < 5  # Unix time of capture
+    assert src.health.frames_in >= 30  # every packet was read off the network ...
+    assert src.decoded == len(frames)  # ... but only the yielded key frames were decoded
+    assert src.health.state == "online" and src.codec == "h264"
+
+
+def test_rtsp_full_decode_decodes_every_frame(rtsp: RtspServer) -> None:
+    src = RtspSource("cam", rtsp.url("/main", "viewer", PASSWORD), 2.0, LiveOptions(keyframe_only=False, timeout=5))
+    frames = collect(src, 20, stop_when=lambda fr: len(fr) >= 6)
+    assert len(frames) >= 6
+    assert src.decoded >= src.health.frames_in - 2 and src.decoded > 3 * len(frames)
+
+
+def test_rtsp_over_udp(rtsp: RtspServer) -> None:
+    src = RtspSource("cam", rtsp.url("/main", "viewer", PASSWORD), 1.0, LiveOptions(transport="udp", timeout=5))
+    frames = collect(src, 20, stop_when=lambda fr: len(fr) >= 3)
+    assert len(frames) >= 3 and frames[0].image.shape == (576, 768, 3)
+
+
+def test_rtsp_h265(rtsp: RtspServer) -> None:
+    src = RtspSource("cam", rtsp.url("/h265", "viewer", PASSWORD), 1.0, LiveOptions(timeout=5))
+    frames = collect(src, 20, stop_when=lambda fr: len(fr) >= 3)
+    assert len(frames) >= 3 and frames[0].image.shape == (288, 384, 3)
+    assert src.codec == "hevc"
+
+
+@pytest.mark.parametrize("case", ["wrong_password", "no_password", "wrong_path", "refused", "black_hole"])
+def test_rtsp_failures_explained_retried_and_masked(rtsp: RtspServer, case: str) -> None:
+    hole = BlackHoleServer()
+    try:
+        url, state, words = {
+            "wrong_password": (rtsp.url("/main", "viewer", "Wr0ng-" + PASSWORD), "error", "authentication failed"),
+            "no_password": (rtsp.url("/main"), "error", "authentication failed"),
+            "wrong_path": (rtsp.url("/nope", "viewer", PASSWORD), "error", "stream not found"),
+            "refused": (f"rtsp://viewer:{PASSWORD}@127.0.0.1:{free_port()}/main", "offline", "connection refused"),
+            "black_hole": (hole.url(auth=f"viewer:{PASSWORD}@"), "offline", "no answer"),
+        }[case]
+        src = RtspSource("cam", url, 1.0, LiveOptions(timeout=2, reconnect_min=0.5, reconnect_max=2))
+        frames = collect(src, 6.5)
+        assert frames == []
+        assert src.health.state == state
+        assert words in src.health.reason
+        assert PASSWORD not in src.health.reason and "Wr0ng" not in src.health.reason
+        assert PASSWORD not in src.describe()
+        # retried with back-off: a few attempts in 6.5 s, not a busy loop
+        lo, hi = (1, 3) if case == "black_hole" else (3, 8)
+        assert lo <= src.health.reconnects <= hi, src.health.reconnects
+        if case == "black_hole":
+            assert hole.accepted >= 2
+    finally:
+        hole.close()
+
+
+# ---------------------------------------------------------------- HTTP snapshots
+class SnapshotHandler(BaseHTTPRequestHandler):
+    jpeg: bytes = b""
+    mode = "basic"
+    user, password, realm, nonce = "viewer", PASSWORD, "cam", secrets.token_hex(8)
+    hits = 0
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+    def _authorized(self) -> bool:
+        header = self.headers.get("Authorization", "")
+        if self.mode == "basic":
+            import base64
+
+            return header == "Basic " + base64.b64encode(f"{self.user}:{self.password}".encode()).decode()
+        if not header.startswith("Digest "):
+            return False
+        f = dict(re.findall(r'(\w+)="?([^",]+)"?', header[7:]))
+        md5 = lambda s: hashlib.md5(s.encode()).hexdigest()  # noqa: E731 - RFC 2617
+        ha1 = md5(f"{f.get('username')}:{self.realm}:{self.password}")
+        ha2 = md5(f"GET:{f.get('uri')}")
+        expect = md5(f"{ha1}:{f.get('nonce')}:{f.get('nc')}:{f.get('cnonce')}:{f.get('qop')}:{ha2}")
+        return f.get("username") == self.user and f.get("nonce") == self.nonce and f.get("response") == expect
+
+    def do_GET(self) -> None:  # noqa: N802
+        type(self).hits += 1
+        if self.path != "/snapshot.jpg":
+            self.send_error(404)
+            return
+        if not self._authorized():
+            self.send_response(401)
+            challenge = (f'Basic realm="{self.realm}"' if self.mode == "basic"
+                         else f'Digest realm="{self.realm}", nonce="{self.nonce}", qop="auth", algorithm=MD5')
+            self.send_header("WWW-Authenticate", challenge)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", "image/jpeg")
+        self.send_header("Content-Length", str(len(self.jpeg)))
+        self.end_headers()
+        self.wfile.write(self.jpeg)
+
+
+@pytest.fixture(params=["basic", "digest"])
+def snapshot_server(request, vtest_path: Path):  # type: ignore[no-untyped-def]
+    cap = cv2.VideoCapture(str(vtest_path))
+    ok, image = cap.read()
+    cap.release()
+    assert ok
+    handler = type("Handler", (SnapshotHandler,), {"jpeg": cv2.imencode(".jpg", image)[1].tobytes(), "mode": request.param, "hits": 0})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    server.shutdown()
+    server.server_close()
+
+
+def test_http_snapshots_with_basic_and_digest_auth(snapshot_server) -> None:  # type: ignore[no-untyped-def]
+    base, handler = snapshot_server
+    src = open_source("snap", f"{base}/snapshot.jpg", 4.0, LiveOptions(username="viewer", password=PASSWORD, timeout=3))
+    assert isinstance(src, HttpSnapshotSource)
+    started = time.monotonic()
+    frames = collect(src, 15, stop_when=lambda fr: len(fr) >= 6)
+    elapsed = time.monotonic() - started
+    assert len(frames) >= 6 and frames[0].image.shape == (576, 768, 3) and frames[0].live
+    assert elapsed >= 1.1  # polled at 4 fps, not as fast as possible
+    assert src.health.state == "online"
+
+
+@pytest.mark.parametrize("case", ["wrong_password", "wrong_path", "black_hole"])
+def test_http_snapshot_failures(snapshot_server, case: str) -> None:  # type: ignore[no-untyped-def]
+    base, handler = snapshot_server
+    hole = BlackHoleServer()
+    try:
+        url, password, state, words = {
+            "wrong_password": (f"{base}/snapshot.jpg", "nope-" + PASSWORD, "error", "authentication failed"),
+            "wrong_path": (f"{base}/x.jpg", PASSWORD, "error", "not found"),
+            "black_hole": (hole.url("/snapshot.jpg", scheme="http"), PASSWORD, "offline", "no answer"),
+        }[case]
+        src = HttpSnapshotSource("snap", url.replace("://", f"://viewer:{password}@"), 1.0,
+                                 LiveOptions(timeout=1.5, reconnect_min=0.5, reconnect_max=2))
+        assert collect(src, 4.5) == []
+        assert src.health.state == state and words in src.health.reason
+        assert PASSWORD not in src.health.reason and PASSWORD not in src.describe()
+        assert src.health.reconnects >= 2
+    finally:
+        hole.close()
