@@ -12,12 +12,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from api import errors, pages
 from api.audit.views import router as audit_router
-from api.auth.service import LoginLimiter
+from api.auth.service import ADMINS, READERS, REVIEWERS, LoginLimiter, require
 from api.auth.views import router as auth_router
 from api.cameras.views import router as cameras_router
 from api.candidates.views import router as candidates_router
 from api.context import AppContext
 from api.decisions.views import router as decisions_router
+from api.health_routes import build_health_router
 from api.users.views import router as users_router
 from store.db import Database
 from streetwarden.config import Settings
@@ -84,6 +85,9 @@ def create_app(settings: Settings, db: Database, worker: Any | None = None, secr
     for router in (auth_router, users_router, candidates_router, decisions_router, cameras_router, audit_router,
                    pages.router):
         app.include_router(router)
+    # camera health for signed-in staff; Prometheus scrapes /metrics with an admin or integration token
+    app.include_router(build_health_router(lambda: app.state.ctx.worker, auth=require(*REVIEWERS),
+                                           metrics_auth=require(*ADMINS, *[r for r in READERS if r.value == "integration"])))
     pages.mount_static(app)
 
     def openapi() -> dict[str, Any]:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from review_support import PASSWORD, LiveServer, add_users, make_settings, real_frames, seed_candidates
+from tests.review_support import PASSWORD, LiveServer, add_users, make_settings, real_frames, seed_candidates
 from store.db import Database
 from store.users import AuthToken, User
 
@@ -241,3 +241,15 @@ def test_users_command_line(tmp_path):
         user = s.scalar(select(User).where(User.username == "chen"))
         assert verify_password(user.password_hash, "a-long-password")
         assert not verify_password(user.password_hash, "a-long-passwordX")
+
+
+def test_metrics_and_camera_health_need_the_right_role(env):
+    """Prometheus scrapes /metrics with an admin or integration token; health is for staff."""
+    server = env["server"]
+    assert server.client().get("/metrics").status_code == 401
+    assert server.client().get("/api/v1/cameras/health").status_code == 401
+    assert server.client("rev1").get("/metrics").status_code == 403
+    assert server.client("case-system").get("/api/v1/cameras/health").status_code == 403
+    assert server.client("adm").get("/metrics").status_code == 200
+    assert server.client("case-system").get("/metrics").status_code == 200
+    assert server.client("rev1").get("/api/v1/cameras/health").status_code == 200
