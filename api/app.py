@@ -82,12 +82,12 @@ def create_app(settings: Settings, db: Database, worker: Any | None = None, secr
     app.state.ctx = AppContext(settings=settings, db=db, secret=secret or secrets.token_urlsafe(32), worker=worker)
     app.state.login_limiter = LoginLimiter(settings.server.login_max_failures)
     errors.install(app)
+    # first, so /cameras/health is not taken for a camera id; camera health for signed-in staff; Prometheus scrapes /metrics with an admin or integration token
+    app.include_router(build_health_router(lambda: app.state.ctx.worker, auth=require(*REVIEWERS),
+                                           metrics_auth=require(*ADMINS, *[r for r in READERS if r.value == "integration"])))
     for router in (auth_router, users_router, candidates_router, decisions_router, cameras_router, audit_router,
                    pages.router):
         app.include_router(router)
-    # camera health for signed-in staff; Prometheus scrapes /metrics with an admin or integration token
-    app.include_router(build_health_router(lambda: app.state.ctx.worker, auth=require(*REVIEWERS),
-                                           metrics_auth=require(*ADMINS, *[r for r in READERS if r.value == "integration"])))
     pages.mount_static(app)
 
     def openapi() -> dict[str, Any]:
