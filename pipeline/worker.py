@@ -11,9 +11,11 @@ from collections.abc import Callable
 from camera_adapters import Frame
 from models import OnnxDetector
 from pipeline.camera_runner import CameraRunner
+from pipeline.recheck import LiveBoard, RecheckService
 from store.cameras import load_zones, sync_cameras, zones_version
 from store.candidates import CandidateWriter
 from store.db import Database
+from store.shops import sync_shops
 from streetwarden.config import Settings
 from streetwarden.logs import event
 
@@ -45,14 +47,24 @@ class Worker:
         self.stats = {"frames": 0, "batches": 0, "events": 0, "created": 0}
         self.on_batch: Callable[[int], None] | None = None
         cams = [c for c in settings.cameras if c.enabled and (camera_ids is None or c.id in camera_ids)]
+        # notices: each camera's latest analysed frame, for re-checks at a notice's deadline
+        self.board = LiveBoard()
+        self.recheck = RecheckService(db, settings, self.board)
+        self.plates = None
+        if settings.plates.enabled:
+            from pipeline.plate_reader import PlateReader
+
+            self.plates = PlateReader(settings.plates)
         with db.session() as s:
             sync_cameras(s, settings)
+            sync_shops(s, settings)
             self.runners: list[CameraRunner] = []
             for cam in cams:
                 version, zones = load_zones(s, cam.id)
                 runner = CameraRunner(settings, cam, zones, self.wake)
                 runner.zones_version = version
                 self.runners.append(runner)
+                self.board.register(cam.id, runner.health)
         self.detectors = build_detectors(settings, {c.model for c in cams})
 
     def open_all(self) -> None:
@@ -99,6 +111,7 @@ class Worker:
         for key, items in by_model.items():
             dets = self.detectors[key]([f.image for _, f in items])
             for (r, f), d in zip(items, dets):
+                self.board.record(r.cam.id, f.ts, f.image, d)
                 events.extend(r.engine.process(f.ts, f.image, d))
         self.stats["frames"] += len(batch)
         self.stats["batches"] += 1
@@ -109,6 +122,8 @@ class Worker:
         with self.db.session() as s:
             for e in events:
                 row, created = self.writer.apply(s, e)
+                if self.plates is not None:
+                    self.plates.update(row, e)
                 self.stats["events"] += 1
                 self.stats["created"] += int(created)
                 event(log, f"candidate_{'opened' if created else e.kind}", camera=e.camera_id, zone=e.zone_id,
@@ -118,7 +133,7 @@ class Worker:
         for r in self.runners:
             r.start()
         max_batch = max((self.settings.models[k].max_batch for k in self.detectors), default=1)
-        last_reload = time.monotonic()
+        last_reload = last_recheck = time.monotonic()
         try:
             while not self.stop_event.is_set():
                 batch = self._collect(max_batch, timeout=0.5)
@@ -131,12 +146,16 @@ class Worker:
                 if time.monotonic() - last_reload >= self.reload_seconds:
                     self._reload_zones()
                     last_reload = time.monotonic()
+                if time.monotonic() - last_recheck >= self.settings.notices.check_every_seconds:
+                    self.recheck.run_due()
+                    last_recheck = time.monotonic()
         finally:
             for r in self.runners:
                 r.stop()
             final = [e for r in self.runners for e in r.engine.finish()]
             if final:
                 self.store(final)
+            self.recheck.run_due()  # a notice due now is judged on the last frames, not left waiting
         return self.stats
 
     def stop(self) -> None:
