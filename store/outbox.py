@@ -53,6 +53,15 @@ def claim_due(s: Session, worker_id: str, at: float, lease_seconds: float, limit
     return got
 
 
+def release(s: Session, ids: list[int], worker_id: str) -> None:
+    """Give back claims not worked on (a stopping worker), so the next worker need not wait for the lease."""
+    if ids:
+        s.execute(update(OutboxMessage).where(OutboxMessage.id.in_(ids), OutboxMessage.claimed_by == worker_id,
+                                              OutboxMessage.status == "pending")
+                  .values(claimed_by=None, claimed_until=None))
+        s.commit()
+
+
 def mark_delivered(s: Session, mid: int, status_code: int, at: float) -> None:
     s.execute(update(OutboxMessage).where(OutboxMessage.id == mid).values(
         status="delivered", delivered_at=at, last_status_code=status_code, last_error=None,
