@@ -30,9 +30,9 @@ class PlateReading:
 
 
 def normalise(text: str) -> str:
-    """Drop separators, upper-case, and read O/I after the province character as 0/1."""
+    """Drop separators, upper-case, and (after a province character and letter) read O/I as 0/1."""
     t = _SEPARATORS.sub("", text).upper()
-    if len(t) > 2:
+    if len(t) > 2 and t[0] in PROVINCES:
         t = t[:2] + t[2:].replace("O", "0").replace("I", "1")
     return t
 
