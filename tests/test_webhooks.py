@@ -195,3 +195,34 @@ def test_bad_secret_config_is_a_clear_config_error(tmp_path, monkeypatch):
     monkeypatch.delenv("SW_LATER_GONE")
     with pytest.raises(ConfigError, match=r"webhooks\.secret_env: environment variable 'SW_LATER_GONE'"):
         WebhookDeliverer(open_db(settings), settings.webhooks)
+
+
+def test_cli_delivers_and_reports_config_errors(tmp_path, secret_env, vtest_path):
+    import os
+    import subprocess
+    import sys
+
+    import yaml
+
+    repo = Path(__file__).resolve().parents[1]
+    port = free_port()
+    settings = hook_settings(tmp_path, port, secret_env)
+    db = open_db(settings)
+    issue_events(db, settings, vtest_frame(vtest_path), n_notices=1)
+    cfg = tmp_path / "sw.yaml"
+    cfg.write_text(yaml.safe_dump({"database": settings.database, "storage": settings.storage,
+                                   "webhooks": settings.webhooks.model_dump(mode="json")}))
+    env = {**os.environ, "PYTHONPATH": str(repo)}
+    receiver = Receiver(port).start()
+    try:
+        out = subprocess.run([sys.executable, "-m", "streetwarden", "webhooks", "--config", str(cfg), "--once"],
+                             cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    finally:
+        receiver.stop()
+    assert out.returncode == 0, out.stderr
+    assert '"delivered": 3' in out.stdout and len(receiver.accepted()) == 3
+    env.pop(secret_env)
+    out = subprocess.run([sys.executable, "-m", "streetwarden", "webhooks", "--config", str(cfg), "--once"],
+                         cwd=repo, env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 2 and f"webhooks.secret_env: environment variable '{secret_env}' is not set" in out.stderr
+    assert "Traceback" not in out.stderr
