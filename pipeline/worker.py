@@ -119,11 +119,12 @@ class Worker:
             self.store(events)
 
     def store(self, events: list) -> None:
+        plates = [self.plates.read(e) for e in events] if self.plates is not None else [None] * len(events)
         with self.db.session() as s:
-            for e in events:
+            for e, plate in zip(events, plates):
                 row, created = self.writer.apply(s, e)
                 if self.plates is not None:
-                    self.plates.update(row, e)
+                    self.plates.apply(row, plate)
                 self.stats["events"] += 1
                 self.stats["created"] += int(created)
                 event(log, f"candidate_{'opened' if created else e.kind}", camera=e.camera_id, zone=e.zone_id,
