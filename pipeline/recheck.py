@@ -73,6 +73,11 @@ class LiveBoard:
         with self._lock:
             return self._health.get(camera_id)
 
+    def cameras(self) -> list[str]:
+        """Cameras this board's worker runs; only their notices are re-checked here."""
+        with self._lock:
+            return sorted(set(self._health) | set(self._snapshots))
+
 
 class RecheckService:
     """Settles notices whose deadline has passed, from the board's frames."""
@@ -89,8 +94,11 @@ class RecheckService:
         """Check every due notice once; returns what happened to each (also logged)."""
         at = self.clock()
         outcomes = []
+        cameras = self.board.cameras()
+        if not cameras:
+            return outcomes
         with self.db.session() as s:
-            notices = due_notices(s, at)
+            notices = due_notices(s, at, camera_ids=cameras)
         for n in notices:
             try:
                 with self.db.session() as s:

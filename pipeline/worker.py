@@ -156,7 +156,10 @@ class Worker:
             final = [e for r in self.runners for e in r.engine.finish()]
             if final:
                 self.store(final)
-            self.recheck.run_due()  # a notice due now is judged on the last frames, not left waiting
+            try:  # a notice due now is judged on the last frames, not left waiting
+                self.recheck.run_due()
+            except Exception as err:  # never hide why the worker stopped
+                event(log, "recheck_failed", logging.ERROR, error=str(err))
         return self.stats
 
     def stop(self) -> None:

@@ -220,9 +220,12 @@ def get_case(s: Session, ref: str) -> Case:
     return row
 
 
-def due_notices(s: Session, at: float, limit: int = 50) -> list[Notice]:
-    return list(s.scalars(select(Notice).where(Notice.status == "open", Notice.next_check_at <= at)
-                          .order_by(Notice.next_check_at, Notice.id).limit(limit)).all())
+def due_notices(s: Session, at: float, limit: int = 50, camera_ids: list[str] | None = None) -> list[Notice]:
+    """Open notices whose (next) re-check is due, of the given cameras (a worker runs only some)."""
+    q = select(Notice).where(Notice.status == "open", Notice.next_check_at <= at)
+    if camera_ids is not None:
+        q = q.where(Notice.camera_id.in_(camera_ids))
+    return list(s.scalars(q.order_by(Notice.next_check_at, Notice.id).limit(limit)).all())
 
 
 # ------------------------------------------------------------------ JSON as the outside sees it

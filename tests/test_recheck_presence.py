@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
+from camera_adapters import SourceHealth
 from enforcement_support import make_settings, open_db, raise_candidate, vtest_frame
 from pipeline.recheck import LiveBoard, RecheckService
 from store.notice_schema import Case, Notice
@@ -67,8 +68,17 @@ def test_stale_or_early_frames_postpone(tmp_path, vtest_path, yolox):
     clock = [time.time()]
     board = LiveBoard(clock=lambda: clock[0])
     svc = RecheckService(db, settings, board, clock=lambda: clock[0])
-    # no frame at all
-    assert svc.run_due()[0]["outcome"] == "postponed"
+    # a worker that does not run this camera leaves its notices alone
+    assert svc.run_due() == []
+    other = LiveBoard()
+    other.register("east-gate", SourceHealth(state="online"))
+    assert RecheckService(db, settings, other).run_due() == []
+    with db.session() as s:
+        assert s.scalar(select(Notice).where(Notice.ref == ref)).recheck_attempts == 0
+    # this camera, but no frame at all: the camera is down
+    board.register("west-gate", SourceHealth(state="reconnecting", reason="connection refused"))
+    out = svc.run_due()
+    assert out[0]["outcome"] == "postponed" and "no frame yet (reconnecting: connection refused)" in out[0]["reason"]
     # a frame from before the deadline does not count
     with db.session() as s:
         n = s.scalar(select(Notice).where(Notice.ref == ref))
