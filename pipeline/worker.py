@@ -21,11 +21,13 @@ from models import OnnxDetector
 from pipeline.camera_runner import CameraRunner
 from pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
 from pipeline.health import HealthRegistry
+from pipeline.recheck import LiveBoard, RecheckService
 from store.camera_settings import load_camera_configs, sync_camera_settings
 from store.cameras import load_zones, sync_cameras, zones_version
 from store.candidates import CandidateWriter
 from store.db import Database
 from store.evidence import save_image
+from store.shops import sync_shops
 from streetwarden.config import CameraConfig, Settings
 from streetwarden.logs import event
 from streetwarden.redact import mask_all
@@ -74,8 +76,17 @@ class Worker:
         self._pending: list = []
         self._grabber: EvidenceGrabber | None = None
         self.detectors: dict[str, OnnxDetector] = {}
+        # notices: each camera's latest analysed frame, for re-checks at a notice's deadline
+        self.board = LiveBoard()
+        self.recheck = RecheckService(db, settings, self.board)
+        self.plates = None
+        if settings.plates.enabled:
+            from pipeline.plate_reader import PlateReader
+
+            self.plates = PlateReader(settings.plates)
         with db.session() as s:
             sync_cameras(s, settings)
+            sync_shops(s, settings)
             sync_camera_settings(s, settings)
             cams = self._wanted(s)
             for cam in cams.values():
@@ -102,6 +113,7 @@ class Worker:
         with self.wake:
             self.runners.append(runner)
         self.health.register(runner.record)
+        self.board.register(cam.id, runner.health)
         return runner
 
     def _remove_runner(self, runner: CameraRunner) -> None:
@@ -204,6 +216,7 @@ class Worker:
                 if f.live:
                     r.health.lag_seconds = now - f.ts
                     self.lags.append(now - f.ts)
+                self.board.record(r.cam.id, f.ts, f.image, d)
                 events.extend(r.engine.process(f.ts, f.image, d))
                 self.snapshot(r.cam.id, f)
         self.stats["frames"] += len(batch)
@@ -238,9 +251,13 @@ class Worker:
 
     def _store(self, events: list) -> None:
         grabs = []
+        # plate OCR runs before the transaction opens (it takes most of a second per vehicle)
+        plates = [self.plates.read(e) for e in events] if self.plates is not None else [None] * len(events)
         with self.db.session() as s:
-            for e in events:
+            for e, plate in zip(events, plates):
                 row, created = self.writer.apply(s, e)
+                if self.plates is not None:
+                    self.plates.apply(row, plate)
                 self.stats["events"] += 1
                 self.stats["created"] += int(created)
                 event(log, f"candidate_{'opened' if created else e.kind}", camera=e.camera_id, zone=e.zone_id,
@@ -266,6 +283,9 @@ class Worker:
             self.health.tick()
             if self._pending:
                 self.store([])
+        if now - last.get("recheck", 0.0) >= self.settings.notices.check_every_seconds:
+            last["recheck"] = now
+            self.recheck.run_due()
         if now - last["reload"] >= self.reload_seconds:
             last["reload"] = now
             self._reload_zones()
@@ -309,6 +329,10 @@ class Worker:
             self.health.tick()
             if self._grabber is not None:
                 self._grabber.close()
+            try:  # a notice due now is judged on the last frames, not left waiting
+                self.recheck.run_due()
+            except Exception as err:  # never hide why the worker stopped
+                event(log, "recheck_failed", logging.ERROR, error=mask_all(str(err)))
         return self.stats
 
     def stop(self) -> None:

@@ -93,11 +93,19 @@ def _run(args: argparse.Namespace) -> int:
     progress = Progress("analysed", total or None)
     worker.on_batch = progress.add
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
+    hooks = None
+    if settings.webhooks.url:  # notices and cases raised while running are announced as they happen
+        from pipeline.webhooks import WebhookDeliverer
+
+        hooks = WebhookDeliverer(db, settings.webhooks).start()
     try:
         stats = worker.run()
     except KeyboardInterrupt:
         worker.stop()
         stats = worker.stats
+    finally:
+        if hooks is not None:
+            hooks.stop()
     progress.print()
     print(json.dumps({"frames": stats["frames"], "events": stats["events"], "candidates_created": stats["created"]}))
     return 0
@@ -109,6 +117,43 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 
 
 register("run", "Run the camera workers (no web server).", _run, _run_args)
+
+
+# ---------------------------------------------------------------- webhooks
+def _webhooks(args: argparse.Namespace) -> int:
+    import threading
+
+    from pipeline.webhooks import WebhookDeliverer
+    from store.db import Database
+
+    settings = load_settings(args.config)
+    db = Database(settings.database_url)
+    db.create_all()
+    deliverer = WebhookDeliverer(db, settings.webhooks)
+    if args.once:
+        sent = 0
+        while (n := deliverer.run_once()) > 0:
+            sent += n
+        print(json.dumps({"attempted": sent, **deliverer.stats}))
+        return 0
+    done = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: done.set())
+    deliverer.start()
+    try:
+        done.wait()
+    except KeyboardInterrupt:
+        pass
+    deliverer.stop()
+    print(json.dumps(deliverer.stats))
+    return 0
+
+
+def _webhooks_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="YAML configuration file")
+    p.add_argument("--once", action="store_true", help="send what is due now, then stop")
+
+
+register("webhooks", "Deliver queued webhooks to the case-management system (runs until stopped).", _webhooks, _webhooks_args)
 
 
 # ---------------------------------------------------------------- candidates

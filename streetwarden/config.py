@@ -307,6 +307,131 @@ class ServerConfig(_Strict):
     )
 
 
+VIOLATIONS: tuple[str, ...] = tuple(VIOLATION_BY_ZONE_KIND.values())
+
+
+class NoticesConfig(_Strict):
+    """Warning notices: how long the offender has to comply, and what happens when they do not."""
+
+    grace_seconds: dict[str, float] = Field(
+        default_factory=lambda: {"sidewalk_parking": 600.0, "street_vendor": 1800.0, "out_of_shop": 3600.0,
+                                 "illegal_dumping": 86400.0},
+        description="Grace period per violation type (sidewalk_parking, street_vendor, out_of_shop, "
+        "illegal_dumping) in seconds; at the deadline the camera re-checks the place.",
+    )
+    on_persist: Literal["case", "supervisor"] = Field(
+        default="case",
+        description="Still there at the re-check: 'case' opens an enforcement case automatically, "
+        "'supervisor' puts the notice in front of a supervisor, who decides.",
+    )
+    check_every_seconds: float = Field(default=5.0, gt=0, description="How often the worker looks for notices whose deadline has passed.")
+    max_frame_age_seconds: float = Field(
+        default=30.0, gt=0,
+        description="A re-check needs a frame analysed after the deadline and no older than this; "
+        "otherwise the camera counts as offline and the re-check is postponed.",
+    )
+    postpone_seconds: float = Field(default=60.0, gt=0, description="How long a re-check waits after finding the camera offline.")
+    min_iou: float = Field(default=0.3, gt=0, le=1, description="Box overlap with the notice's box that counts as 'still there'.")
+    min_similarity: float = Field(
+        default=0.6, ge=-1, le=1,
+        description="Left-behind objects (dumping, goods): correlation of the box region with the evidence "
+        "crop above which the object counts as still there.",
+    )
+
+    @field_validator("grace_seconds")
+    @classmethod
+    def _grace(cls, value: dict[str, float]) -> dict[str, float]:
+        for key, seconds in value.items():
+            if key not in VIOLATIONS:
+                raise ValueError(f"unknown violation '{key}' (known: {', '.join(VIOLATIONS)})")
+            if seconds < 0:
+                raise ValueError(f"grace for '{key}' must be 0 or more seconds, got {seconds}")
+        return value
+
+    def grace_for(self, violation: str) -> float:
+        defaults = NoticesConfig.model_fields["grace_seconds"].default_factory()  # type: ignore[misc]
+        return float(self.grace_seconds.get(violation, defaults.get(violation, 600.0)))
+
+
+class WebhooksConfig(_Strict):
+    """Signed webhooks to the city's case-management system (delivered from an outbox table)."""
+
+    url: str | None = Field(default=None, description="Receiver URL (http or https); no webhooks are sent when empty.")
+    secret_env: str = Field(
+        default="STREETWARDEN_WEBHOOK_SECRET",
+        description="Environment variable holding the shared HMAC-SHA256 secret (at least 16 characters); "
+        "required when `url` is set.",
+    )
+    events: list[Literal["notice.created", "notice.closed", "case.created", "case.updated"]] = Field(
+        default_factory=lambda: ["notice.created", "notice.closed", "case.created", "case.updated"],
+        description="Event types to deliver.",
+    )
+    max_attempts: int = Field(default=8, ge=1, le=100, description="Attempts before a delivery is dead-lettered.")
+    backoff_seconds: float = Field(default=5.0, gt=0, description="First retry delay; doubled on each further failure.")
+    backoff_max_seconds: float = Field(default=3600.0, gt=0, description="Upper bound of a retry delay.")
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="HTTP timeout of one delivery attempt.")
+    poll_seconds: float = Field(default=1.0, gt=0, description="How often the delivery worker looks for due messages.")
+
+    @field_validator("url")
+    @classmethod
+    def _url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got '{value}'")
+        return value or None
+
+    @model_validator(mode="after")
+    def _secret_present(self) -> "WebhooksConfig":
+        if self.url:
+            self.secret()
+        return self
+
+    def secret(self) -> bytes:
+        """The HMAC key; raises a ValueError naming `secret_env` when it is missing or weak."""
+        value = os.environ.get(self.secret_env, "")
+        if not value:
+            raise ValueError(f"secret_env: environment variable '{self.secret_env}' is not set or empty "
+                             "(it must hold the webhook signing secret)")
+        if len(value) < 16:
+            raise ValueError(f"secret_env: the secret in '{self.secret_env}' is {len(value)} characters; use at least 16")
+        return value.encode()
+
+
+class ShopConfig(_Strict):
+    """A registered shop: notices and cases for out-of-shop trading are addressed to it."""
+
+    id: str = Field(description="Shop id (letters, digits, '-', '_', '.').")
+    name: str = Field(description="Shop name as on the business licence.")
+    address: str | None = Field(default=None, description="Street address of the shop.")
+    contact: str | None = Field(default=None, description="Contact person and phone number.")
+    zones: list[str] = Field(
+        default_factory=list,
+        description="Shopfront zones in front of it as 'camera_id/zone_id' (zones may also name the shop with `shop_id`).",
+    )
+
+    _v_id = field_validator("id")(lambda cls, v: _check_id(v))
+
+
+class ShopRatingConfig(_Strict):
+    """Green / yellow / red rating of a shop by its violations in a window."""
+
+    window_days: int = Field(default=90, ge=1, le=3650, description="Violations counted over this many past days.")
+    yellow_at: int = Field(default=2, ge=1, description="This many violations or more in the window: yellow.")
+    red_at: int = Field(default=5, ge=1, description="This many violations or more in the window: red (must be above yellow_at).")
+
+    @model_validator(mode="after")
+    def _order(self) -> "ShopRatingConfig":
+        if self.red_at <= self.yellow_at:
+            raise ValueError(f"red_at ({self.red_at}) must be greater than yellow_at ({self.yellow_at})")
+        return self
+
+
+class PlatesConfig(_Strict):
+    """Licence plates of vehicles parked on the sidewalk, read by OCR from the best vehicle crop."""
+
+    enabled: bool = Field(default=False, description="Read plates of sidewalk-parking candidates (needs the `plates` extra: rapidocr-onnxruntime).")
+    min_confidence: float = Field(default=0.5, ge=0, le=1, description="Readings below this OCR confidence are not kept.")
+
+
 class Settings(_Strict):
     """The whole StreetWarden configuration file."""
 
@@ -320,6 +445,11 @@ class Settings(_Strict):
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig, description="De-duplication settings.")
     server: ServerConfig = Field(default_factory=ServerConfig, description="Web server settings.")
     cameras: list[CameraConfig] = Field(default_factory=list, description="The cameras to watch.")
+    notices: NoticesConfig = Field(default_factory=NoticesConfig, description="Warning notices, grace periods and re-checks.")
+    webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig, description="Signed webhooks to the case-management system.")
+    shops: list[ShopConfig] = Field(default_factory=list, description="Registered shops (out-of-shop trading is addressed to them).")
+    shop_rating: ShopRatingConfig = Field(default_factory=ShopRatingConfig, description="Shop rating thresholds.")
+    plates: PlatesConfig = Field(default_factory=PlatesConfig, description="Licence plate reading.")
     base_dir: Annotated[str, Field(exclude=True)] = "."
 
     @model_validator(mode="after")
@@ -331,6 +461,22 @@ class Settings(_Strict):
             seen.add(cam.id)
             if cam.model not in self.models:
                 raise ValueError(f"camera '{cam.id}' uses model '{cam.model}', which is not in `models` ({', '.join(self.models)})")
+        return self
+
+    @model_validator(mode="after")
+    def _shop_refs(self) -> "Settings":
+        zones = {f"{c.id}/{z.id}": z for c in self.cameras for z in c.zones}
+        shops: set[str] = set()
+        for shop in self.shops:
+            if shop.id in shops:
+                raise ValueError(f"shop id '{shop.id}' appears twice")
+            shops.add(shop.id)
+            for ref in shop.zones:
+                if ref not in zones:
+                    raise ValueError(f"shop '{shop.id}' lists zone '{ref}', which is no 'camera_id/zone_id' of `cameras`")
+        for ref, zone in zones.items():
+            if zone.shop_id and zone.shop_id not in shops:
+                raise ValueError(f"zone '{ref}' names shop_id '{zone.shop_id}', which is not in `shops`")
         return self
 
     # -- resolved paths -------------------------------------------------------------------------
@@ -410,6 +556,9 @@ def format_validation_error(err: ValidationError, data: Any, origin: str) -> str
             msg = msg[len("Value error, "):]
         if e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; `streetwarden config-doc` lists every field)"
+        sub = re.match(r"^([a-z_]+): ", msg)
+        if loc and sub:  # a model-level check that names its own field: webhooks + secret_env
+            loc, msg = f"{loc}.{sub.group(1)}", msg[sub.end():]
         where = f"{loc}: " if loc else ""
         lines.append(f"{origin}: {where}{msg}")
     return "\n".join(lines)

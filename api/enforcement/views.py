@@ -1,0 +1,154 @@
+"""Routes for people: evidence bundles, supervisor decisions, plate corrections, shops, statistics."""
+
+from __future__ import annotations
+
+import html
+import time
+from datetime import date, datetime, timedelta, timezone
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
+from fastapi.responses import HTMLResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from api.deps_placeholder import Principal, get_db, get_settings, require_role
+from api.http_errors import http_errors
+from api.integration.views import REF
+from store.bundles import build_bundle
+from store.db import Database
+from store.notice_schema import Case
+from store.notices import case_json, notice_json, supervisor_decide
+from store.plates import correct_plate
+from store.shop_schema import Shop
+from store.shops import list_shops, shop_json
+from store.stats import daily_stats
+from streetwarden.config import Settings
+
+router = APIRouter(tags=["enforcement"])
+PEOPLE = require_role("reviewer", "supervisor", "admin")
+EVIDENCE_READERS = require_role("reviewer", "supervisor", "admin", "integration")
+
+
+@router.get("/api/v1/notices/{ref}/bundle", summary="Evidence ZIP of a notice", response_class=Response,
+            responses={200: {"content": {"application/zip": {}}, "description": "ZIP with manifest.json (SHA-256 of every file)"}})
+def notice_bundle(ref: Annotated[str, REF], _: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db),
+                  settings: Settings = Depends(get_settings)) -> Response:
+    return _bundle(ref, "N", db, settings)
+
+
+@router.get("/api/v1/cases/{ref}/bundle", summary="Evidence ZIP of a case", response_class=Response,
+            responses={200: {"content": {"application/zip": {}}, "description": "ZIP with manifest.json (SHA-256 of every file)"}})
+def case_bundle(ref: Annotated[str, REF], _: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db),
+                settings: Settings = Depends(get_settings)) -> Response:
+    return _bundle(ref, "C", db, settings)
+
+
+def _bundle(ref: str, kind: str, db: Database, settings: Settings) -> Response:
+    if ref[3] != kind:
+        raise HTTPException(404, f"{ref} is not a {'notice' if kind == 'N' else 'case'}")
+    with http_errors(), db.session() as s:
+        name, data = build_bundle(s, settings.storage_path, ref)
+    return Response(data, media_type="application/zip", headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+class SupervisorDecision(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Literal["escalate", "cancel"] = Field(description="escalate: open a case; cancel: close the notice without one.")
+    note: str | None = Field(default=None, max_length=2000, description="Why; kept with the notice or case.")
+
+
+@router.post("/api/v1/notices/{ref}/supervisor-decision", summary="Settle a notice that persisted after its grace period")
+def decide_notice(ref: Annotated[str, REF], body: SupervisorDecision, user: Principal = Depends(require_role("supervisor", "admin")),
+                  db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    with http_errors(), db.session() as s:
+        out = supervisor_decide(s, ref, body.action, user, settings, note=body.note)
+        return case_json(s, out) if isinstance(out, Case) else notice_json(s, out)
+
+
+class PlateCorrection(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=2, max_length=16, description="The plate as the reviewer reads it, e.g. 粤B12345.")
+
+
+@router.put("/api/v1/candidates/{candidate_id}/plate", summary="Correct the plate read by OCR")
+def put_plate(candidate_id: Annotated[int, Path(ge=1)], body: PlateCorrection, user: Principal = Depends(PEOPLE),
+              db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    with http_errors(), db.session() as s:
+        return correct_plate(s, candidate_id, body.text, user, settings)
+
+
+@router.get("/api/v1/shops", summary="Registered shops with their violations in the window and rating")
+def get_shops(_: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db),
+              settings: Settings = Depends(get_settings)) -> list[dict[str, Any]]:
+    with db.session() as s:
+        return [shop_json(s, shop, settings.shop_rating) for shop in list_shops(s)]
+
+
+@router.get("/api/v1/shops/{shop_id}", summary="One shop")
+def get_shop(shop_id: Annotated[str, Path(max_length=64)], _: Principal = Depends(EVIDENCE_READERS),
+             db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    with db.session() as s:
+        shop = s.get(Shop, shop_id)
+        if shop is None:
+            raise HTTPException(404, f"shop {shop_id} does not exist")
+        return shop_json(s, shop, settings.shop_rating)
+
+
+def _range(start: date | None, end: date | None, tz_offset: int) -> tuple[float, float]:
+    tz = timezone(timedelta(minutes=tz_offset))
+    today = datetime.now(tz).date()
+    end = end or today
+    start = start or end - timedelta(days=29)
+    if start > end:
+        raise HTTPException(422, f"from ({start}) is after to ({end})")
+    lo = datetime.combine(start, datetime.min.time(), tz).timestamp()
+    hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tz).timestamp()
+    return lo, hi
+
+
+def _stats(db: Database, start: date | None, end: date | None, tz: int, camera: str | None, violation: str | None) -> dict:
+    lo, hi = _range(start, end, tz)
+    with db.session() as s:
+        out = daily_stats(s, lo, hi, tz_offset_minutes=tz, camera_id=camera, violation=violation)
+    out["from"], out["to"] = datetime.fromtimestamp(lo, timezone(timedelta(minutes=tz))).date().isoformat(), \
+        (datetime.fromtimestamp(hi, timezone(timedelta(minutes=tz))).date() - timedelta(days=1)).isoformat()
+    return out
+
+
+FromQ = Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD); default 29 days before `to`.")]
+ToQ = Annotated[date | None, Query(alias="to", description="Last day (YYYY-MM-DD); default today.")]
+TzQ = Annotated[int, Query(ge=-720, le=840, description="Time zone of the days in minutes east of UTC (China: 480).")]
+CamQ = Annotated[str | None, Query(max_length=64)]
+VioQ = Annotated[Literal["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"] | None, Query()]
+
+
+@router.get("/api/v1/stats", summary="Per day / camera / violation: captured … closed without a case")
+def get_stats(start: FromQ = None, end: ToQ = None, tz: TzQ = 480, camera: CamQ = None, violation: VioQ = None,
+              _: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db)) -> dict[str, Any]:
+    return _stats(db, start, end, tz, camera, violation)
+
+
+COLUMNS = ("captured", "confirmed", "rejected", "warned", "complied", "escalated", "cases", "share_closed_without_case")
+
+
+@router.get("/stats", response_class=HTMLResponse, summary="Statistics page", include_in_schema=False)
+def stats_page(start: FromQ = None, end: ToQ = None, tz: TzQ = 480, camera: CamQ = None, violation: VioQ = None,
+               _: Principal = Depends(PEOPLE), db: Database = Depends(get_db)) -> HTMLResponse:
+    data = _stats(db, start, end, tz, camera, violation)
+
+    def cells(row: dict) -> str:
+        out = []
+        for c in COLUMNS:
+            v = row.get(c)
+            out.append(f"<td>{'–' if v is None else (f'{v:.0%}' if c.startswith('share') else v)}</td>")
+        return "".join(out)
+
+    body = "".join(f"<tr><td>{html.escape(r['day'])}</td><td>{html.escape(r['camera_id'])}</td>"
+                   f"<td>{html.escape(r['violation'])}</td>{cells(r)}</tr>" for r in data["rows"])
+    head = "".join(f"<th>{c.replace('_', ' ')}</th>" for c in ("day", "camera", "violation", *COLUMNS))
+    page = (f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>StreetWarden statistics</title>"
+            f"<style>body{{font-family:sans-serif}}td,th{{padding:2px 8px;text-align:right}}td:nth-child(-n+3){{text-align:left}}</style>"
+            f"</head><body><h1>Statistics {data['from']} – {data['to']}</h1><table id='stats'><thead><tr>{head}</tr></thead>"
+            f"<tbody>{body}</tbody><tfoot><tr><th colspan='3'>total</th>{cells(data['totals'])}</tr></tfoot></table>"
+            f"<p>Generated {time.strftime('%Y-%m-%d %H:%M:%S')}</p></body></html>")
+    return HTMLResponse(page)

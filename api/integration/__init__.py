@@ -1,0 +1,1 @@
+"""The case-management system's API: pull notices and cases, post case status, manage webhook deliveries."""

@@ -1,0 +1,90 @@
+"""Routes of the case-system integration: pull (notices, cases), status back, webhook deliveries."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+
+from api.deps_placeholder import Principal, get_db, get_settings, require_role
+from api.http_errors import http_errors
+from api.integration.models import CaseOut, CasePage, Delivery, NoticeOut, NoticePage, StatusChange, StatusResult
+from store.db import Database
+from store.notices import case_json, change_case_status, get_case, get_notice, notice_json
+from store.outbox import list_messages, message_json, redeliver
+from store.pull import MAX_LIMIT, changed_page
+from store.timefmt import parse_time
+from streetwarden.config import Settings
+
+router = APIRouter(prefix="/api/v1", tags=["integration"])
+PULLERS = require_role("integration", "supervisor", "admin")
+READERS = require_role("reviewer", "supervisor", "admin", "integration")
+REF = Path(pattern=r"^SW-[NC]-\d{6,}$", description="Stable id, e.g. SW-C-000042")
+
+UpdatedSince = Annotated[str | None, Query(description="Only records changed at or after this time: ISO 8601 (2024-05-01T08:00:00Z) or Unix seconds.")]
+Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` or `resume_cursor` of an earlier page.")]
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
+
+
+def _page(db: Database, kind: str, updated_since: str | None, cursor: str | None, limit: int, status: str | None) -> dict:
+    with http_errors():
+        since = parse_time(updated_since, "updated_since") if updated_since else None
+        with db.session() as s:
+            return changed_page(s, kind, updated_since=since, cursor=cursor, limit=limit, status=status)
+
+
+@router.get("/notices", response_model=NoticePage, summary="Notices changed since a time, oldest change first")
+def list_notices(updated_since: UpdatedSince = None, cursor: Cursor = None, limit: Limit = 100,
+                 status: Annotated[Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled"] | None, Query()] = None,
+                 _: Principal = Depends(PULLERS), db: Database = Depends(get_db)) -> dict:
+    return _page(db, "notices", updated_since, cursor, limit, status)
+
+
+@router.get("/cases", response_model=CasePage, summary="Cases changed since a time, oldest change first")
+def list_cases(updated_since: UpdatedSince = None, cursor: Cursor = None, limit: Limit = 100,
+               status: Annotated[Literal["open", "accepted", "closed", "rejected"] | None, Query()] = None,
+               _: Principal = Depends(PULLERS), db: Database = Depends(get_db)) -> dict:
+    return _page(db, "cases", updated_since, cursor, limit, status)
+
+
+@router.get("/notices/{ref}", response_model=NoticeOut, summary="One notice")
+def read_notice(ref: Annotated[str, REF], _: Principal = Depends(READERS), db: Database = Depends(get_db)) -> dict:
+    with http_errors(), db.session() as s:
+        return notice_json(s, get_notice(s, ref))
+
+
+@router.get("/cases/{ref}", response_model=CaseOut, summary="One case with its status history")
+def read_case(ref: Annotated[str, REF], _: Principal = Depends(READERS), db: Database = Depends(get_db)) -> dict:
+    with http_errors(), db.session() as s:
+        return case_json(s, get_case(s, ref))
+
+
+@router.post("/cases/{ref}/status", response_model=StatusResult, summary="Status back from the case system",
+             responses={404: {"description": "No such case"}, 409: {"description": "Not allowed from the current status"},
+                        422: {"description": "Unknown status, or `closed` without a result"}})
+def post_case_status(ref: Annotated[str, REF], change: StatusChange,
+                     user: Principal = Depends(require_role("integration", "admin")),
+                     db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict:
+    """Apply accepted / closed (with result) / rejected. Repeating the last change is harmless
+    (`changed: false`); the change appears in the case history (the audit trail) and as a
+    `case.updated` webhook."""
+    with http_errors(), db.session() as s:
+        case, changed = change_case_status(s, ref, change.status, settings, actor=user.username, source="integration",
+                                           result=change.result, note=change.note, external_id=change.external_id)
+        return {"changed": changed, "case": case_json(s, case)}
+
+
+@router.get("/webhooks/deliveries", response_model=list[Delivery], summary="Webhook deliveries (dead letters with status=dead)")
+def list_deliveries(status: Annotated[Literal["pending", "delivered", "dead"] | None, Query()] = None,
+                    after_id: Annotated[int, Query(ge=0)] = 0, limit: Limit = 100,
+                    _: Principal = Depends(require_role("admin", "integration")), db: Database = Depends(get_db)) -> list[dict]:
+    with db.session() as s:
+        return [message_json(m) for m in list_messages(s, status, limit, after_id)]
+
+
+@router.post("/webhooks/deliveries/{delivery_id}/redeliver", response_model=Delivery, summary="Send a delivery again")
+def redeliver_one(delivery_id: Annotated[int, Path(ge=1)], _: Principal = Depends(require_role("admin", "integration")),
+                  db: Database = Depends(get_db)) -> dict:
+    """Queues a dead (or delivered) message again with fresh attempts and the same Idempotency-Key."""
+    with http_errors(), db.session() as s:
+        return message_json(redeliver(s, delivery_id))

@@ -1,0 +1,57 @@
+"""Pull API queries: notices or cases changed since a time, in pages that never skip or repeat a row.
+
+Rows are ordered by (updated_at, id); the cursor is the last row's pair, so a row updated while a
+client pages through moves behind the cursor and shows up again on a later page, never lost.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import Any
+
+from sqlalchemy import and_, or_, select
+from sqlalchemy.orm import Session
+
+from store.errors import Invalid
+from store.notice_schema import Case, Notice
+from store.notices import case_json, notice_json
+
+MAX_LIMIT = 500
+
+
+def encode_cursor(updated_at: float, row_id: int) -> str:
+    return base64.urlsafe_b64encode(json.dumps([repr(updated_at), row_id]).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[float, int]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        ts, row_id = json.loads(raw)
+        return float(ts), int(row_id)
+    except (ValueError, TypeError, json.JSONDecodeError) as err:
+        raise Invalid(f"cursor: not a cursor this API returned ({type(err).__name__})") from None
+
+
+def changed_page(s: Session, kind: str, *, updated_since: float | None = None, cursor: str | None = None,
+                 limit: int = 100, status: str | None = None) -> dict[str, Any]:
+    """One page of notices or cases; `next_cursor` is None on the last page."""
+    if not 1 <= limit <= MAX_LIMIT:
+        raise Invalid(f"limit: must be 1-{MAX_LIMIT}, got {limit}")
+    model: type[Notice] | type[Case] = {"notices": Notice, "cases": Case}[kind]
+    q = select(model).where(model.ref.is_not(None))
+    if updated_since is not None:
+        q = q.where(model.updated_at >= updated_since)
+    if status:
+        q = q.where(model.status == status)
+    if cursor:
+        ts, row_id = decode_cursor(cursor)
+        q = q.where(or_(model.updated_at > ts, and_(model.updated_at == ts, model.id > row_id)))
+    rows = list(s.scalars(q.order_by(model.updated_at, model.id).limit(limit + 1)).all())
+    more = len(rows) > limit
+    rows = rows[:limit]
+    to_json = notice_json if kind == "notices" else case_json
+    items = [to_json(s, r) for r in rows]  # type: ignore[arg-type]
+    last = rows[-1] if rows else None
+    return {"items": items, "next_cursor": encode_cursor(last.updated_at, last.id) if (more and last) else None,
+            "resume_cursor": encode_cursor(last.updated_at, last.id) if last else cursor}

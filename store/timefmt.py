@@ -1,0 +1,34 @@
+"""Times as the outside world reads them: ISO 8601 UTC for wall-clock times, and back."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from store.errors import Invalid
+
+
+def iso(t: float | None) -> str | None:
+    if t is None:
+        return None
+    return datetime.fromtimestamp(t, timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def seen_time(t: float, live: bool) -> str | float:
+    """Candidate times: ISO for live cameras, seconds into the file for recorded footage."""
+    return iso(t) if live else round(t, 2)  # type: ignore[return-value]
+
+
+def parse_time(value: str, field: str = "time") -> float:
+    """ISO 8601 (a missing zone means UTC) or Unix seconds -> Unix seconds; Invalid names the field."""
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise Invalid(f"{field}: '{value}' is neither ISO 8601 (2024-05-01T08:00:00Z) nor Unix seconds") from None
+    if dt.tzinfo is None:
+        dt = dt.replace(tzinfo=timezone.utc)
+    return dt.timestamp()

@@ -1,0 +1,127 @@
+"""Plates read by PP-OCR (shipped in rapidocr-onnxruntime) from real photos.
+
+- garbage-cn/000756: a real street photo from China with a parked car whose blue plate reads
+  ?A·50956 (the province character is too small to read by eye; OCR reads 鄂, a valid province):
+  the worker, with plates enabled, raises the candidate from the photo and stores the plate.
+- opencv-doc's licenseplate_motion.jpg: a motion-blurred plate that is no mainland plate: nothing
+  may be stored.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import cv2
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from conftest import shared_path
+from detectors.plates import PROVINCES, best_plate, normalise, plate_kind, read_plate
+from enforcement_support import make_app, make_settings, open_db, raise_candidate
+from models.plate_ocr import PlateOCR, TextLine
+from pipeline.worker import Worker
+from store.notices import issue_from_decision
+from store.schema import Candidate
+
+CAR_PHOTO = "000756_jpg.rf.091f11e0258aa2fa8e6c4aa089c9f1c0.jpg"
+BLURRED = Path("/usr/share/doc/opencv-doc/examples/data/licenseplate_motion.jpg")
+
+
+@pytest.fixture(scope="module")
+def ocr() -> PlateOCR:
+    return PlateOCR()
+
+
+def car_photo() -> Path:
+    return shared_path("datasets", "garbage-cn", "images", CAR_PHOTO)
+
+
+@pytest.mark.parametrize("raw,expected,kind", [
+    ("粤B12345", "粤B12345", "regular"), ("苏E·1234X", "苏E1234X", "regular"), ("京A O1234", "京A01234", "regular"),
+    ("粤BD12345", "粤BD12345", "new_energy"), ("沪A12345F", "沪A12345F", "new_energy"), ("浙AFA1234", "浙AFA1234", "new_energy"),
+    ("粤B1234挂", "粤B1234挂", "regular"),
+    ("粤B1234", "粤B1234", None), ("粤B1234567", "粤B1234567", None), ("AB12345", "AB12345", None),
+    ("粤112345", "粤112345", None), ("粤I12345", "粤I12345", None), ("港A12345", "港A12345", None), ("STOP", "STOP", None),
+])
+def test_mainland_plate_format(raw, expected, kind):
+    assert normalise(raw) == expected and plate_kind(normalise(raw)) == kind
+
+
+def test_split_reading_is_joined_and_low_confidence_dropped():
+    import numpy as np
+
+    q = np.zeros((4, 2), np.float32)
+    assert best_plate([TextLine("粤B", 0.9, q), TextLine("·D12345", 0.8, q)]).text == "粤BD12345"
+    assert best_plate([TextLine("粤B12345", 0.3, q)], min_confidence=0.5) is None
+
+
+def test_reads_real_plate_through_the_worker(tmp_path):
+    src = tmp_path / "cam"
+    src.mkdir()
+    shutil.copy(car_photo(), src / "frame.jpg")
+    settings = make_settings(tmp_path, str(src), plates={"enabled": True})
+    settings.cameras[0].zones = [z for z in settings.cameras[0].zones if z.id != "walk-1"]
+    from streetwarden.config import ZoneConfig
+
+    settings.cameras[0].zones.append(ZoneConfig(id="curb", kind="sidewalk", dwell_seconds=0,
+                                                polygon=[(0.78, 0.0), (1.0, 0.0), (1.0, 0.6), (0.78, 0.6)]))
+    db = open_db(settings)
+    Worker(settings, db, once=True).run()
+    with db.session() as s:
+        cand = s.scalars(select(Candidate).where(Candidate.zone_id == "curb")).all()
+        assert len(cand) == 1 and cand[0].label == "car"
+        plate = cand[0].attributes["plate"]
+        assert plate["text"][1:] == "A50956" and plate["text"][0] in PROVINCES, plate
+        assert plate["source"] == "ocr" and 0.5 <= plate["confidence"] <= 1 and plate["kind"] == "regular"
+        notice = issue_from_decision(s, cand[0], "warn", "alice", settings)
+        assert notice.plate_text == plate["text"] and notice.plate_confidence == plate["confidence"]
+        cid = cand[0].id
+
+    # the reviewer corrects it through the API; OCR never overwrites a correction
+    client = TestClient(make_app(settings, db, role="reviewer", username="rita"))
+    bad = client.put(f"/api/v1/candidates/{cid}/plate", json={"text": "ABC123"})
+    assert bad.status_code == 422 and "not a mainland plate" in bad.json()["detail"]
+    assert client.put("/api/v1/candidates/99999/plate", json={"text": "鄂A50956"}).status_code == 404
+    r = client.put(f"/api/v1/candidates/{cid}/plate", json={"text": "鄂A·50956"})
+    assert r.status_code == 200 and r.json()["text"] == "鄂A50956" and r.json()["source"] == "reviewer"
+    assert r.json()["ocr"]["text"] == plate["text"] and r.json()["corrected_by"] == "rita"
+    Worker(settings, db, once=True).run()  # the camera sees the car again
+    with db.session() as s:
+        assert s.get(Candidate, cid).attributes["plate"]["source"] == "reviewer"
+    body = TestClient(make_app(settings, db, role="supervisor")).get(f"/api/v1/notices/{notice.ref}").json()
+    assert body["plate"] == {"text": "鄂A50956", "confidence": 1.0}
+
+
+def test_blurred_foreign_plate_stores_nothing(tmp_path, ocr, vtest_path):
+    assert BLURRED.is_file(), f"{BLURRED} missing: install Debian package opencv-doc (scripts/install-test-deps.sh)"
+    image = cv2.imread(str(BLURRED))
+    assert read_plate(ocr, image) is None
+    # through the worker's plate step: a candidate on this photo keeps no plate
+    from detectors.events import CandidateEvent, EvidenceImage
+    import numpy as np
+
+    from pipeline.plate_reader import PlateReader
+    from streetwarden.config import PlatesConfig
+
+    settings = make_settings(tmp_path)
+    db = open_db(settings)
+    box = np.array([0, 30, 600, 420], np.float32)
+    cid = raise_candidate(db, settings, image, box=tuple(box), label="car")
+    reader = PlateReader(PlatesConfig(enabled=True), ocr)
+    ev = CandidateEvent("update", "x", "west-gate", "walk-1", "sidewalk_parking", "car", 0.9, box, 0, 1, False,
+                        (600, 482), [EvidenceImage("crop", image, 1.0, box, crop=True)])
+    with db.session() as s:
+        row = s.get(Candidate, cid)
+        assert reader.update(row, ev) is False
+    with db.session() as s:
+        assert "plate" not in (s.get(Candidate, cid).attributes or {})
+
+
+def test_van_in_vtest_has_no_readable_plate(ocr, vtest_path):
+    cap = cv2.VideoCapture(str(vtest_path))
+    cap.set(cv2.CAP_PROP_POS_FRAMES, 300)
+    ok, frame = cap.read()
+    assert ok
+    assert read_plate(ocr, frame, [651, 42, 724, 99]) is None  # 73×57 px: nothing wrong is stored
