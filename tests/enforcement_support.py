@@ -138,16 +138,18 @@ def wait_for(cond, timeout: float = 20.0, step: float = 0.05) -> bool:
 
 def make_app(settings, db: Database, role: str = "integration", username: str = "case-system"):
     """A real FastAPI app with the enforcement and integration routers; only the auth is overridden."""
+    from types import SimpleNamespace
+
     from fastapi import FastAPI
 
-    from api.deps_placeholder import Principal, current_user
+    from api.deps import current_user
     from api.enforcement.views import router as enforcement
     from api.integration.views import router as integration
 
     app = FastAPI()
-    app.state.db, app.state.settings = db, settings
+    app.state.ctx = SimpleNamespace(db=db, settings=settings)
     app.include_router(integration)
     app.include_router(enforcement)
-    app.state.principal = Principal(username, role)
+    app.state.principal = SimpleNamespace(username=username, role=role, user_id=0)
     app.dependency_overrides[current_user] = lambda: app.state.principal
     return app

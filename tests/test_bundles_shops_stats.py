@@ -13,7 +13,7 @@ import numpy as np
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from enforcement_support import make_app, make_settings, open_db, raise_candidate, vtest_frame
+from tests.enforcement_support import make_app, make_settings, open_db, raise_candidate, vtest_frame
 from pipeline.recheck import LiveBoard, RecheckService
 from store.notice_schema import Case, Notice
 from store.notices import close_complied, issue_from_decision
@@ -74,7 +74,7 @@ def test_case_bundle_holds_every_file_with_its_hash(tmp_path, vtest_path, yolox)
     assert [f["kind"] for f in bad] == ["frame"] and bad[0]["sha256"] != bad[0]["recorded_sha256"]
     assert client.get("/api/v1/cases/SW-C-999999/bundle").status_code == 404
     assert client.get(f"/api/v1/cases/{nref}/bundle").status_code == 404  # a notice ref on the case route
-    client.app.state.principal = client.app.state.principal.__class__("nobody", "viewer")
+    client.app.state.principal = type(client.app.state.principal)(username="nobody", role="viewer", user_id=0)
     assert client.get(f"/api/v1/cases/{cref}/bundle").status_code == 403
 
 

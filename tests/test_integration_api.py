@@ -11,7 +11,7 @@ from datetime import datetime, timezone
 import pytest
 from fastapi.testclient import TestClient
 
-from enforcement_support import make_app, make_settings, open_db, raise_candidate, vtest_frame
+from tests.enforcement_support import make_app, make_settings, open_db, raise_candidate, vtest_frame
 from store.notices import issue_from_decision
 from store.schema import Candidate
 

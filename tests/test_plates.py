@@ -19,7 +19,7 @@ from sqlalchemy import select
 
 from conftest import shared_path
 from detectors.plates import PROVINCES, best_plate, normalise, plate_kind, read_plate
-from enforcement_support import make_app, make_settings, open_db, raise_candidate
+from tests.enforcement_support import make_app, make_settings, open_db, raise_candidate
 from models.plate_ocr import PlateOCR, TextLine
 from pipeline.worker import Worker
 from store.notices import issue_from_decision

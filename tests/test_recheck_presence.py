@@ -13,7 +13,7 @@ import pytest
 from sqlalchemy import select
 
 from camera_adapters import SourceHealth
-from enforcement_support import make_settings, open_db, raise_candidate, vtest_frame
+from tests.enforcement_support import make_settings, open_db, raise_candidate, vtest_frame
 from pipeline.recheck import LiveBoard, RecheckService
 from store.notice_schema import Case, Notice
 from store.notices import issue_from_decision

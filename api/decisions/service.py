@@ -17,6 +17,9 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.notices import issue_from_decision
+from streetwarden.config import Settings
+
 from api.auth.service import Principal
 from api.decisions.models import DecisionIn, DecisionKind, DecisionOut
 from api.values import iso
@@ -39,7 +42,8 @@ def _out(d: Decision, status: str) -> dict:
                        decided_by=d.username, decided_at=iso(d.decided_at), status=status).model_dump(mode="json")
 
 
-def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: str | None) -> tuple[int, dict]:
+def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: str | None,
+            settings: Settings | None = None) -> tuple[int, dict]:
     at = time.time()
     cand = s.get(Candidate, candidate_id)
     if cand is None:
@@ -68,8 +72,13 @@ def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: 
     s.flush()
     release_claim(s, candidate_id)
     s.refresh(cand)
+    issued = None
+    if settings is not None and kind.value in ("warn", "case"):
+        # the notice or case (and its webhook outbox rows) commit in the same transaction as the decision
+        issued = issue_from_decision(s, cand, kind.value, me, settings, note=body.note, at=at)
     record(s, "candidate.decide", actor=me.username, actor_id=me.user_id, target_type="candidate",
-           target_id=candidate_id, ip=ip, decision=d.decision, reason=d.reason, note=d.note, status=cand.status)
+           target_id=candidate_id, ip=ip, decision=d.decision, reason=d.reason, note=d.note, status=cand.status,
+           issued=issued.ref if issued is not None else None)
     event(log, "candidate_decided", candidate=candidate_id, decision=d.decision, reason=d.reason, user=me.username)
     return 200, _out(d, cand.status)
 
@@ -99,7 +108,7 @@ def _stored(s: Session, me: Principal, key: str, digest: str) -> tuple[int, dict
 
 
 def decide(db, me: Principal, candidate_id: int, body: DecisionIn, key: str | None,  # type: ignore[no-untyped-def]
-           ip: str | None) -> tuple[int, dict]:
+           ip: str | None, settings: Settings | None = None) -> tuple[int, dict]:
     """(HTTP status, body) of a decision; replayed for a repeated Idempotency-Key."""
     digest = request_hash(candidate_id, body)
     if key:
@@ -109,7 +118,7 @@ def decide(db, me: Principal, candidate_id: int, body: DecisionIn, key: str | No
             return hit
     try:
         with db.session() as s:
-            status, payload = _decide(s, me, candidate_id, body, ip)
+            status, payload = _decide(s, me, candidate_id, body, ip, settings)
             if key:
                 if status != 200:
                     s.rollback()  # nothing of a refused decision is kept but its answer

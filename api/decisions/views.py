@@ -35,7 +35,8 @@ def decide(
     me: Principal = Depends(require(*REVIEWERS)), ctx: AppContext = Depends(get_ctx),
 ) -> JSONResponse:
     try:
-        status, payload = service.decide(ctx.db, me, candidate_id, body, idempotency_key, client_ip(request))
+        status, payload = service.decide(ctx.db, me, candidate_id, body, idempotency_key, client_ip(request),
+                                        settings=ctx.settings)
     except service.IdempotencyMismatch:
         raise bad_request_value("header.Idempotency-Key", "this key was already used for a different request "
                                 "(use a new key for a new decision)") from None
