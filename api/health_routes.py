@@ -41,7 +41,9 @@ def build_health_router(get_worker: Callable[[], Any], auth: Callable[..., Any] 
         body = metrics_text(worker) if worker is not None else b""
         return Response(content=body, media_type=CONTENT_TYPE)
 
-    @router.get("/api/v1/cameras/health", dependencies=[Depends(auth or require_auth_placeholder)])
+    @router.get("/api/v1/cameras/health", dependencies=[Depends(auth or require_auth_placeholder)],
+                summary="Health of every camera",
+                description="Per-camera health of the running worker (connection state, frame rate, errors); stream passwords are masked. Empty when no worker runs.")
     def cameras_health() -> list[dict[str, Any]]:
         worker = get_worker()
         return camera_health_snapshot(worker) if worker is not None else []

@@ -117,7 +117,7 @@ def test_conflicting_transition_and_bad_queries(world):
 def test_roles(world):
     settings, db, client, notices, cases, t0 = world
     principal = client.app.state.principal
-    client.app.state.principal = principal.__class__("rita", "reviewer")
+    client.app.state.principal = type(principal)(username="rita", role="reviewer", user_id=0)
     assert client.get("/api/v1/cases").status_code == 403  # the pull API is for integration tokens (and supervisors)
     assert client.post(f"/api/v1/cases/{cases[0]}/status", json={"status": "accepted"}).status_code == 403
     assert client.get(f"/api/v1/cases/{cases[0]}").status_code == 200

@@ -148,7 +148,7 @@ def test_dead_letter_listed_and_redelivered_via_api(tmp_path, secret_env, vtest_
     finally:
         good.stop()
     assert sorted(p["key"] for p in good.accepted()) == sorted(d["idempotency_key"] for d in dead)  # same keys
-    client.app.state.principal = client.app.state.principal.__class__("rev", "reviewer")
+    client.app.state.principal = type(client.app.state.principal)(username="rev", role="reviewer", user_id=0)
     assert client.get("/api/v1/webhooks/deliveries").status_code == 403
 
 

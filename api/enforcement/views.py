@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps_placeholder import Principal, get_db, get_settings, require_role
+from api.deps import Principal, get_db, get_settings, require_role
 from api.http_errors import http_errors
 from api.integration.views import REF
 from store.bundles import build_bundle
@@ -30,6 +30,7 @@ EVIDENCE_READERS = require_role("reviewer", "supervisor", "admin", "integration"
 
 
 @router.get("/api/v1/notices/{ref}/bundle", summary="Evidence ZIP of a notice", response_class=Response,
+            description="The notice's evidence pictures and its JSON record as a ZIP, with manifest.json listing the SHA-256 of every file.",
             responses={200: {"content": {"application/zip": {}}, "description": "ZIP with manifest.json (SHA-256 of every file)"}})
 def notice_bundle(ref: Annotated[str, REF], _: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db),
                   settings: Settings = Depends(get_settings)) -> Response:
@@ -37,6 +38,7 @@ def notice_bundle(ref: Annotated[str, REF], _: Principal = Depends(EVIDENCE_READ
 
 
 @router.get("/api/v1/cases/{ref}/bundle", summary="Evidence ZIP of a case", response_class=Response,
+            description="The case's evidence pictures and its JSON record as a ZIP, with manifest.json listing the SHA-256 of every file.",
             responses={200: {"content": {"application/zip": {}}, "description": "ZIP with manifest.json (SHA-256 of every file)"}})
 def case_bundle(ref: Annotated[str, REF], _: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db),
                 settings: Settings = Depends(get_settings)) -> Response:
@@ -57,7 +59,8 @@ class SupervisorDecision(BaseModel):
     note: str | None = Field(default=None, max_length=2000, description="Why; kept with the notice or case.")
 
 
-@router.post("/api/v1/notices/{ref}/supervisor-decision", summary="Settle a notice that persisted after its grace period")
+@router.post("/api/v1/notices/{ref}/supervisor-decision", summary="Settle a notice that persisted after its grace period",
+            description="escalate opens a case (returned) and closes the notice; cancel closes the notice without one (the notice is returned).")
 def decide_notice(ref: Annotated[str, REF], body: SupervisorDecision, user: Principal = Depends(require_role("supervisor", "admin")),
                   db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
     with http_errors(), db.session() as s:
@@ -70,22 +73,25 @@ class PlateCorrection(BaseModel):
     text: str = Field(min_length=2, max_length=16, description="The plate as the reviewer reads it, e.g. 粤B12345.")
 
 
-@router.put("/api/v1/candidates/{candidate_id}/plate", summary="Correct the plate read by OCR")
-def put_plate(candidate_id: Annotated[int, Path(ge=1)], body: PlateCorrection, user: Principal = Depends(PEOPLE),
+@router.put("/api/v1/candidates/{candidate_id}/plate", summary="Correct the plate read by OCR",
+            description="Replaces the plate of a candidate with the one a reviewer reads; it must be a mainland plate. Returns the stored plate.")
+def put_plate(candidate_id: Annotated[int, Path(ge=1, description="Id of the candidate.")], body: PlateCorrection, user: Principal = Depends(PEOPLE),
               db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
     with http_errors(), db.session() as s:
         return correct_plate(s, candidate_id, body.text, user, settings)
 
 
-@router.get("/api/v1/shops", summary="Registered shops with their violations in the window and rating")
+@router.get("/api/v1/shops", summary="Registered shops with their violations in the window and rating",
+            description="Every registered shop with its zones, the number of out-of-shop violations in the last `window_days` days and the rating it gives.")
 def get_shops(_: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db),
               settings: Settings = Depends(get_settings)) -> list[dict[str, Any]]:
     with db.session() as s:
         return [shop_json(s, shop, settings.shop_rating) for shop in list_shops(s)]
 
 
-@router.get("/api/v1/shops/{shop_id}", summary="One shop")
-def get_shop(shop_id: Annotated[str, Path(max_length=64)], _: Principal = Depends(EVIDENCE_READERS),
+@router.get("/api/v1/shops/{shop_id}", summary="One shop",
+            description="A registered shop with its zones, violation count in the rating window and rating.")
+def get_shop(shop_id: Annotated[str, Path(max_length=64, description="Id of the shop.")], _: Principal = Depends(EVIDENCE_READERS),
              db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
     with db.session() as s:
         shop = s.get(Shop, shop_id)
@@ -118,11 +124,12 @@ def _stats(db: Database, start: date | None, end: date | None, tz: int, camera: 
 FromQ = Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD); default 29 days before `to`.")]
 ToQ = Annotated[date | None, Query(alias="to", description="Last day (YYYY-MM-DD); default today.")]
 TzQ = Annotated[int, Query(ge=-720, le=840, description="Time zone of the days in minutes east of UTC (China: 480).")]
-CamQ = Annotated[str | None, Query(max_length=64)]
-VioQ = Annotated[Literal["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"] | None, Query()]
+CamQ = Annotated[str | None, Query(max_length=64, description="Only this camera.")]
+VioQ = Annotated[Literal["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"] | None, Query(description="Only this violation type.")]
 
 
-@router.get("/api/v1/stats", summary="Per day / camera / violation: captured … closed without a case")
+@router.get("/api/v1/stats", summary="Per day / camera / violation: captured … closed without a case",
+            description="Counts per day, camera and violation of the candidates captured in the days from `from` to `to` (inclusive, in time zone `tz`): captured, confirmed, rejected, warned, complied, escalated, cases and the share closed without a case; plus totals.")
 def get_stats(start: FromQ = None, end: ToQ = None, tz: TzQ = 480, camera: CamQ = None, violation: VioQ = None,
               _: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db)) -> dict[str, Any]:
     return _stats(db, start, end, tz, camera, violation)

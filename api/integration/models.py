@@ -27,13 +27,13 @@ class Plate(BaseModel):
 
 
 class EvidenceItem(BaseModel):
-    id: int
+    id: int = Field(description="Evidence item id.")
     kind: str = Field(description="frame | crop | first | before | after | attribution | recheck")
     sha256: str = Field(description="SHA-256 of the file as written.")
-    media_type: str
-    width: int
-    height: int
-    note: str | None
+    media_type: str = Field(description="MIME type of the file, e.g. image/jpeg.")
+    width: int = Field(description="Image width in pixels.")
+    height: int = Field(description="Image height in pixels.")
+    note: str | None = Field(description="What the picture shows, when known.")
 
 
 class Recheck(BaseModel):
@@ -46,65 +46,66 @@ class Recheck(BaseModel):
 
 class _Record(BaseModel):
     ref: str = Field(description="Stable public id: SW-N-nnnnnn for notices, SW-C-nnnnnn for cases.")
-    violation: Literal["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"]
+    violation: Literal["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"] = Field(description="Violation type.")
     label: str = Field(description="What the detector saw (car, truck, umbrella, …).")
-    place: Place
+    place: Place = Field(description="Where the violation was seen.")
     box: list[float] = Field(description="[x1, y1, x2, y2] in pixels of a frame of `frame_size`.")
-    frame_size: list[int]
-    seen: Seen
+    frame_size: list[int] = Field(description="[width, height] in pixels of the frame the box refers to.")
+    seen: Seen = Field(description="When the violation was first and last seen.")
     shop_id: str | None = Field(description="The shop the notice or case is addressed to (out-of-shop trading).")
-    plate: Plate | None
-    candidate_id: int
-    created_at: str | None
-    updated_at: str | None = Field(description="Last change; what `updated_since` and the cursor order by.")
-    evidence: list[EvidenceItem]
+    plate: Plate | None = Field(description="Licence plate read from the vehicle; null when none was read.")
+    candidate_id: int = Field(description="The reviewed detection (candidate) it was issued for.")
+    created_at: str | None = Field(description="When it was created (ISO 8601 UTC).")
+    updated_at: str | None = Field(description="Last change; what `updated_since` and the cursor order by (ISO 8601 UTC).")
+    evidence: list[EvidenceItem] = Field(description="Pictures kept as evidence, oldest first.")
     bundle_url: str = Field(description="ZIP of the evidence with a SHA-256 manifest.")
 
 
 class NoticeOut(_Record):
-    kind: Literal["notice"]
-    status: Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled"]
-    issued_by: str
-    issued_at: str | None
-    grace_seconds: float
-    deadline: str | None = Field(description="When the camera re-checks the place.")
-    recheck: Recheck
-    closed_at: str | None
+    kind: Literal["notice"] = Field(description="Always `notice`.")
+    status: Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled"] = Field(
+        description="open until the re-check; awaiting_supervisor when the violation persisted; then complied, escalated or cancelled.")
+    issued_by: str = Field(description="Username of the reviewer who issued the notice.")
+    issued_at: str | None = Field(description="When the notice was issued (ISO 8601 UTC).")
+    grace_seconds: float = Field(description="Time given to comply before the re-check, in seconds.")
+    deadline: str | None = Field(description="When the camera re-checks the place (ISO 8601 UTC): issued_at + grace_seconds.")
+    recheck: Recheck = Field(description="State of the camera re-check after the grace period.")
+    closed_at: str | None = Field(description="When the notice was closed (ISO 8601 UTC); null while open.")
     close_reason: str | None = Field(description="complied | escalated | cancelled")
     case_ref: str | None = Field(description="The case it was escalated to.")
-    note: str | None
+    note: str | None = Field(description="Note of the reviewer who issued the notice.")
 
 
 class HistoryItem(BaseModel):
-    from_: str | None = Field(alias="from")
-    to: str
-    result: str | None
-    actor: str
+    from_: str | None = Field(alias="from", description="Status before the change; null for the creation of the case.")
+    to: str = Field(description="Status after the change.")
+    result: str | None = Field(description="Outcome recorded with the change (set with `closed`).")
+    actor: str = Field(description="Username of whoever made the change.")
     source: str = Field(description="reviewer | supervisor | system | integration")
-    note: str | None
-    at: str | None
+    note: str | None = Field(description="Free text given with the change.")
+    at: str | None = Field(description="When the change was made (ISO 8601 UTC).")
 
 
 class CaseOut(_Record):
-    kind: Literal["case"]
-    status: Literal["open", "accepted", "closed", "rejected"]
+    kind: Literal["case"] = Field(description="Always `case`.")
+    status: Literal["open", "accepted", "closed", "rejected"] = Field(description="open -> accepted -> closed; rejected from open or accepted.")
     origin: Literal["decision", "escalation", "supervisor"] = Field(description="A reviewer's case decision, an automatic escalation after a re-check, or a supervisor's.")
-    notice_ref: str | None
-    result: str | None
+    notice_ref: str | None = Field(description="The notice it was escalated from, if any.")
+    result: str | None = Field(description="Outcome reported by the case system when it closed the case.")
     external_id: str | None = Field(description="The case system's own id, once it sent one.")
-    created_by: str
-    note: str | None
-    history: list[HistoryItem]
+    created_by: str = Field(description="Who opened the case (the deciding reviewer or supervisor, or the escalating process).")
+    note: str | None = Field(description="Note given when the case was opened.")
+    history: list[HistoryItem] = Field(description="Status changes, oldest first (the audit trail).")
 
 
 class NoticePage(BaseModel):
-    items: list[NoticeOut]
+    items: list[NoticeOut] = Field(description="Notices of this page, oldest change first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
     resume_cursor: str | None = Field(description="Pass as `cursor` later to get only what changed after this page.")
 
 
 class CasePage(BaseModel):
-    items: list[CaseOut]
+    items: list[CaseOut] = Field(description="Cases of this page, oldest change first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
     resume_cursor: str | None = Field(description="Pass as `cursor` later to get only what changed after this page.")
 
@@ -122,18 +123,18 @@ class StatusChange(BaseModel):
 
 class StatusResult(BaseModel):
     changed: bool = Field(description="False when the same change had already been applied (a retried request).")
-    case: CaseOut
+    case: CaseOut = Field(description="The case after the change.")
 
 
 class Delivery(BaseModel):
-    id: int
-    event_type: str
-    ref: str
-    idempotency_key: str
-    status: Literal["pending", "delivered", "dead"]
-    attempts: int
-    next_attempt_at: str | None
-    last_error: str | None
-    last_status_code: int | None
-    delivered_at: str | None
-    created_at: str | None
+    id: int = Field(description="Delivery id; pass the last one seen as `after_id` to page.")
+    event_type: str = Field(description="notice.created | notice.closed | case.created | case.updated")
+    ref: str = Field(description="Notice or case the event is about (SW-N-… / SW-C-…).")
+    idempotency_key: str = Field(description="Sent as the Idempotency-Key header; the same on every attempt and redelivery.")
+    status: Literal["pending", "delivered", "dead"] = Field(description="pending: to be (re)tried; delivered; dead: gave up after the last attempt.")
+    attempts: int = Field(description="Attempts made so far.")
+    next_attempt_at: str | None = Field(description="When the next attempt is due (ISO 8601 UTC); null unless pending.")
+    last_error: str | None = Field(description="Error of the last failed attempt.")
+    last_status_code: int | None = Field(description="HTTP status code of the last attempt's response, if one came.")
+    delivered_at: str | None = Field(description="When it was delivered (ISO 8601 UTC).")
+    created_at: str | None = Field(description="When the event was queued (ISO 8601 UTC).")

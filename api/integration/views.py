@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps_placeholder import Principal, get_db, get_settings, require_role
+from api.deps import Principal, get_db, get_settings, require_role
 from api.http_errors import http_errors
 from api.integration.models import CaseOut, CasePage, Delivery, NoticeOut, NoticePage, StatusChange, StatusResult
 from store.db import Database
@@ -33,33 +33,39 @@ def _page(db: Database, kind: str, updated_since: str | None, cursor: str | None
             return changed_page(s, kind, updated_since=since, cursor=cursor, limit=limit, status=status)
 
 
-@router.get("/notices", response_model=NoticePage, summary="Notices changed since a time, oldest change first")
+@router.get("/notices", response_model=NoticePage, summary="Notices changed since a time, oldest change first",
+            description="Pages through warning notices ordered by last change (`updated_at`, then id). Follow `next_cursor` until it is null; keep `resume_cursor` to fetch only later changes next time.")
 def list_notices(updated_since: UpdatedSince = None, cursor: Cursor = None, limit: Limit = 100,
-                 status: Annotated[Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled"] | None, Query()] = None,
+                 status: Annotated[Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled"] | None,
+                                  Query(description="Only notices with this status.")] = None,
                  _: Principal = Depends(PULLERS), db: Database = Depends(get_db)) -> dict:
     return _page(db, "notices", updated_since, cursor, limit, status)
 
 
-@router.get("/cases", response_model=CasePage, summary="Cases changed since a time, oldest change first")
+@router.get("/cases", response_model=CasePage, summary="Cases changed since a time, oldest change first",
+            description="Pages through enforcement cases ordered by last change (`updated_at`, then id). Follow `next_cursor` until it is null; keep `resume_cursor` to fetch only later changes next time.")
 def list_cases(updated_since: UpdatedSince = None, cursor: Cursor = None, limit: Limit = 100,
-               status: Annotated[Literal["open", "accepted", "closed", "rejected"] | None, Query()] = None,
+               status: Annotated[Literal["open", "accepted", "closed", "rejected"] | None, Query(description="Only cases with this status.")] = None,
                _: Principal = Depends(PULLERS), db: Database = Depends(get_db)) -> dict:
     return _page(db, "cases", updated_since, cursor, limit, status)
 
 
-@router.get("/notices/{ref}", response_model=NoticeOut, summary="One notice")
+@router.get("/notices/{ref}", response_model=NoticeOut, summary="One notice",
+            description="A warning notice by its ref (SW-N-…), with its re-check state and evidence.")
 def read_notice(ref: Annotated[str, REF], _: Principal = Depends(READERS), db: Database = Depends(get_db)) -> dict:
     with http_errors(), db.session() as s:
         return notice_json(s, get_notice(s, ref))
 
 
-@router.get("/cases/{ref}", response_model=CaseOut, summary="One case with its status history")
+@router.get("/cases/{ref}", response_model=CaseOut, summary="One case with its status history",
+            description="An enforcement case by its ref (SW-C-…), with its status history and evidence.")
 def read_case(ref: Annotated[str, REF], _: Principal = Depends(READERS), db: Database = Depends(get_db)) -> dict:
     with http_errors(), db.session() as s:
         return case_json(s, get_case(s, ref))
 
 
 @router.post("/cases/{ref}/status", response_model=StatusResult, summary="Status back from the case system",
+             description="Apply accepted / closed (with result) / rejected. Repeating the last change is harmless (`changed: false`); the change appears in the case history (the audit trail) and as a `case.updated` webhook.",
              responses={404: {"description": "No such case"}, 409: {"description": "Not allowed from the current status"},
                         422: {"description": "Unknown status, or `closed` without a result"}})
 def post_case_status(ref: Annotated[str, REF], change: StatusChange,
@@ -74,16 +80,18 @@ def post_case_status(ref: Annotated[str, REF], change: StatusChange,
         return {"changed": changed, "case": case_json(s, case)}
 
 
-@router.get("/webhooks/deliveries", response_model=list[Delivery], summary="Webhook deliveries (dead letters with status=dead)")
-def list_deliveries(status: Annotated[Literal["pending", "delivered", "dead"] | None, Query()] = None,
-                    after_id: Annotated[int, Query(ge=0)] = 0, limit: Limit = 100,
+@router.get("/webhooks/deliveries", response_model=list[Delivery], summary="Webhook deliveries (dead letters with status=dead)",
+            description="Webhook messages in id order, optionally only one status; page with `after_id` set to the last id seen.")
+def list_deliveries(status: Annotated[Literal["pending", "delivered", "dead"] | None, Query(description="Only deliveries with this status.")] = None,
+                    after_id: Annotated[int, Query(ge=0, description="Only deliveries with a greater id (the last id of the previous page).")] = 0, limit: Limit = 100,
                     _: Principal = Depends(require_role("admin", "integration")), db: Database = Depends(get_db)) -> list[dict]:
     with db.session() as s:
         return [message_json(m) for m in list_messages(s, status, limit, after_id)]
 
 
-@router.post("/webhooks/deliveries/{delivery_id}/redeliver", response_model=Delivery, summary="Send a delivery again")
-def redeliver_one(delivery_id: Annotated[int, Path(ge=1)], _: Principal = Depends(require_role("admin", "integration")),
+@router.post("/webhooks/deliveries/{delivery_id}/redeliver", response_model=Delivery, summary="Send a delivery again",
+             description="Queues a dead (or delivered) message again with fresh attempts and the same Idempotency-Key; 409 when it is still pending.")
+def redeliver_one(delivery_id: Annotated[int, Path(ge=1, description="Id of the delivery.")], _: Principal = Depends(require_role("admin", "integration")),
                   db: Database = Depends(get_db)) -> dict:
     """Queues a dead (or delivered) message again with fresh attempts and the same Idempotency-Key."""
     with http_errors(), db.session() as s:
