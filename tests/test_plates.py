@@ -17,7 +17,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from conftest import shared_path
+from tests.conftest import shared_path
 from detectors.plates import PROVINCES, best_plate, normalise, plate_kind, read_plate
 from tests.enforcement_support import make_app, make_settings, open_db, raise_candidate
 from models.plate_ocr import PlateOCR, TextLine
