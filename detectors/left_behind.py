@@ -62,13 +62,15 @@ class StaticObject:
     appeared: float
     born: float
     last_seen: float
-    area_px: float  # full-resolution pixels of its region
+    area_px: float  # full-resolution pixels of its region (the largest seen while it is whole)
     strength: float
     votes: dict[str, float] = field(default_factory=dict)
     person_ts: float = -math.inf
     vehicle_ts: float = -math.inf
     vehicle_hits: int = 0
     hits: int = 0
+    shrunk_since: float = math.inf
+    clear_since: float = math.inf
     evidence: list[EvidenceImage] = field(default_factory=list)
     attribution: list[dict] = field(default_factory=list)
     attribution_crops: list[EvidenceImage] = field(default_factory=list)
@@ -98,9 +100,10 @@ class LeftBehindEngine:
     """Static-object observer for one camera (see module docstring); call it once per frame."""
 
     def __init__(self, *, width: int = 320, static_seconds: float = 4.0, lost_seconds: float = 3.0,
-                 reappear_seconds: float = 120.0, person_memory: float = 10.0, vehicle_memory: float = 30.0,
+                 reappear_seconds: float = 120.0, person_memory: float = 10.0, vehicle_memory: float = 20.0,
                  attribution_seconds: float = 10.0, crop_interval: float = 1.0, outside_absorb_seconds: float = 60.0,
-                 min_small_pixels: int = 10, min_thickness: float = 4.0) -> None:
+                 min_small_pixels: int = 10, min_thickness: float = 4.0, shrink_seconds: float = 5.0,
+                 confirm_seconds: float = 1.0) -> None:
         self.model = StaticForeground(width=width, static_seconds=static_seconds)
         self.lost_seconds = lost_seconds
         self.reappear_seconds = reappear_seconds
@@ -111,6 +114,8 @@ class LeftBehindEngine:
         self.outside_absorb_seconds = outside_absorb_seconds
         self.min_small_pixels = min_small_pixels
         self.min_thickness = min_thickness
+        self.shrink_seconds = shrink_seconds
+        self.confirm_seconds = confirm_seconds
         self.objects: list[StaticObject] = []
         self.gone: list[StaticObject] = []
         self.traces: dict[int, _TrackTrace] = {}
@@ -151,9 +156,12 @@ class LeftBehindEngine:
         persons, vehicles, others = self._split(scene)
         self._remember_tracks(scene)
         still, moving = self._still_people(ts, persons)
-        freeze = moving + [b for _, b, _ in vehicles]
-        seen_now = {tid for tid, _ in persons}
-        decay = still + self._recent_still(ts, seen_now, 3.0)
+        seen_now = {track.id for track, _ in scene.tracks}
+        # vehicles hold the clock where they stand, also for a while after the detector last saw
+        # them (a parked car missed now and then must not turn into a static object)
+        parked = [b for _, b, _ in vehicles] + self._recent(ts, seen_now, self.vehicle_memory, VEHICLE_LABELS, still_only=True)
+        freeze = moving + parked
+        decay = still + self._recent(ts, seen_now, 3.0, PERSON_LABELS, still_only=True)
         model = self.model
         model.update(ts, image, freeze, decay)
         self._paint_zones(zones)
@@ -161,7 +169,8 @@ class LeftBehindEngine:
             return {}
         blobs = self._blobs()
         self._match(ts, image, blobs, zones)
-        self._label(ts, still + self._recent_still(ts, seen_now, self.person_memory), vehicles, others)
+        people = still + self._recent(ts, seen_now, self.person_memory, PERSON_LABELS, still_only=True)
+        self._label(ts, people, parked, others)
         self._expire(ts, zones)
         return self._observe(ts, zones, scene)
 
@@ -182,7 +191,7 @@ class LeftBehindEngine:
 
     def _remember_tracks(self, scene: SceneView) -> None:
         ts = scene.ts
-        horizon = self.attribution_seconds + self.model.static_seconds + self.lost_seconds + 10.0
+        horizon = max(self.attribution_seconds + self.model.static_seconds + self.lost_seconds + 10.0, self.vehicle_memory)
         for track, _ in scene.tracks:
             if track.label not in ATTRIBUTION_LABELS:
                 continue
@@ -212,15 +221,17 @@ class LeftBehindEngine:
             (still if tr is not None and tr.still else moving).append(box)
         return still, moving
 
-    def _recent_still(self, ts: float, seen_now: set[int], memory: float) -> list[np.ndarray]:
-        """Last boxes of people who stood still when last seen, not detected in this frame but seen
-        within ``memory`` seconds (detectors miss a standing person now and then)."""
+    def _recent(self, ts: float, seen_now: set[int], memory: float, labels: frozenset[str],
+                still_only: bool = False) -> list[np.ndarray]:
+        """Last boxes of tracks of ``labels`` not detected in this frame but seen within ``memory``
+        seconds (standing still then, with ``still_only``): detectors miss a standing person or a
+        parked car now and then."""
         out = []
         for tid, tr in self.traces.items():
-            if tid in seen_now or tr.label != "person" or not tr.boxes:
+            if tid in seen_now or tr.label not in labels or not tr.boxes or (still_only and not tr.still):
                 continue
             t, b = tr.boxes[-1]
-            if ts - t <= memory and tr.still:
+            if ts - t <= memory:
                 out.append(b)
         return out
 
@@ -238,40 +249,79 @@ class LeftBehindEngine:
         self._zones_sig = sig
 
     # -- static regions -> objects -------------------------------------------------------------------
-    def _blobs(self) -> list[tuple[Box, np.ndarray, int, float]]:
+    def _blobs(self) -> list[tuple[Box, np.ndarray, float]]:
+        """Connected static regions (box, mask, area in model pixels); pieces that lie close together
+        and appeared within a few seconds of each other are one object (a pile, a bag and its
+        spill)."""
         model = self.model
-        static = model.static.astype(np.uint8)
+        static = model.static.view(np.uint8)
         if not static.any():
             return []
         closed = cv2.morphologyEx(static, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
-        out = []
+        parts = []
         for i in range(1, n):
             x, y, w, h, area = (int(v) for v in stats[i])
-            if area < self.min_small_pixels:
-                continue
-            out.append(((x, y, x + w, y + h), labels, i, float(area)))
+            x2, y2 = x + w, y + h
+            mask = labels[y:y2, x:x2] == i
+            when = float(np.median(model.since[y:y2, x:x2][mask]))
+            parts.append([[x, y, x2, y2], [((x, y, x2, y2), mask)], float(area), when])
+        merged = True
+        while merged and len(parts) > 1:
+            merged = False
+            for a in range(len(parts)):
+                for b in range(a + 1, len(parts)):
+                    pa, pb = parts[a], parts[b]
+                    ba, bb = pa[0], pb[0]
+                    gap = max(ba[0] - bb[2], bb[0] - ba[2], ba[1] - bb[3], bb[1] - ba[3])
+                    reach = max(3.0, 0.5 * min(max(ba[2] - ba[0], ba[3] - ba[1]), max(bb[2] - bb[0], bb[3] - bb[1])))
+                    if gap <= reach and abs(pa[3] - pb[3]) <= 5.0:
+                        pa[0] = [min(ba[0], bb[0]), min(ba[1], bb[1]), max(ba[2], bb[2]), max(ba[3], bb[3])]
+                        pa[1] += pb[1]
+                        pa[3] = (pa[3] * pa[2] + pb[3] * pb[2]) / (pa[2] + pb[2])
+                        pa[2] += pb[2]
+                        del parts[b]
+                        merged = True
+                        break
+                if merged:
+                    break
+        out = []
+        for box, pieces, area, _ in parts:
+            mask = np.zeros(static.shape, bool)
+            for (x1, y1, x2, y2), m in pieces:
+                mask[y1:y2, x1:x2] |= m
+            out.append((tuple(box), mask, area))
         return out
 
     def _match(self, ts: float, image: np.ndarray, blobs: list, zones: list[Zone]) -> None:
         model = self.model
         area_scale = 1.0 / (model.scale * model.scale)
         matched: set[int] = set()
-        for box_s, labels, idx, area in blobs:
+        for box_s, mask, area in blobs:
             box = model.to_full(box_s)
             obj = self._find(box, self.objects, matched)
             if obj is not None:
                 matched.add(obj.id)
-                obj.box, obj.small, obj.last_seen, obj.area_px = box, box_s, ts, area * area_scale
-                obj.present = True
+                obj.last_seen, obj.present = ts, True
+                full_area = area * area_scale
+                if full_area >= 0.5 * obj.area_px:
+                    obj.box, obj.small, obj.area_px = box, box_s, max(obj.area_px, full_area)
+                    obj.shrunk_since = math.inf
+                elif ts - obj.shrunk_since >= self.shrink_seconds:  # part of it was taken away
+                    obj.box, obj.small, obj.area_px = box, box_s, full_area
+                    obj.shrunk_since = math.inf
+                else:  # half of it hidden or fading out: keep its box until that has lasted a while
+                    obj.shrunk_since = min(obj.shrunk_since, ts)
                 continue
-            mask = labels == idx
             x1, y1, x2, y2 = box_s
-            if not self._solid(mask[y1:y2, x1:x2]):
-                continue  # thin lines (shadow edges, wires): no object; the background drifts over them
-            e_cur, e_bg = model.edge_energy(mask, box_s)
-            if e_bg > 1.2 * e_cur + 2.0:
-                model.absorb(box_s, image)  # a ghost: something of the background left, not arrived
+            if area < self.min_small_pixels or not self._solid(mask[y1:y2, x1:x2]):
+                # specks and thin lines (tape, wires, shadow edges) are no objects; once they have
+                # held still as long as the clock counts, they become background
+                if float(model.acc[mask].min()) >= model.static_seconds + model.hold_seconds - 0.01:
+                    model.absorb_mask(mask, box_s)
+                continue
+            if self._not_a_thing(mask, box_s):
+                model.absorb(box_s, image)
                 continue
             revived = self._find(box, self.gone, set())
             if revived is not None:
@@ -316,6 +366,15 @@ class LeftBehindEngine:
         roi = np.pad(mask.astype(np.uint8), 1)
         return float(cv2.distanceTransform(roi, cv2.DIST_L2, 3).max()) >= self.min_thickness / 2
 
+    def _not_a_thing(self, mask: np.ndarray, box: Box) -> bool:
+        """A ghost (something of the background went away: its outline is in the background, not
+        in the frame) or a change of light (shade or light patch: smooth ratio, ground texture kept)."""
+        e_cur, e_bg = self.model.edge_energy(mask, box)
+        if e_bg > 1.2 * e_cur + 2.0:
+            return True
+        hollow, ripple, ncc, _ = self.model.lighting_stats(mask, box)
+        return ripple < 0.03 and (ncc > 0.45 or hollow > 0.5)
+
     def _strength(self, mask: np.ndarray, box: Box) -> float:
         x1, y1, x2, y2 = box
         return float(mask[y1:y2, x1:x2].mean())
@@ -346,14 +405,14 @@ class LeftBehindEngine:
         return info, crops
 
     # -- labels, suppression, expiry -----------------------------------------------------------------
-    def _label(self, ts: float, people: list[np.ndarray], vehicles: list, others: list) -> None:
+    def _label(self, ts: float, people: list[np.ndarray], vehicles: list[np.ndarray], others: list) -> None:
         for obj in self.objects:
             if not obj.present:
                 continue
             obj.hits += 1
             if any(_covered(obj.box, b) for b in people):
                 obj.person_ts = ts
-            for _, b, _score in vehicles:
+            for b in vehicles:
                 if _covered(obj.box, b, 0.4):
                     obj.vehicle_ts = ts
                     obj.vehicle_hits += 1
@@ -392,7 +451,11 @@ class LeftBehindEngine:
         w, h = scene.width, scene.height
         for obj in self.objects:
             if not obj.present or self._suppressed(obj, ts):
+                obj.clear_since = math.inf
                 continue
+            obj.clear_since = min(obj.clear_since, ts)
+            if ts - obj.clear_since < self.confirm_seconds:
+                continue  # seen clear of people and vehicles for a moment before it counts
             for zone in self._zones_of(obj, zones):
                 if not _big_enough(obj, zone, w, h):
                     continue

@@ -44,7 +44,8 @@ class StaticForeground:
 
     def __init__(self, width: int = 320, static_seconds: float = 4.0, bg_seconds: float = 45.0,
                  slow_seconds: float = 900.0, warmup_seconds: float = 6.0, window: int = 5, tile: int = 16,
-                 tile_seconds: float = 1.0) -> None:
+                 tile_seconds: float = 2.0, hold_seconds: float = 6.0, scene_change: float = 0.6,
+                 min_shift: float = 0.2) -> None:
         self.width = width
         self.static_seconds = static_seconds
         self.bg_seconds = bg_seconds  # background time constant where nothing is in front of it
@@ -53,6 +54,13 @@ class StaticForeground:
         self.window = window
         self.tile = tile
         self.tile_seconds = tile_seconds
+        self.hold_seconds = hold_seconds  # static time banked beyond static_seconds (rides out occlusions)
+        self.scene_change = scene_change  # foreground share of the view that means the view itself changed
+        self._changed_since: float | None = None
+        self.min_shift = min_shift  # model pixels of camera motion worth re-aligning for
+        self.shift_total = np.zeros(2, np.float64)
+        self.shifts = 0
+        self.resets = 0
         self.size: tuple[int, int] | None = None  # full-resolution (W, H) of the frames
         self.small: tuple[int, int] = (0, 0)
         self.scale = 1.0
@@ -95,6 +103,7 @@ class StaticForeground:
         self.gain = 1.0
         self._thr_ts = -math.inf
         self._tiles_ts = -math.inf
+        self._lk: tuple | None = None
 
     def set_sensitivity(self, sens_map: np.ndarray) -> None:
         """Per-pixel sensitivity 0..1 at model resolution (zones paint theirs; elsewhere 0.5)."""
@@ -120,7 +129,7 @@ class StaticForeground:
 
     def _gain(self, gray: np.ndarray) -> float:
         """Median brightness ratio frame/background over background pixels (robust to objects)."""
-        step = 4
+        step = 6
         g = gray[::step, ::step]
         b = self.bg[::step, ::step]
         ok = (b > 12) & (g > 4) & ~self.fg[::step, ::step] & (b < 250) & (g < 250)
@@ -147,6 +156,7 @@ class StaticForeground:
         # a flat object far brighter or darker than any shade
         self.strong_thr = (0.55 - 0.2 * sens) * bg + 30.0
         self._thr_ts = ts
+        self._lk = None
 
     def update(self, ts: float, image: np.ndarray, freeze: list[np.ndarray], decay: list[np.ndarray]) -> None:
         """Advance to time ``ts`` with a BGR frame; ``freeze``/``decay`` are full-res boxes of moving
@@ -166,6 +176,22 @@ class StaticForeground:
         self.gain = self._gain(gray)
         cur = gray * np.float32(1.0 / self.gain)
         self.frame_small = cur
+        freeze_m = np.zeros(cur.shape, bool)
+        decay_m = np.zeros(cur.shape, bool)
+        for box in freeze:
+            x1, y1, x2, y2 = self.to_small(box)
+            freeze_m[y1:y2, x1:x2] = True
+        for box in decay:
+            x1, y1, x2, y2 = self.to_small(box)
+            decay_m[y1:y2, x1:x2] = True
+        freeze_m &= ~decay_m
+        tracked = freeze_m | decay_m
+
+        # 0. camera shake / drift: align the model with the frame before comparing
+        shift = self._estimate_shift(cur, tracked | self.protect)
+        if abs(shift[0]) + abs(shift[1]) >= self.min_shift:
+            self._shift_state(shift)
+            self._fresh_border(shift, cur)
         bg = self.bg
 
         # 1. foreground: changed beyond noise, and in structure (or far beyond any shade)
@@ -178,15 +204,6 @@ class StaticForeground:
         fg = (absd > self.thr) & ((var_d > self.struct_thr) | (absd > self.strong_thr))
 
         # 2. stillness clock
-        freeze_m = np.zeros(fg.shape, bool)
-        decay_m = np.zeros(fg.shape, bool)
-        for box in freeze:
-            x1, y1, x2, y2 = self.to_small(box)
-            freeze_m[y1:y2, x1:x2] = True
-        for box in decay:
-            x1, y1, x2, y2 = self.to_small(box)
-            decay_m[y1:y2, x1:x2] = True
-        freeze_m &= ~decay_m
         held = ~freeze_m
         acc, cand = self.acc, self.cand
         same = cv2.absdiff(cur, cand) < self.thr
@@ -200,14 +217,16 @@ class StaticForeground:
         cv2.add(acc, dt, dst=acc, mask=grow.view(u8))
         cv2.subtract(acc, 0.75 * dt, dst=acc, mask=(moved | (decay_m & fg)).view(u8))
         cv2.subtract(acc, 2.0 * dt, dst=acc, mask=(~fg & held).view(u8))
-        np.maximum(acc, 0.0, out=acc)
+        np.clip(acc, 0.0, self.static_seconds + self.hold_seconds, out=acc)
         np.copyto(acc, np.float32(1e-3), where=new)
         self.fg = fg
         self.static = acc >= self.static_seconds
 
         # 3. background: learn where nothing stands in front; very slowly where something that is
         # no protected object stays (lighting patches, fading marks) so they cannot pile up
-        tracked = freeze_m | decay_m
+        if self._view_changed(ts, fg & ~tracked):
+            self._init(ts, image, cur)
+            return
         free = ~tracked & ~self.protect
         if warm:
             cv2.accumulateWeighted(cur, bg, 1.0 - math.exp(-dt / 1.5), mask=free.view(u8))
@@ -220,10 +239,114 @@ class StaticForeground:
         quiet = free & (~fg | moved)
         cv2.accumulateWeighted(np.minimum(d2, 225.0), self.var, 1.0 - math.exp(-dt / 30.0), mask=quiet.view(u8))
 
-        # 4. full-resolution background tiles: once a second, refresh tiles with nothing in front
+        # 4. full-resolution background tiles: every few seconds, refresh tiles with nothing in front
         if ts - self._tiles_ts >= self.tile_seconds:
             self._tiles_ts = ts
             self._refresh_tiles(image, fg | tracked | self.protect | (acc > 0))
+
+    def _lk_prepare(self) -> None:
+        """Half-resolution background and its gradients for the shift estimate (cached: the
+        background changes slowly; refreshed with the thresholds and after every shift)."""
+        h, w = self.bg.shape
+        half = (w // 2, h // 2)
+        b = cv2.resize(self.bg, half, interpolation=cv2.INTER_AREA)
+        gx = cv2.Sobel(b, cv2.CV_32F, 1, 0, ksize=3) * np.float32(0.125)
+        gy = cv2.Sobel(b, cv2.CV_32F, 0, 1, ksize=3) * np.float32(0.125)
+        wt = (gx * gx + gy * gy > 9.0).astype(np.float32)  # textured pixels carry the estimate
+        wt[:3], wt[-3:], wt[:, :3], wt[:, -3:] = 0, 0, 0, 0
+        self._lk = (half, b, gx, gy, wt)
+
+    @staticmethod
+    def _lk_solve(r: np.ndarray, gx: np.ndarray, gy: np.ndarray, w: np.ndarray) -> np.ndarray | None:
+        wx, wy = w * gx, w * gy
+        a = np.array([[float((wx * gx).sum()), float((wx * gy).sum()), float(wx.sum())],
+                      [0.0, float((wy * gy).sum()), float(wy.sum())],
+                      [0.0, 0.0, float(w.sum())]])
+        a[1, 0], a[2, 0], a[2, 1] = a[0, 1], a[0, 2], a[1, 2]
+        rhs = np.array([float((wx * r).sum()), float((wy * r).sum()), float((w * r).sum())])
+        if a[2, 2] < 100 or np.linalg.cond(a) > 1e6:
+            return None  # too little texture to tell
+        return np.linalg.solve(a, rhs)
+
+    def _estimate_shift(self, cur: np.ndarray, exclude: np.ndarray) -> tuple[float, float]:
+        """Translation (model pixels) of the frame against the background: weighted least squares
+        on the background's gradients at half resolution (Lucas-Kanade with an offset term and
+        one robust re-weighting; moving things are outliers, tracked boxes and objects are left
+        out), iterated only when the camera really moved."""
+        if self._lk is None:
+            self._lk_prepare()
+        half, b0, gx, gy, wt = self._lk
+        c = cv2.resize(cur, half, interpolation=cv2.INTER_AREA)
+        w = wt * (cv2.resize(exclude.view(np.uint8), half, interpolation=cv2.INTER_NEAREST) == 0)
+        dx = dy = 0.0
+        b = b0
+        for i in range(4):
+            r = c - b
+            sol = self._lk_solve(r, gx, gy, w)
+            if sol is None:
+                break
+            err = np.abs(r - gx * np.float32(sol[0]) - gy * np.float32(sol[1]) - np.float32(sol[2]))
+            mean_err = float((err * w).sum()) / max(float(w.sum()), 1.0)
+            sol = self._lk_solve(r, gx, gy, w * (err < 2.5 * mean_err + 1.0))
+            if sol is None:
+                break
+            step_x, step_y = -float(sol[0]), -float(sol[1])
+            if not (math.isfinite(step_x) and math.isfinite(step_y)) or abs(step_x) + abs(step_y) > 6:
+                return 0.0, 0.0
+            dx, dy = dx + step_x, dy + step_y
+            if abs(step_x) + abs(step_y) < (0.5 * self.min_shift if i == 0 else 0.05):
+                break
+            m = np.float32([[1, 0, dx], [0, 1, dy]])
+            b = cv2.warpAffine(b0, m, half, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+            gx = cv2.Sobel(b, cv2.CV_32F, 1, 0, ksize=3) * np.float32(0.125)
+            gy = cv2.Sobel(b, cv2.CV_32F, 0, 1, ksize=3) * np.float32(0.125)
+        return 2.0 * dx, 2.0 * dy
+
+    def _shift_state(self, shift: tuple[float, float]) -> None:
+        """Move every per-pixel state by the camera's shift, so the model stays on the scene."""
+        dx, dy = shift
+        h, w = self.bg.shape
+        m = np.float32([[1, 0, dx], [0, 1, dy]])
+
+        def warp(a: np.ndarray, flags: int = cv2.INTER_LINEAR) -> np.ndarray:
+            return cv2.warpAffine(a, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+
+        self.bg, self.var, self.cand = warp(self.bg), warp(self.var), warp(self.cand)
+        self.since, self.acc = warp(self.since, cv2.INTER_NEAREST), warp(self.acc, cv2.INTER_NEAREST)
+        self.thr, self.struct_thr, self.strong_thr = warp(self.thr), warp(self.struct_thr), warp(self.strong_thr)
+        if self.bg_full is not None:
+            H, W = self.bg_full.shape[:2]
+            mf = np.float32([[1, 0, dx / self.scale], [0, 1, dy / self.scale]])
+            self.bg_full = cv2.warpAffine(self.bg_full, mf, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        self.shift_total += (dx, dy)
+        self.shifts += 1
+        self._lk = None
+
+    def _fresh_border(self, shift: tuple[float, float], cur: np.ndarray) -> None:
+        """The strip the camera's move brought into view has no history: take it as it is."""
+        h, w = cur.shape
+        dx, dy = (int(math.ceil(abs(v))) + 1 for v in shift)
+        strips = [(slice(None), slice(0, dx)) if shift[0] > 0 else (slice(None), slice(w - dx, w)),
+                  (slice(0, dy), slice(None)) if shift[1] > 0 else (slice(h - dy, h), slice(None))]
+        for sl in strips:
+            self.bg[sl] = cur[sl]
+            self.cand[sl] = cur[sl]
+            self.acc[sl] = 0.0
+
+    def _view_changed(self, ts: float, fg: np.ndarray) -> bool:
+        """Most of the view (outside tracked boxes) differs for 3 s: the camera moved, zoomed or
+        switched to infrared.
+        Re-learn from the current frame rather than raise the whole view as one object."""
+        if float(fg.mean()) < self.scene_change:
+            self._changed_since = None
+            return False
+        if self._changed_since is None:
+            self._changed_since = ts
+        if ts - self._changed_since < 3.0:
+            return False
+        self._changed_since = None
+        self.resets += 1
+        return True
 
     def _refresh_tiles(self, image: np.ndarray, busy: np.ndarray) -> None:
         t = self.tile
@@ -261,6 +384,49 @@ class StaticForeground:
         if image is not None and self.bg_full is not None:
             fx1, fy1, fx2, fy2 = [int(round(v)) for v in self.to_full(box)]
             self.bg_full[fy1:fy2, fx1:fx2] = image[fy1:fy2, fx1:fx2]
+
+    def lighting_stats(self, mask: np.ndarray, box: Box) -> tuple[float, float, float, float]:
+        """How much a static region looks like a change of light rather than a thing.
+
+        Returns (hollow, ripple, ncc, texture): the share of the filled region that is *not*
+        foreground (light and shade change a region's edge, not its inside, unless very strong);
+        the median high-frequency part of log(frame/background) inside (shade and light scale the
+        ground smoothly; a thing replaces its texture); the correlation of frame and background
+        inside (shade keeps the ground's texture); and the background's texture there.
+        """
+        x1, y1, x2, y2 = box
+        assert self.frame_small is not None
+        m = np.pad(mask[y1:y2, x1:x2].astype(np.uint8), 1)
+        flood = m.copy()
+        cv2.floodFill(flood, np.zeros((m.shape[0] + 2, m.shape[1] + 2), np.uint8), (0, 0), 2)
+        filled = (flood != 2)[1:-1, 1:-1]
+        blob = m[1:-1, 1:-1] > 0
+        area = max(int(filled.sum()), 1)
+        hollow = 1.0 - int(blob.sum()) / area
+        cur = self.frame_small[y1:y2, x1:x2]
+        bg = self.bg[y1:y2, x1:x2]
+        lr = np.log1p(cur) - np.log1p(bg)
+        ripple_map = np.abs(lr - cv2.blur(lr, (3, 3)))
+        inner = cv2.erode(filled.astype(np.uint8), np.ones((3, 3), np.uint8)) > 0
+        if int(inner.sum()) < 6:
+            inner = filled
+        ripple = float(np.median(ripple_map[inner]))
+        c, b = cur[inner], bg[inner]
+        sc, sb = float(c.std()), float(b.std())
+        ncc = float(((c - c.mean()) * (b - b.mean())).mean() / (sc * sb)) if sc > 1e-3 and sb > 1e-3 else 0.0
+        return hollow, ripple, ncc, sb
+
+    def absorb_mask(self, mask: np.ndarray, box: Box) -> None:
+        """Make the pixels of ``mask`` (model resolution, only its ``box`` part is read) background."""
+        if self.frame_small is None:
+            return
+        x1, y1, x2, y2 = box
+        m = mask[y1:y2, x1:x2]
+        for arr, src in ((self.bg, self.frame_small), (self.cand, self.frame_small)):
+            roi = arr[y1:y2, x1:x2]
+            roi[m] = src[y1:y2, x1:x2][m]
+        self.acc[y1:y2, x1:x2][m] = 0.0
+        self.static[y1:y2, x1:x2][m] = False
 
     def edge_energy(self, mask: np.ndarray, box: Box) -> tuple[float, float]:
         """Mean gradient magnitude on the blob's outline, in the frame and in the background.
