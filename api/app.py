@@ -101,3 +101,17 @@ def create_app(settings: Settings, db: Database, worker: Any | None = None, secr
     app.openapi = openapi  # type: ignore[method-assign]
     app.add_middleware(SecurityHeaders)
     return app
+
+
+def app_from_env() -> FastAPI:
+    """Factory for `serve` with several worker processes: each child builds its own app from the
+    configuration file named in $STREETWARDEN_CONFIG (the parent put the shared secret in the environment)."""
+    import os
+
+    from streetwarden.config import load_settings
+    from streetwarden.logs import setup_logging
+
+    setup_logging(os.environ.get("STREETWARDEN_LOG_LEVEL", "INFO"))
+    settings = load_settings(os.environ["STREETWARDEN_CONFIG"])
+    db = Database(settings.database_url)
+    return create_app(settings, db, secret=os.environ[settings.server.secret_env])

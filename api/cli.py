@@ -8,6 +8,7 @@ import os
 import secrets
 import sys
 import threading
+from pathlib import Path
 
 from streetwarden.cli import UserError, register
 from streetwarden.config import load_settings
@@ -72,6 +73,10 @@ def _serve(args: argparse.Namespace) -> int:
         settings.server.host = args.host
     if args.port is not None:
         settings.server.port = args.port
+    if args.workers is not None:
+        if not 1 <= args.workers <= 32:
+            raise UserError("--workers: use 1 to 32 processes")
+        settings.server.workers = args.workers
     db = Database(settings.database_url)
     db.create_all()
     secret = _secret(settings.server.secret_env)
@@ -96,13 +101,21 @@ def _serve(args: argparse.Namespace) -> int:
 
         thread = threading.Thread(target=run_worker, name="worker", daemon=True)
         thread.start()
-    app = create_app(settings, db, worker=worker, secret=secret)
-    config = uvicorn.Config(app, host=settings.server.host, port=settings.server.port, log_config=None,
-                            access_log=False, lifespan="off", server_header=False)
+    common = dict(host=settings.server.host, port=settings.server.port, log_config=None, access_log=False,
+                  lifespan="off", server_header=False)
     event(log, "serving", url=f"http://{settings.server.host}:{settings.server.port}/",
-          cameras=len(worker.runners) if worker else 0)
+          cameras=len(worker.runners) if worker else 0, http_workers=settings.server.workers)
     try:
-        uvicorn.Server(config).run()
+        if settings.server.workers > 1:
+            from uvicorn.supervisors import Multiprocess
+
+            os.environ["STREETWARDEN_CONFIG"] = str(Path(args.config).resolve())
+            os.environ[settings.server.secret_env] = secret  # every worker process signs with the same secret
+            os.environ["STREETWARDEN_LOG_LEVEL"] = logging.getLevelName(logging.getLogger().level)
+            config = uvicorn.Config("api.app:app_from_env", factory=True, workers=settings.server.workers, **common)
+            Multiprocess(config, sockets=[config.bind_socket()]).run()
+        else:
+            uvicorn.Server(uvicorn.Config(create_app(settings, db, worker=worker, secret=secret), **common)).run()
     finally:
         if worker is not None:
             worker.stop()
@@ -116,6 +129,7 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--host", help="address to listen on (default: server.host of the config, 127.0.0.1)")
     p.add_argument("--port", type=int, help="TCP port (default: server.port of the config, 8080)")
     p.add_argument("--no-worker", action="store_true", help="serve the API and UI only; run no cameras")
+    p.add_argument("--workers", type=int, help="HTTP worker processes (default: server.workers of the config, 1)")
 
 
 register("serve", "Serve the review API and web queue, and run the camera workers.", _serve, _serve_args)

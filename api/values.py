@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 from enum import Enum
 from typing import Annotated
 
-from fastapi import Path
+import pydantic_core
+from fastapi import Path, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field
 
@@ -70,3 +71,9 @@ def decode_cursor(cursor: str | None) -> int | None:
         return value
     except (binascii.Error, ValueError, KeyError, TypeError, UnicodeDecodeError):
         raise bad_request_value("query.cursor", "not a cursor returned by this API (use next_cursor as given)") from None
+
+
+def json_response(payload: object, status_code: int = 200) -> Response:
+    """Serialise once, in Rust (pydantic-core), skipping FastAPI's re-validation of the hot routes'
+    output; the route's response_model still documents the shape."""
+    return Response(pydantic_core.to_json(payload), status_code=status_code, media_type="application/json")

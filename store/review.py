@@ -39,7 +39,8 @@ class Skip(Base):
     """A reviewer passed on a candidate; it stays in the queue for the others."""
 
     __tablename__ = "skips"
-    __table_args__ = (Index("ix_skips_candidate_user", "candidate_id", "user_id", "skipped_at"),)
+    __table_args__ = (Index("ix_skips_candidate_user", "candidate_id", "user_id", "skipped_at"),
+                      Index("ix_skips_user_time", "user_id", "skipped_at"))
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"))

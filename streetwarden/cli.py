@@ -199,7 +199,7 @@ def _candidates(args: argparse.Namespace) -> int:
 def _candidates_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="YAML configuration file")
     p.add_argument("--json", action="store_true", help="print a JSON array")
-    p.add_argument("--status", help="only this status (pending, confirmed, rejected, ...)")
+    p.add_argument("--status", help="only this status (pending, warned, case, rejected)")
 
 
 register("candidates", "List the candidates in the database.", _candidates, _candidates_args)

@@ -300,6 +300,14 @@ class ServerConfig(_Strict):
         description="How often the camera workers store each camera's latest analysed frame for the cameras "
         "page (storage/snapshots/<camera>.jpg); 0 = never.",
     )
+    workers: int = Field(
+        default=1,
+        ge=1,
+        le=32,
+        description="HTTP worker processes. 1 serves everything in one process; more spread the API over "
+        "cores for big queues (the camera workers stay in the main process; camera health is then not "
+        "shown by the API).",
+    )
     login_max_failures: int = Field(
         default=10,
         ge=1,

@@ -431,3 +431,69 @@ def test_malformed_requests_never_cause_a_500(env):
         r = c.request(method, path, **kw)
         harmless_search = path == "/api/v1/decisions"  # odd search text is just text: 200 with no matches
         assert (r.status_code == 200 if harmless_search else 400 <= r.status_code < 500), (method, path, kw, r.status_code, r.text)
+
+
+def test_worker_processes_share_claims_safely(env, tmp_path):
+    """`serve --workers 2` (two HTTP processes) next to the in-process server, all on one SQLite file:
+    reviewers claiming through both at once still never share a candidate, and logins made in one
+    process are valid in the other (one secret, tokens in the database)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from review_support import PASSWORD, free_port
+
+    repo = Path(__file__).resolve().parents[1]
+    settings = env["settings"]
+    config = tmp_path / "serve.yaml"
+    config.write_text(f"database: {settings.database_url}\nstorage: {settings.storage_path}\n"
+                      "server: {claim_seconds: 60}\n", encoding="utf-8")
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "streetwarden", "serve", "--config", str(config), "--port", str(port),
+                             "--no-worker", "--workers", "2"], cwd=repo,
+                            env={**os.environ, "PYTHONPATH": str(repo), "STREETWARDEN_SECRET": "workers-secret-0123456789"},
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None and time.monotonic() < deadline, "serve --workers 2 did not start"
+            time.sleep(0.3)
+        remote = {}
+        for user in ("rev1", "rev2", "rev3"):
+            c = httpx.Client(base_url=url, timeout=30)
+            tok = c.post("/api/v1/auth/token", data={"username": user, "password": PASSWORD}).json()["access_token"]
+            c.headers["Authorization"] = f"Bearer {tok}"
+            remote[user] = c
+        # a token from one process works on every request, whichever process answers
+        assert all(remote["rev1"].get("/api/v1/auth/me").status_code == 200 for _ in range(6))
+        jobs = [(remote["rev1"], "rev1"), (remote["rev2"], "rev2"), (remote["rev3"], "rev3"),
+                (env["c"]["sup"], "sup"), (env["c"]["adm"], "adm")]
+        for _ in range(3):
+            barrier = threading.Barrier(len(jobs))
+
+            def grab(job):
+                client, _name = job
+                barrier.wait()
+                r = client.post("/api/v1/candidates/claim", json={"count": 3})
+                assert r.status_code == 200, r.text
+                return [i["id"] for i in r.json()["items"]]
+
+            with ThreadPoolExecutor(len(jobs)) as pool:
+                got = list(pool.map(grab, jobs))
+            flat = [i for ids in got for i in ids]
+            assert len(flat) == len(set(flat)) == 3 * len(jobs), got
+            with env["db"].session() as s:
+                s.execute(delete(Claim))
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from api.auth.service import REVIEWERS, SUPERVISORS, Principal, require
 from api.cameras import service
 from api.cameras.models import CameraOut, ZoneOut, ZonesIn
+from api.candidates.service import names
 from api.context import AppContext, client_ip, get_ctx
 from api.errors import responses
 from api.values import ID_PATTERN, CameraId, bad_request_value
@@ -90,6 +91,7 @@ def _save(ctx: AppContext, request: Request, me: Principal, camera_id: str, acti
         record(s, action, actor=me.username, actor_id=me.user_id, target_type="camera", target_id=camera_id,
                ip=client_ip(request), version=version, before=[z.model_dump(mode="json") for z in old],
                after=[z.model_dump(mode="json") for z in new])
+        names.clear()
         event(log, "zones_saved", camera=camera_id, version=version, zones=len(new), user=me.username)
         return service.camera_out(cam, new, ctx.worker)
 

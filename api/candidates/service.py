@@ -12,15 +12,15 @@ import logging
 import time
 from collections.abc import Sequence
 
-from sqlalchemy import and_, exists, func, select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy.orm import Session
 
 from api.auth.service import Principal
-from api.candidates.models import CandidateOut, ClaimInfo, DecisionInfo, EvidenceOut, ListFilters
+from api.candidates.models import ListFilters
 from api.values import iso
 from store.audit import record
 from store.review import Claim, Decision, Skip, release_claim, try_claim
-from store.schema import Camera, Candidate, ZoneRow
+from store.schema import Camera, Candidate, Evidence, ZoneRow
 from store.users import User
 from streetwarden.logs import event
 
@@ -41,55 +41,86 @@ def apply_filters(q, f: ListFilters):  # type: ignore[no-untyped-def]
     return q
 
 
-def _names(s: Session, rows: Sequence[Candidate]) -> tuple[dict[str, Camera], dict[tuple[str, str], str | None]]:
-    cams = {c for c in (r.camera_id for r in rows)}
-    if not cams:
-        return {}, {}
-    cameras = {c.id: c for c in s.scalars(select(Camera).where(Camera.id.in_(cams))).all()}
-    zones = {(z.camera_id, z.zone_id): z.name for z in
-             s.execute(select(ZoneRow.camera_id, ZoneRow.zone_id, ZoneRow.name).where(ZoneRow.camera_id.in_(cams))).all()}
-    return cameras, zones
+class _NameCache:
+    """Camera and zone names change rarely; keep them a couple of seconds instead of querying per request."""
+
+    def __init__(self, ttl: float = 2.0) -> None:
+        self.ttl = ttl
+        self._at = 0.0
+        self._value: tuple[dict[str, tuple[str | None, str | None]], dict[tuple[str, str], str | None]] = ({}, {})
+
+    def get(self, s: Session):  # type: ignore[no-untyped-def]
+        if time.monotonic() - self._at > self.ttl:
+            cams = {cid: (name, addr) for cid, name, addr in s.execute(select(Camera.id, Camera.name, Camera.address)).all()}
+            zones = {(c, z): n for c, z, n in s.execute(select(ZoneRow.camera_id, ZoneRow.zone_id, ZoneRow.name)).all()}
+            self._value, self._at = (cams, zones), time.monotonic()
+        return self._value
+
+    def clear(self) -> None:
+        self._at = 0.0
 
 
-def to_out(s: Session, rows: Sequence[Candidate], me: Principal, at: float | None = None) -> list[CandidateOut]:
-    """Candidate rows with names, evidence links, claims and decisions (a fixed number of queries)."""
-    if not rows:
+names = _NameCache()
+_COLS = [Candidate.id, Candidate.camera_id, Candidate.zone_id, Candidate.violation, Candidate.label, Candidate.score,
+         Candidate.status, Candidate.box, Candidate.frame_width, Candidate.frame_height, Candidate.live,
+         Candidate.first_seen, Candidate.last_seen, Candidate.active, Candidate.created_at, Candidate.attributes]
+
+
+def candidate_payloads(s: Session, ids: Sequence[int], me: Principal, at: float | None = None,
+                       rows: dict | None = None) -> list[dict]:
+    """Candidates as API dicts (the CandidateOut shape), in the order of `ids`, in a fixed number of queries.
+
+    Built from plain rows rather than ORM objects and serialised once: the queue routes are the hot path."""
+    if not ids:
         return []
     at = time.time() if at is None else at
-    ids = [r.id for r in rows]
-    cameras, zones = _names(s, rows)
+    if rows is None:
+        rows = {r.id: r for r in s.execute(select(*_COLS).where(Candidate.id.in_(ids))).all()}
+    evidence: dict[int, list[dict]] = {}
+    for cid, eid, kind, sha, w, h, ts, note in s.execute(
+            select(Evidence.candidate_id, Evidence.id, Evidence.kind, Evidence.sha256, Evidence.width, Evidence.height,
+                   Evidence.ts, Evidence.note).where(Evidence.candidate_id.in_(ids)).order_by(Evidence.id)).all():
+        evidence.setdefault(cid, []).append({"id": eid, "kind": kind, "url": f"/api/v1/evidence/{eid}", "sha256": sha,
+                                             "width": w, "height": h, "ts": ts, "note": note})
     claims = {cid: (uid, name, exp) for cid, uid, name, exp in s.execute(
         select(Claim.candidate_id, Claim.user_id, User.username, Claim.expires_at).join(User, User.id == Claim.user_id)
         .where(Claim.candidate_id.in_(ids), Claim.expires_at > at)).all()}
-    decisions = {d.candidate_id: d for d in s.scalars(select(Decision).where(Decision.candidate_id.in_(ids))).all()}
+    decided = [i for i, r in rows.items() if r.status != "pending"]
+    decisions = {d.candidate_id: d for d in s.execute(
+        select(Decision.candidate_id, Decision.decision, Decision.reason, Decision.note, Decision.username,
+               Decision.decided_at).where(Decision.candidate_id.in_(decided))).all()} if decided else {}
+    cameras, zones = names.get(s)
     out = []
-    for r in rows:
-        cam = cameras.get(r.camera_id)
-        c = claims.get(r.id)
-        d = decisions.get(r.id)
-        out.append(CandidateOut(
-            id=r.id, camera_id=r.camera_id, camera_name=cam.name if cam else None, address=cam.address if cam else None,
-            zone_id=r.zone_id, zone_name=zones.get((r.camera_id, r.zone_id)), violation=r.violation, label=r.label,
-            score=round(r.score, 4), status=r.status, box=[float(v) for v in r.box], frame_width=r.frame_width,
-            frame_height=r.frame_height, live=r.live, first_seen=r.first_seen, last_seen=r.last_seen,
-            first_seen_at=iso(r.first_seen) if r.live else None, last_seen_at=iso(r.last_seen) if r.live else None,
-            active=r.active, created_at=iso(r.created_at), attributes=r.attributes or {},
-            evidence=[EvidenceOut(id=e.id, kind=e.kind, url=f"/api/v1/evidence/{e.id}", sha256=e.sha256, width=e.width,
-                                  height=e.height, ts=e.ts, note=e.note) for e in r.evidence],
-            claim=ClaimInfo(user=c[1], expires_at=c[2], mine=c[0] == me.user_id) if c else None,
-            decision=DecisionInfo(decision=d.decision, reason=d.reason, note=d.note, decided_by=d.username,
-                                  decided_at=iso(d.decided_at)) if d else None,
-        ))
+    for cid in ids:
+        r = rows.get(cid)
+        if r is None:
+            continue
+        cam_name, address = cameras.get(r.camera_id, (None, None))
+        c = claims.get(cid)
+        d = decisions.get(cid)
+        out.append({
+            "id": r.id, "camera_id": r.camera_id, "camera_name": cam_name, "address": address, "zone_id": r.zone_id,
+            "zone_name": zones.get((r.camera_id, r.zone_id)), "violation": r.violation, "label": r.label,
+            "score": round(r.score, 4), "status": r.status, "box": [float(v) for v in r.box],
+            "frame_width": r.frame_width, "frame_height": r.frame_height, "live": r.live,
+            "first_seen": r.first_seen, "last_seen": r.last_seen,
+            "first_seen_at": iso(r.first_seen) if r.live else None, "last_seen_at": iso(r.last_seen) if r.live else None,
+            "active": r.active, "created_at": iso(r.created_at), "attributes": r.attributes or {},
+            "evidence": evidence.get(cid, []),
+            "claim": {"user": c[1], "expires_at": c[2], "mine": c[0] == me.user_id} if c else None,
+            "decision": {"decision": d.decision, "reason": d.reason, "note": d.note, "decided_by": d.username,
+                         "decided_at": iso(d.decided_at)} if d else None,
+        })
     return out
 
 
-def list_candidates(s: Session, f: ListFilters, after: int | None, limit: int, newest_first: bool) -> tuple[list[Candidate], int | None]:
-    """Keyset pagination on id: (rows, last id if there is a next page)."""
-    q = apply_filters(select(Candidate).options(selectinload(Candidate.evidence)), f)
+def list_candidates(s: Session, f: ListFilters, after: int | None, limit: int, newest_first: bool) -> tuple[list, int | None]:
+    """Keyset pagination on id: (rows of this page, last id if there is a next page)."""
+    q = apply_filters(select(*_COLS), f)
     if after is not None:
         q = q.where(Candidate.id < after if newest_first else Candidate.id > after)
     q = q.order_by(Candidate.id.desc() if newest_first else Candidate.id.asc()).limit(limit + 1)
-    rows = list(s.scalars(q).all())
+    rows = list(s.execute(q).all())
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
@@ -103,34 +134,33 @@ def _free(at: float, user_id: int, skip_since: float):  # type: ignore[no-untype
 
 
 def claim(db, me: Principal, count: int, f: ListFilters, lease: float, skip_seconds: float,  # type: ignore[no-untyped-def]
-          ip: str | None = None) -> tuple[list[CandidateOut], float]:
-    """The caller's working set for these filters, at most `count` candidates, oldest first."""
+          ip: str | None = None) -> tuple[list[dict], float]:
+    """The caller's working set for these filters, at most `count` candidates, oldest first.
+
+    One short transaction: let go of claims outside the set, renew the ones kept, then take free
+    candidates one conditional statement each (a candidate someone else took meanwhile is skipped)."""
     at = time.time()
     expires = at + lease
     pending = ListFilters(status="pending", violation=f.violation, camera_id=f.camera_id)
     with db.session() as s:
-        held_q = apply_filters(select(Candidate.id).join(Claim, Claim.candidate_id == Candidate.id)
-                               .where(Claim.user_id == me.user_id, Claim.expires_at > at), pending)
-        held = list(s.scalars(held_q.order_by(Candidate.id)).all())
-        keep, drop = held[:count], held[count:]
-        mine_all = s.scalars(select(Claim.candidate_id).where(Claim.user_id == me.user_id)).all()
-        for cid in set(mine_all) - set(keep) | set(drop):  # claims outside this working set are let go
-            release_claim(s, cid, me.user_id)
-        for cid in keep:
-            try_claim(s, cid, me.user_id, at, expires)  # renew
-    got: list[int] = []
-    for _round in range(4):
-        need = count - len(keep) - len(got)
-        if need <= 0:
-            break
-        with db.session() as s:
+        mine = select(Claim.candidate_id).where(Claim.user_id == me.user_id, Claim.expires_at > at)
+        held_q = apply_filters(select(Candidate.id).where(Candidate.id.in_(mine)), pending)  # driven by the few claims
+        keep = list(s.scalars(held_q.order_by(Candidate.id).limit(count)).all())
+        s.execute(delete(Claim).where(Claim.user_id == me.user_id, Claim.candidate_id.not_in(keep)))
+        if keep:
+            s.execute(update(Claim).where(Claim.user_id == me.user_id, Claim.candidate_id.in_(keep))
+                      .values(expires_at=expires))
+        got: list[int] = []
+        for _round in range(4):
+            need = count - len(keep) - len(got)
+            if need <= 0:
+                break
             q = apply_filters(select(Candidate.id), pending).where(_free(at, me.user_id, at - skip_seconds))
             if got:
                 q = q.where(Candidate.id.not_in(got))
             ids = list(s.scalars(q.order_by(Candidate.id).limit(need + 4)).all())
-        if not ids:
-            break
-        with db.session() as s:
+            if not ids:
+                break
             for cid in ids:
                 if try_claim(s, cid, me.user_id, at, expires):
                     got.append(cid)
@@ -138,13 +168,10 @@ def claim(db, me: Principal, count: int, f: ListFilters, lease: float, skip_seco
                            target_id=cid, ip=ip, expires_at=round(expires, 3))
                     if len(got) >= need:
                         break
+        items = candidate_payloads(s, sorted(keep + got), me, at)
     if got:
         event(log, "candidates_claimed", user=me.username, candidates=got)
-    with db.session() as s:
-        wanted = keep + got
-        rows = s.scalars(select(Candidate).options(selectinload(Candidate.evidence))
-                         .where(Candidate.id.in_(wanted), Candidate.status == "pending").order_by(Candidate.id)).all()
-        return to_out(s, rows, me, at), expires
+    return [i for i in items if i["status"] == "pending"], expires
 
 
 def release(s: Session, me: Principal, candidate_id: int, force: bool, ip: str | None) -> bool:
@@ -164,20 +191,59 @@ def release_all(s: Session, me: Principal, ip: str | None) -> int:
     return len(ids)
 
 
+class _CountCache:
+    """Pending counts per filter and data version: counting 100,000 rows on every refresh of the queue
+    page is wasteful when nothing was decided or raised since."""
+
+    def __init__(self, ttl: float = 30.0) -> None:
+        self.ttl = ttl
+        self._items: dict[tuple, tuple[float, dict[str, int]]] = {}
+
+    def get(self, key: tuple) -> dict[str, int] | None:
+        hit = self._items.get(key)
+        return hit[1] if hit and time.monotonic() - hit[0] < self.ttl else None
+
+    def put(self, key: tuple, value: dict[str, int]) -> None:
+        if len(self._items) > 1000:
+            self._items.clear()
+        self._items[key] = (time.monotonic(), value)
+
+    @staticmethod
+    def version(s: Session) -> tuple:
+        """Pending counts change only when a candidate arrives or is decided: two index look-ups tell,
+        also for decisions made by another worker process."""
+        return (s.scalar(select(func.max(Decision.id))), s.scalar(select(func.max(Candidate.id))))
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+pending_counts = _CountCache()
+
+
 def stats(s: Session, me: Principal, f: ListFilters, skip_seconds: float) -> dict:
     at = time.time()
     pending = ListFilters(status="pending", violation=f.violation, camera_id=f.camera_id)
-    by_violation = dict(s.execute(apply_filters(select(Candidate.violation, func.count()), pending)
-                                  .group_by(Candidate.violation)).all())
+    key = (pending.violation, pending.camera_id, *pending_counts.version(s))
+    by_violation = pending_counts.get(key)
+    if by_violation is None:
+        by_violation = dict(s.execute(apply_filters(select(Candidate.violation, func.count()), pending)
+                                      .group_by(Candidate.violation)).all())
+        pending_counts.put(key, by_violation)
     total = sum(by_violation.values())
-    claims = s.execute(apply_filters(
-        select(Claim.user_id == me.user_id, func.count()).join(Candidate, Candidate.id == Claim.candidate_id)
-        .where(Claim.expires_at > at), pending).group_by(Claim.user_id == me.user_id)).all()
+
+    def still_pending(col):  # type: ignore[no-untyped-def]
+        return apply_filters(select(Candidate.id).where(Candidate.id == col), pending).exists()
+
+    # driven by the small claims/skips tables, each row checked against its candidate by primary key
+    claims = s.execute(select(Claim.user_id == me.user_id, func.count())
+                       .where(Claim.expires_at > at, still_pending(Claim.candidate_id))
+                       .group_by(Claim.user_id == me.user_id)).all()
     mine = sum(n for is_me, n in claims if is_me)
     others = sum(n for is_me, n in claims if not is_me)
-    skipped = s.scalar(apply_filters(
-        select(func.count(func.distinct(Skip.candidate_id))).join(Candidate, Candidate.id == Skip.candidate_id)
-        .where(Skip.user_id == me.user_id, Skip.skipped_at > at - skip_seconds), pending)) or 0
+    skipped = s.scalar(select(func.count(func.distinct(Skip.candidate_id)))
+                       .where(Skip.user_id == me.user_id, Skip.skipped_at > at - skip_seconds,
+                              still_pending(Skip.candidate_id))) or 0
     decided = s.scalar(select(func.count()).select_from(Decision)
                        .where(Decision.user_id == me.user_id, Decision.decided_at > at - 86400)) or 0
     return {"pending": total, "available": max(0, total - others - skipped), "claimed_by_me": mine,

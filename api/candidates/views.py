@@ -8,14 +8,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse
-from sqlalchemy.orm import selectinload
 
 from api.auth.service import READERS, REVIEWERS, SUPERVISORS, Principal, require
 from api.candidates import service
 from api.candidates.models import CandidateOut, CandidatePage, ClaimIn, ClaimOut, ListFilters, QueueStats
 from api.context import AppContext, client_ip, get_ctx
 from api.errors import responses
-from api.values import ID_PATTERN, MAX_ID, CandidateId, CandidateStatus, Violation, decode_cursor, encode_cursor, to_seconds
+from api.values import (
+    ID_PATTERN, MAX_ID, CandidateId, CandidateStatus, Violation, decode_cursor, encode_cursor, json_response, to_seconds,
+)
 from store.schema import Candidate, Evidence
 
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
@@ -46,12 +47,13 @@ def list_candidates(
     limit: Annotated[int, Query(ge=1, le=200, description="Page size, 1-200.")] = 50,
     order: Annotated[Order, Query(description="newest (default) or oldest first.")] = Order.newest,
     me: Principal = Depends(require(*READERS)), ctx: AppContext = Depends(get_ctx),
-) -> CandidatePage:
+) -> Response:
     f = ListFilters(status=status, violation=violation, camera_id=camera_id, since=to_seconds(since), until=to_seconds(until))
     after = decode_cursor(cursor)
     with ctx.db.session() as s:
         rows, last = service.list_candidates(s, f, after, limit, order == Order.newest)
-        return CandidatePage(items=service.to_out(s, rows, me), next_cursor=encode_cursor(last) if last else None)
+        items = service.candidate_payloads(s, [r.id for r in rows], me, rows={r.id: r for r in rows})
+    return json_response({"items": items, "next_cursor": encode_cursor(last) if last else None})
 
 
 @router.get("/candidates/stats", response_model=QueueStats, responses=responses(401, 403), summary="Queue counts",
@@ -70,11 +72,13 @@ def queue_stats(violation: ViolationQ = None, camera_id: CameraQ = None, me: Pri
              "decided, released or expires (`server.claim_seconds`). Call again to renew (heartbeat). Claims of "
              "the caller outside this working set (other filters) are released.")
 def claim(body: ClaimIn, request: Request, me: Principal = Depends(require(*REVIEWERS)),
-          ctx: AppContext = Depends(get_ctx)) -> ClaimOut:
+          ctx: AppContext = Depends(get_ctx)) -> Response:
     f = ListFilters(violation=body.violation, camera_id=body.camera_id)
     lease = ctx.settings.server.claim_seconds
-    items, expires = service.claim(ctx.db, me, body.count, f, lease, ctx.settings.server.skip_seconds, client_ip(request))
-    return ClaimOut(items=items, lease_seconds=lease, expires_at=expires)
+    with ctx.writing():
+        items, expires = service.claim(ctx.db, me, body.count, f, lease, ctx.settings.server.skip_seconds,
+                                       client_ip(request))
+    return json_response({"items": items, "lease_seconds": lease, "expires_at": expires})
 
 
 @router.delete("/candidates/claims", responses=responses(401, 403), summary="Release all my claims",
@@ -89,12 +93,12 @@ def release_all(request: Request, me: Principal = Depends(require(*REVIEWERS)),
 @router.get("/candidates/{candidate_id}", response_model=CandidateOut, responses=responses(401, 403, 404),
             summary="One candidate", description="A candidate with its evidence, claim and decision.")
 def get_candidate(candidate_id: CandidateId, me: Principal = Depends(require(*READERS)),
-                  ctx: AppContext = Depends(get_ctx)) -> CandidateOut:
+                  ctx: AppContext = Depends(get_ctx)) -> Response:
     with ctx.db.session() as s:
-        row = s.get(Candidate, candidate_id, options=[selectinload(Candidate.evidence)])
-        if row is None:
-            raise HTTPException(404, f"no candidate {candidate_id}")
-        return service.to_out(s, [row], me)[0]
+        items = service.candidate_payloads(s, [candidate_id], me)
+    if not items:
+        raise HTTPException(404, f"no candidate {candidate_id}")
+    return json_response(items[0])
 
 
 @router.post("/candidates/{candidate_id}/release", status_code=204, responses=responses(401, 403, 404),

@@ -6,14 +6,14 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi.responses import JSONResponse
+from fastapi import Response
 
 from api.auth.service import READERS, REVIEWERS, Principal, require
 from api.context import AppContext, client_ip, get_ctx
 from api.decisions import service
 from api.decisions.models import ConflictOut, DecisionIn, DecisionKind, DecisionOut, HistoryPage, RejectReason
 from api.errors import responses
-from api.values import ID_PATTERN, CandidateId, Violation, bad_request_value, decode_cursor, encode_cursor, to_seconds
+from api.values import ID_PATTERN, json_response, CandidateId, Violation, bad_request_value, decode_cursor, encode_cursor, to_seconds
 
 router = APIRouter(prefix="/api/v1", tags=["decisions"])
 
@@ -33,14 +33,15 @@ def decide(
                                                   description="Client-chosen unique key (e.g. a UUID) of this "
                                                   "decision; retries send the same key.")] = None,
     me: Principal = Depends(require(*REVIEWERS)), ctx: AppContext = Depends(get_ctx),
-) -> JSONResponse:
+) -> Response:
     try:
-        status, payload = service.decide(ctx.db, me, candidate_id, body, idempotency_key, client_ip(request),
-                                        settings=ctx.settings)
+        with ctx.writing():
+            status, payload = service.decide(ctx.db, me, candidate_id, body, idempotency_key, client_ip(request),
+                                            settings=ctx.settings)
     except service.IdempotencyMismatch:
         raise bad_request_value("header.Idempotency-Key", "this key was already used for a different request "
                                 "(use a new key for a new decision)") from None
-    return JSONResponse(payload, status_code=status)
+    return json_response(payload, status)
 
 
 @router.get("/decisions", response_model=HistoryPage, responses=responses(401, 403), summary="Decision history",
