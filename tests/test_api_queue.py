@@ -442,7 +442,7 @@ def test_worker_processes_share_claims_safely(env, tmp_path):
     import sys
     from pathlib import Path
 
-    from review_support import PASSWORD, free_port
+    from tests.review_support import PASSWORD, free_port
 
     repo = Path(__file__).resolve().parents[1]
     settings = env["settings"]
