@@ -13,7 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import select
 
-from review_support import PASSWORD, LiveServer, add_users, make_settings, real_frames, seed_candidates
+from tests.review_support import PASSWORD, LiveServer, add_users, make_settings, real_frames, seed_candidates
 from store.db import Database
 from store.users import AuthToken, User
 

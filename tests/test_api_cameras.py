@@ -11,7 +11,7 @@ import cv2
 import numpy as np
 import pytest
 
-from review_support import LiveServer, add_users, make_settings
+from tests.review_support import LiveServer, add_users, make_settings
 from store.db import Database
 from streetwarden.config import parse_settings
 

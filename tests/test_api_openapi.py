@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from review_support import LiveServer, add_users, make_settings
+from tests.review_support import LiveServer, add_users, make_settings
 from store.db import Database
 
 

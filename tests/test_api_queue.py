@@ -14,7 +14,7 @@ import httpx
 import pytest
 from sqlalchemy import delete, func, select, text
 
-from review_support import LiveServer, ROLES, add_users, make_settings, real_frames, seed_candidates
+from tests.review_support import LiveServer, ROLES, add_users, make_settings, real_frames, seed_candidates
 from store.audit import AuditEntry
 from store.db import Database
 from store.review import Claim, Decision, IdempotencyKey, Skip, try_claim
@@ -442,7 +442,7 @@ def test_worker_processes_share_claims_safely(env, tmp_path):
     import sys
     from pathlib import Path
 
-    from review_support import PASSWORD, free_port
+    from tests.review_support import PASSWORD, free_port
 
     repo = Path(__file__).resolve().parents[1]
     settings = env["settings"]

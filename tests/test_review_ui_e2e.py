@@ -17,7 +17,7 @@ import httpx
 import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
-from review_support import free_port, real_frames, seed_candidates
+from tests.review_support import free_port, real_frames, seed_candidates
 from store.db import Database
 
 REPO = Path(__file__).resolve().parents[1]
