@@ -104,13 +104,15 @@ def try_claim(s: Session, candidate_id: int, user_id: int, at: float, expires_at
 
 def renew_claims(s: Session, user_id: int, at: float, expires_at: float) -> None:
     """Extend every live lease the reviewer holds (the queue page calls this as a heartbeat)."""
-    s.execute(update(Claim).where(Claim.user_id == user_id, Claim.expires_at > at).values(expires_at=expires_at))
+    t = Claim.__table__
+    s.execute(update(t).where(t.c.user_id == user_id, t.c.expires_at > at).values(expires_at=expires_at))
 
 
 def release_claim(s: Session, candidate_id: int, user_id: int | None = None) -> int:
-    q = delete(Claim).where(Claim.candidate_id == candidate_id)
+    t = Claim.__table__  # plain statements (no ORM session sync) in the hot transactions
+    q = delete(t).where(t.c.candidate_id == candidate_id)
     if user_id is not None:
-        q = q.where(Claim.user_id == user_id)
+        q = q.where(t.c.user_id == user_id)
     return s.execute(q).rowcount
 
 
@@ -121,6 +123,7 @@ def held_claim(s: Session, candidate_id: int, at: float) -> Claim | None:
 
 def finalize(s: Session, candidate_id: int, decision: str) -> bool:
     """Move a pending candidate to its decided status; False if it was no longer pending."""
-    res = s.execute(update(Candidate).where(Candidate.id == candidate_id, Candidate.status == "pending")
+    t = Candidate.__table__
+    res = s.execute(update(t).where(t.c.id == candidate_id, t.c.status == "pending")
                     .values(status=DECISION_STATUS[decision], updated_at=now()))
     return res.rowcount == 1

@@ -147,10 +147,10 @@ def claim(db, me: Principal, count: int, f: ListFilters, lease: float, skip_seco
         mine = select(Claim.candidate_id).where(Claim.user_id == me.user_id, Claim.expires_at > at)
         held_q = apply_filters(select(Candidate.id).where(Candidate.id.in_(mine)), pending)  # driven by the few claims
         keep = list(s.scalars(held_q.order_by(Candidate.id).limit(count)).all())
-        s.execute(delete(Claim).where(Claim.user_id == me.user_id, Claim.candidate_id.not_in(keep)))
+        ct = Claim.__table__
+        s.execute(delete(ct).where(ct.c.user_id == me.user_id, ct.c.candidate_id.not_in(keep)))
         if keep:
-            s.execute(update(Claim).where(Claim.user_id == me.user_id, Claim.candidate_id.in_(keep))
-                      .values(expires_at=expires))
+            s.execute(update(ct).where(ct.c.user_id == me.user_id, ct.c.candidate_id.in_(keep)).values(expires_at=expires))
         got: list[int] = []
         for _round in range(4):
             need = count - len(keep) - len(got)
