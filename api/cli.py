@@ -6,6 +6,7 @@ import argparse
 import logging
 import os
 import secrets
+import signal
 import sys
 import threading
 from pathlib import Path
@@ -105,6 +106,13 @@ def _serve(args: argparse.Namespace) -> int:
                   lifespan="off", server_header=False)
     event(log, "serving", url=f"http://{settings.server.host}:{settings.server.port}/",
           cameras=len(worker.runners) if worker else 0, http_workers=settings.server.workers)
+    def _exit(signum: int, _frame: object) -> None:
+        raise SystemExit(0)
+
+    # uvicorn handles SIGINT/SIGTERM while it runs, then re-raises the signal: with these handlers that
+    # ends in SystemExit, so the camera workers below still stop cleanly and store their last events
+    signal.signal(signal.SIGTERM, _exit)
+    signal.signal(signal.SIGINT, _exit)
     try:
         if settings.server.workers > 1:
             from uvicorn.supervisors import Multiprocess

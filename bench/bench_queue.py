@@ -205,9 +205,11 @@ def main() -> int:
                       for i in range(args.concurrency)]
             for tok in tokens:  # warm up (first queries, page cache)
                 httpx.get(url + "/api/v1/candidates", params={"status": "pending"}, headers={"Authorization": f"Bearer {tok}"})
+            load_before = os.getloadavg()[0]
             t = time.perf_counter()
             lat = run_load(url, tokens, args.requests, args.concurrency)
             wall = time.perf_counter() - t
+            load_after = os.getloadavg()[0]
         finally:
             proc.terminate()
             proc.wait(30)
@@ -222,7 +224,8 @@ def main() -> int:
     total = sum(r["requests"] for r in rows)
     result = {"candidates": args.candidates, "concurrency": args.concurrency, "server_workers": args.workers, "requests": total,
               "wall_s": round(wall, 1), "throughput_rps": round(total / wall, 1), "rows": rows,
-              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"}
+              "machine": f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}",
+              "load_average": [round(load_before, 1), round(load_after, 1)]}
     print(json.dumps(result, indent=1))
     table = ["| endpoint | requests | p50 ms | p95 ms | p99 ms | max ms |", "|---|---:|---:|---:|---:|---:|"]
     table += [f"| {r['endpoint']} | {r['requests']} | {r['p50_ms']} | {r['p95_ms']} | {r['p99_ms']} | {r['max_ms']} |" for r in rows]
@@ -233,7 +236,8 @@ def main() -> int:
         doc = REPO / "docs" / "review.md"
         text = doc.read_text(encoding="utf-8")
         block = (f"<!-- bench:queue -->\nMeasured {time.strftime('%Y-%m-%d')} on {result['machine']} "
-                 f"(shared with other jobs), {args.candidates:,} candidates, concurrency {args.concurrency}, "
+                 f"(1-min load average {result['load_average'][0]} before, {result['load_average'][1]} after: the "
+                 f"machine is shared), {args.candidates:,} candidates, concurrency {args.concurrency}, "
                  f"{args.workers} server worker processes, "
                  f"{total} requests in {result['wall_s']} s ({result['throughput_rps']} req/s):\n\n" + "\n".join(table)
                  + f"\n\nlist and claim p95 < 50 ms: **{'yes' if ok else 'no'}**\n<!-- /bench:queue -->")

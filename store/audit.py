@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import JSON, DDL, Float, Index, Integer, String, event
+from sqlalchemy import DDL, JSON, Float, Index, Integer, String, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.schema import Base, now
@@ -57,9 +57,10 @@ def _append_only(session: Session, _ctx, _instances) -> None:  # type: ignore[no
 
 def record(s: Session, action: str, *, actor: str | None = None, actor_id: int | None = None,
            target_type: str | None = None, target_id: object = None, ip: str | None = None,
-           **details: Any) -> AuditEntry:
-    """Append one entry (committed with the caller's unit of work, so it exists iff the change does)."""
-    entry = AuditEntry(at=now(), actor=actor, actor_id=actor_id, action=action, target_type=target_type,
-                       target_id=None if target_id is None else str(target_id), details=details, ip=ip)
-    s.add(entry)
-    return entry
+           **details: Any) -> None:
+    """Append one entry (committed with the caller's unit of work, so it exists iff the change does).
+
+    A plain INSERT rather than an ORM object: it sits inside the hot claim and decide transactions."""
+    s.execute(insert(AuditEntry.__table__).values(
+        at=now(), actor=actor, actor_id=actor_id, action=action, target_type=target_type,
+        target_id=None if target_id is None else str(target_id), details=details, ip=ip))

@@ -3,7 +3,7 @@
 The claim and the decision are single conditional statements, so two reviewers can never hold or
 decide the same candidate, on SQLite and PostgreSQL alike:
 - claim: INSERT ... ON CONFLICT (candidate_id) DO UPDATE ... WHERE claims.expires_at <= now
-  (rowcount 1 = ours; 0 = someone holds a live lease);
+  RETURNING candidate_id (a row = ours; none = someone holds a live lease);
 - decide: UPDATE candidates SET status=... WHERE id=... AND status='pending' (rowcount 1 = ours),
   and `decisions.candidate_id` is unique as a second guard.
 """
@@ -91,24 +91,28 @@ def _upsert(s: Session):  # type: ignore[no-untyped-def]
 def try_claim(s: Session, candidate_id: int, user_id: int, at: float, expires_at: float) -> bool:
     """Take (or renew) the lease on one candidate; False when another reviewer holds a live one."""
     insert = _upsert(s)
-    stmt = insert(Claim).values(candidate_id=candidate_id, user_id=user_id, claimed_at=at, expires_at=expires_at)
+    table = Claim.__table__
+    stmt = insert(table).values(candidate_id=candidate_id, user_id=user_id, claimed_at=at, expires_at=expires_at)
     stmt = stmt.on_conflict_do_update(
-        index_elements=[Claim.candidate_id],
+        index_elements=[table.c.candidate_id],
         set_={"user_id": user_id, "claimed_at": at, "expires_at": expires_at},
-        where=(Claim.expires_at <= at) | (Claim.user_id == user_id),
-    )
-    return s.execute(stmt).rowcount == 1
+        where=(table.c.expires_at <= at) | (table.c.user_id == user_id),
+    ).returning(table.c.candidate_id)
+    # a row comes back iff this statement inserted or took over the claim (RETURNING: SQLite >= 3.35, PostgreSQL)
+    return s.execute(stmt).first() is not None
 
 
 def renew_claims(s: Session, user_id: int, at: float, expires_at: float) -> None:
     """Extend every live lease the reviewer holds (the queue page calls this as a heartbeat)."""
-    s.execute(update(Claim).where(Claim.user_id == user_id, Claim.expires_at > at).values(expires_at=expires_at))
+    t = Claim.__table__
+    s.execute(update(t).where(t.c.user_id == user_id, t.c.expires_at > at).values(expires_at=expires_at))
 
 
 def release_claim(s: Session, candidate_id: int, user_id: int | None = None) -> int:
-    q = delete(Claim).where(Claim.candidate_id == candidate_id)
+    t = Claim.__table__  # plain statements (no ORM session sync) in the hot transactions
+    q = delete(t).where(t.c.candidate_id == candidate_id)
     if user_id is not None:
-        q = q.where(Claim.user_id == user_id)
+        q = q.where(t.c.user_id == user_id)
     return s.execute(q).rowcount
 
 
@@ -119,6 +123,7 @@ def held_claim(s: Session, candidate_id: int, at: float) -> Claim | None:
 
 def finalize(s: Session, candidate_id: int, decision: str) -> bool:
     """Move a pending candidate to its decided status; False if it was no longer pending."""
-    res = s.execute(update(Candidate).where(Candidate.id == candidate_id, Candidate.status == "pending")
+    t = Candidate.__table__
+    res = s.execute(update(t).where(t.c.id == candidate_id, t.c.status == "pending")
                     .values(status=DECISION_STATUS[decision], updated_at=now()))
     return res.rowcount == 1

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from collections.abc import Sequence
 
 from sqlalchemy import and_, delete, exists, func, select, update
@@ -134,7 +135,7 @@ def _free(at: float, user_id: int, skip_since: float):  # type: ignore[no-untype
 
 
 def claim(db, me: Principal, count: int, f: ListFilters, lease: float, skip_seconds: float,  # type: ignore[no-untyped-def]
-          ip: str | None = None) -> tuple[list[dict], float]:
+          ip: str | None = None, lock=None) -> tuple[list[dict], float]:
     """The caller's working set for these filters, at most `count` candidates, oldest first.
 
     One short transaction: let go of claims outside the set, renew the ones kept, then take free
@@ -142,14 +143,14 @@ def claim(db, me: Principal, count: int, f: ListFilters, lease: float, skip_seco
     at = time.time()
     expires = at + lease
     pending = ListFilters(status="pending", violation=f.violation, camera_id=f.camera_id)
-    with db.session() as s:
+    with lock or nullcontext(), db.session() as s:
         mine = select(Claim.candidate_id).where(Claim.user_id == me.user_id, Claim.expires_at > at)
         held_q = apply_filters(select(Candidate.id).where(Candidate.id.in_(mine)), pending)  # driven by the few claims
         keep = list(s.scalars(held_q.order_by(Candidate.id).limit(count)).all())
-        s.execute(delete(Claim).where(Claim.user_id == me.user_id, Claim.candidate_id.not_in(keep)))
+        ct = Claim.__table__
+        s.execute(delete(ct).where(ct.c.user_id == me.user_id, ct.c.candidate_id.not_in(keep)))
         if keep:
-            s.execute(update(Claim).where(Claim.user_id == me.user_id, Claim.candidate_id.in_(keep))
-                      .values(expires_at=expires))
+            s.execute(update(ct).where(ct.c.user_id == me.user_id, ct.c.candidate_id.in_(keep)).values(expires_at=expires))
         got: list[int] = []
         for _round in range(4):
             need = count - len(keep) - len(got)
@@ -168,6 +169,7 @@ def claim(db, me: Principal, count: int, f: ListFilters, lease: float, skip_seco
                            target_id=cid, ip=ip, expires_at=round(expires, 3))
                     if len(got) >= need:
                         break
+    with db.session() as s:  # the write lock is already handed on
         items = candidate_payloads(s, sorted(keep + got), me, at)
     if got:
         event(log, "candidates_claimed", user=me.username, candidates=got)

@@ -75,9 +75,8 @@ def claim(body: ClaimIn, request: Request, me: Principal = Depends(require(*REVI
           ctx: AppContext = Depends(get_ctx)) -> Response:
     f = ListFilters(violation=body.violation, camera_id=body.camera_id)
     lease = ctx.settings.server.claim_seconds
-    with ctx.writing():
-        items, expires = service.claim(ctx.db, me, body.count, f, lease, ctx.settings.server.skip_seconds,
-                                       client_ip(request))
+    items, expires = service.claim(ctx.db, me, body.count, f, lease, ctx.settings.server.skip_seconds,
+                                   client_ip(request), lock=ctx.writing())
     return json_response({"items": items, "lease_seconds": lease, "expires_at": expires})
 
 

@@ -12,6 +12,7 @@ import hashlib
 import json
 import logging
 import time
+from contextlib import nullcontext
 
 from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
@@ -108,7 +109,7 @@ def _stored(s: Session, me: Principal, key: str, digest: str) -> tuple[int, dict
 
 
 def decide(db, me: Principal, candidate_id: int, body: DecisionIn, key: str | None,  # type: ignore[no-untyped-def]
-           ip: str | None, settings: Settings | None = None) -> tuple[int, dict]:
+           ip: str | None, lock=None, settings: Settings | None = None) -> tuple[int, dict]:
     """(HTTP status, body) of a decision; replayed for a repeated Idempotency-Key."""
     digest = request_hash(candidate_id, body)
     if key:
@@ -117,7 +118,7 @@ def decide(db, me: Principal, candidate_id: int, body: DecisionIn, key: str | No
         if hit:
             return hit
     try:
-        with db.session() as s:
+        with lock or nullcontext(), db.session() as s:
             status, payload = _decide(s, me, candidate_id, body, ip, settings)
             if key:
                 if status != 200:

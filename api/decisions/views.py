@@ -5,15 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request
-from fastapi import Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from api.auth.service import READERS, REVIEWERS, Principal, require
 from api.context import AppContext, client_ip, get_ctx
 from api.decisions import service
 from api.decisions.models import ConflictOut, DecisionIn, DecisionKind, DecisionOut, HistoryPage, RejectReason
 from api.errors import responses
-from api.values import ID_PATTERN, json_response, CandidateId, Violation, bad_request_value, decode_cursor, encode_cursor, to_seconds
+from api.values import (
+    ID_PATTERN, CandidateId, Violation, bad_request_value, decode_cursor, encode_cursor, json_response, to_seconds,
+)
 
 router = APIRouter(prefix="/api/v1", tags=["decisions"])
 
@@ -35,9 +36,8 @@ def decide(
     me: Principal = Depends(require(*REVIEWERS)), ctx: AppContext = Depends(get_ctx),
 ) -> Response:
     try:
-        with ctx.writing():
-            status, payload = service.decide(ctx.db, me, candidate_id, body, idempotency_key, client_ip(request),
-                                            settings=ctx.settings)
+        status, payload = service.decide(ctx.db, me, candidate_id, body, idempotency_key, client_ip(request),
+                                         lock=ctx.writing(), settings=ctx.settings)
     except service.IdempotencyMismatch:
         raise bad_request_value("header.Idempotency-Key", "this key was already used for a different request "
                                 "(use a new key for a new decision)") from None

@@ -33,6 +33,8 @@ const I18N = {
     saved: "已保存（版本 {v}）", unsaved: "有未保存的修改", save_failed: "保存失败：{detail}", read_only: "仅主管和管理员可以修改区域。",
     no_snapshot: "暂无画面（摄像头运行后每隔几秒更新）", version: "版本", zones: "区域", health: "状态",
     forbidden: "没有权限", error: "出错了：{detail}",
+    obj_car: "轿车", obj_truck: "货车", obj_bus: "公交车", obj_motorcycle: "摩托车", obj_bicycle: "自行车", obj_person: "行人",
+    obj_umbrella: "遮阳伞", obj_chair: "椅子", obj_dining_table: "桌子", obj_suitcase: "箱包", obj_garbage: "垃圾", obj_static_object: "遗留物",
   },
   en: {
     app: "StreetWarden review", nav_queue: "Queue", nav_history: "History", nav_cameras: "Cameras", nav_docs: "API docs",

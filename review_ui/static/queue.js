@@ -61,12 +61,12 @@
       ["camera", (c.camera_name || c.camera_id) + (c.address ? " · " + c.address : "")],
       ["zone", c.zone_name || c.zone_id],
       ["violation", t(c.violation)],
-      ["label", c.label],
+      ["label", (currentLang() === "zh-CN" && I18N["zh-CN"]["obj_" + c.label.replace(/ /g, "_")]) || c.label],
       ["time", fmtTime(c)],
       ["duration", fmtDuration(c.last_seen - c.first_seen)],
       ["score", (c.score * 100).toFixed(0) + "%"],
     ];
-    if (c.claim) rows.push(["claim_until", new Date(c.claim.expires_at * 1000).toLocaleTimeString()]);
+    if (c.claim) rows.push(["claim_until", new Date(c.claim.expires_at * 1000).toLocaleTimeString(currentLang() === "en" ? "en-GB" : "zh-CN", { hour12: false })]);
     const meta = $("meta");
     meta.replaceChildren(...rows.flatMap(([k, v]) => [SW.el("dt", { text: t(k) }), SW.el("dd", { text: v, "data-field": k })]));
     const evs = evidenceList(c);
