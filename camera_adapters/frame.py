@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -20,6 +21,7 @@ class Frame:
     image: np.ndarray
     index: int = 0
     live: bool = False
+    prepared: Any = None  # model input made in the reader thread (letterboxed tensor + info)
 
     @property
     def height(self) -> int:

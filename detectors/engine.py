@@ -27,7 +27,7 @@ class CameraEngine:
         tracker = tracker or TrackerConfig()
         dedupe = dedupe or DedupeConfig()
         self.camera_id = camera_id
-        self.tracker = IouTracker(tracker.iou_match, tracker.high_score, tracker.lost_seconds)
+        self.tracker = IouTracker(tracker.iou_match, tracker.high_score, tracker.lost_seconds, tracker.new_track_score)
         self.timers = DwellTimers(lost_seconds=tracker.lost_seconds)
         self.book = IncidentBook(camera_id, live, dedupe.window_seconds, dedupe.min_iou)
         self.observers: list[Observer] = []

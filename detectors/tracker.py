@@ -38,6 +38,16 @@ class Track:
     best_score: float = 0.0
     best_box: np.ndarray | None = None
     best_ts: float = 0.0
+    origin: np.ndarray | None = None  # anchor where the track started
+
+    def __post_init__(self) -> None:
+        if self.origin is None:
+            self.origin = self.anchor
+
+    def lingering(self, ts: float, min_seconds: float = 5.0) -> bool:
+        """Stayed around one spot (within one box height) for at least min_seconds: not a passer-by."""
+        height = float(self.box[3] - self.box[1])
+        return ts - self.first_ts >= min_seconds and float(np.linalg.norm(self.anchor - self.origin)) <= height
 
     @property
     def label(self) -> str:
@@ -60,9 +70,11 @@ class Track:
 class IouTracker:
     """Keeps tracks across frames of one camera; `update` returns (tracks seen now, their det index)."""
 
-    def __init__(self, iou_match: float = 0.3, high_score: float = 0.5, lost_seconds: float = 10.0) -> None:
+    def __init__(self, iou_match: float = 0.3, high_score: float = 0.5, lost_seconds: float = 10.0,
+                 new_track_score: float = 0.25) -> None:
         self.iou_match = iou_match
         self.high_score = high_score
+        self.new_track_score = new_track_score
         self.lost_seconds = lost_seconds
         self.tracks: list[Track] = []
         self._next_id = 1
@@ -95,15 +107,16 @@ class IouTracker:
                 seen.append((track, det))
                 used_tracks.add(r)
             matched_dets = {int(subset[c]) for _, c in pairs}
-            if subset is high:
-                for det in high:
-                    if int(det) in matched_dets:
-                        continue
-                    track = Track(self._next_id, dets.xyxy[det].copy(), float(dets.score[det]), ts, ts, groups[det],
-                                  {labels[det]: float(dets.score[det])}, best_score=float(dets.score[det]),
-                                  best_box=dets.xyxy[det].copy(), best_ts=ts)
-                    self._next_id += 1
-                    self.tracks.append(track)
-                    seen.append((track, int(det)))
+            # unmatched detections start tracks: all high ones, and low ones above new_track_score
+            # (a stall or a bag seen at 0.3 every frame is worth following; dwell filters flicker)
+            for det in subset:
+                if int(det) in matched_dets or dets.score[det] < self.new_track_score:
+                    continue
+                track = Track(self._next_id, dets.xyxy[det].copy(), float(dets.score[det]), ts, ts, groups[det],
+                              {labels[det]: float(dets.score[det])}, best_score=float(dets.score[det]),
+                              best_box=dets.xyxy[det].copy(), best_ts=ts)
+                self._next_id += 1
+                self.tracks.append(track)
+                seen.append((track, int(det)))
             free = [t for i, t in enumerate(free) if i not in used_tracks]
         return seen

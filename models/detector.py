@@ -13,7 +13,7 @@ ort.set_default_logger_severity(3)  # our own messages explain failures; keep OR
 from models.card import ModelCard, card_from_metadata, find_card
 from models.detections import COCO_LABELS, Detections
 from models.families import FAMILIES, guess_family
-from models.letterbox import unletterbox
+from models.letterbox import LetterboxInfo, unletterbox
 from models.nms import classwise_nms
 
 
@@ -111,24 +111,31 @@ class OnnxDetector:
             return self.session.run(None, {self.input_name: batch})[0]
         return np.concatenate([self.session.run(None, {self.input_name: batch[i:i + 1]})[0] for i in range(len(batch))])
 
-    def preprocess(self, images: list[np.ndarray]) -> tuple[np.ndarray, list]:
-        tensors, infos = zip(*(self.family.preprocess(img, self.input_size) for img in images))
+    def prepare(self, image: np.ndarray) -> tuple[np.ndarray, LetterboxInfo]:
+        """Letterboxed input tensor of one image; thread-safe, so camera readers can do it."""
+        return self.family.preprocess(image, self.input_size)
+
+    def preprocess(self, images: list[np.ndarray]) -> tuple[np.ndarray, list[LetterboxInfo]]:
+        tensors, infos = zip(*(self.prepare(img) for img in images))
         return np.stack(tensors), list(infos)
 
-    def __call__(self, images: list[np.ndarray]) -> list[Detections]:
-        """Detect objects in BGR images; one Detections per image, boxes in source pixels."""
+    def detect_prepared(self, prepared: list[tuple[np.ndarray, LetterboxInfo]]) -> list[Detections]:
+        """Model + decode + NMS for tensors made by :meth:`prepare`, batched up to max_batch."""
         results: list[Detections] = []
-        for start in range(0, len(images), self.max_batch):
-            chunk = images[start:start + self.max_batch]
-            batch, infos = self.preprocess(chunk)
-            output = self.run_tensor(batch)
-            for out, info in zip(output, infos):
+        for start in range(0, len(prepared), self.max_batch):
+            chunk = prepared[start:start + self.max_batch]
+            output = self.run_tensor(np.stack([t for t, _ in chunk]))
+            for out, (_, info) in zip(output, chunk):
                 raw = self.family.decode(out, self.input_size, self.score_threshold)
                 keep = classwise_nms(raw.xyxy, raw.score, raw.class_id, self.nms_iou)
                 results.append(
                     Detections(unletterbox(raw.xyxy[keep], info), raw.score[keep], raw.class_id[keep].astype(np.int64), self.labels)
                 )
         return results
+
+    def __call__(self, images: list[np.ndarray]) -> list[Detections]:
+        """Detect objects in BGR images; one Detections per image, boxes in source pixels."""
+        return self.detect_prepared([self.prepare(img) for img in images])
 
     def detect(self, image: np.ndarray) -> Detections:
         return self([image])[0]

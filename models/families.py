@@ -62,14 +62,16 @@ class YoloxFamily(Family):
 
     def decode(self, output: np.ndarray, size: int, score_threshold: float) -> RawBoxes:
         grid, stride = self._grid(size, self.strides)
-        obj = output[:, 4]
-        cls = output[:, 5:]
+        # score = objectness x class score <= objectness: drop most anchors before the class argmax
+        cand = np.flatnonzero(output[:, 4] >= score_threshold)
+        out = output[cand]
+        cls = out[:, 5:]
         class_id = cls.argmax(axis=1)
-        score = obj * cls[np.arange(len(cls)), class_id]
+        score = out[:, 4] * cls[np.arange(len(cls)), class_id]
         keep = score >= score_threshold
-        out, grid, stride = output[keep], grid[keep], stride[keep]
-        centre = (out[:, :2] + grid) * stride
-        wh = np.exp(out[:, 2:4]) * stride
+        out, idx = out[keep], cand[keep]
+        centre = (out[:, :2] + grid[idx]) * stride[idx]
+        wh = np.exp(out[:, 2:4]) * stride[idx]
         xyxy = np.concatenate([centre - wh / 2, centre + wh / 2], axis=1)
         return RawBoxes(xyxy, score[keep].astype(np.float32), class_id[keep])
 

@@ -7,6 +7,8 @@ import random
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
+from typing import Any
 
 from camera_adapters import Frame, FrameSource, LiveOptions, SourceError, SourceHealth, open_source
 from camera_adapters.live import split_credentials
@@ -27,8 +29,10 @@ class CameraRunner:
     """
 
     def __init__(self, settings: Settings, cam: CameraConfig, zones: list[ZoneConfig], wake: threading.Condition,
-                 queue_size: int | None = None, retry_max: float = 60.0, engine: CameraEngine | None = None) -> None:
+                 queue_size: int | None = None, retry_max: float = 60.0, engine: CameraEngine | None = None,
+                 prepare: Callable[[Any], Any] | None = None) -> None:
         self.cam = cam
+        self.prepare = prepare  # model pre-processing, done here so it overlaps the model call
         self.source_url = settings.camera_source(cam)
         self.live = "://" in self.source_url
         self.engine = engine or CameraEngine(cam.id, zones, live=self.live, tracker=settings.tracker, dedupe=settings.dedupe)
@@ -100,6 +104,8 @@ class CameraRunner:
                     if self._stop.is_set():
                         break
                     attempt = 0
+                    if self.prepare is not None:
+                        frame.prepared = self.prepare(frame.image)
                     self._put(frame)
                 if not self.live or self._stop.is_set():
                     break

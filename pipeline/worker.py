@@ -75,9 +75,9 @@ class Worker:
             sync_cameras(s, settings)
             sync_camera_settings(s, settings)
             cams = self._wanted(s)
+            self.detectors = build_detectors(settings, {c.model for c in cams.values() if c.model in settings.models})
             for cam in cams.values():
                 self._add_runner(s, cam)
-        self.detectors = build_detectors(settings, {r.cam.model for r in self.runners})
 
     # ------------------------------------------------------------------ cameras
     def _wanted(self, s) -> dict[str, CameraConfig]:  # type: ignore[no-untyped-def]
@@ -90,7 +90,9 @@ class Worker:
 
     def _add_runner(self, s, cam: CameraConfig, engine=None) -> CameraRunner:  # type: ignore[no-untyped-def]
         version, zones = load_zones(s, cam.id)
-        runner = CameraRunner(self.settings, cam, zones, self.wake, engine=engine)
+        self._ensure_detector(cam.model)
+        det = self.detectors.get(cam.model)
+        runner = CameraRunner(self.settings, cam, zones, self.wake, engine=engine, prepare=det.prepare if det else None)
         runner.zones_version = version
         if cam.model not in self.settings.models:
             runner.config_error = f"camera '{cam.id}': model '{cam.model}' is not in `models`"
@@ -190,7 +192,8 @@ class Worker:
             by_model.setdefault(r.cam.model, []).append((r, f))
         events = []
         for key, items in by_model.items():
-            dets = self.detectors[key]([f.image for _, f in items])
+            det = self.detectors[key]
+            dets = det.detect_prepared([f.prepared if f.prepared is not None else det.prepare(f.image) for _, f in items])
             now = time.time()
             for (r, f), d in zip(items, dets):
                 r.health.frames_processed += 1

@@ -81,7 +81,7 @@ class ZoneConfig(_Strict):
         description="A tracked object counts as stationary while its anchor stays within this fraction of "
         "its box size (the larger side) of where its dwell started.",
     )
-    min_score: float = Field(default=0.3, ge=0, le=1, description="Minimum detection score for this zone's rule.")
+    min_score: float = Field(default=0.25, ge=0, le=1, description="Minimum detection score for this zone's rule.")
     labels: list[str] | None = Field(
         default=None,
         description="Detector labels this zone's rule watches; default depends on the kind "
@@ -251,6 +251,7 @@ class TrackerConfig(_Strict):
     iou_match: float = Field(default=0.3, gt=0, lt=1, description="Minimum IoU to continue a track.")
     high_score: float = Field(default=0.5, ge=0, le=1, description="Detections above this score can start tracks (ByteTrack high set).")
     lost_seconds: float = Field(default=10.0, gt=0, description="A track unseen this long is dropped.")
+    new_track_score: float = Field(default=0.25, ge=0, le=1, description="Unmatched detections at or above this score start a track (low-score static objects still get followed; dwell filters flicker).")
 
 
 class DedupeConfig(_Strict):

@@ -51,6 +51,17 @@ def yolox(yolox_path: Path):
     return OnnxDetector(yolox_path)
 
 
+@pytest.fixture(scope="session")
+def postgres_url():
+    """URL of a real PostgreSQL server started for this test session."""
+    from tests.postgres import PostgresServer
+
+    server = PostgresServer()
+    url = server.start()
+    yield url
+    server.stop()
+
+
 # ---------------------------------------------------------------- live cameras (RTSP server, clips)
 @pytest.fixture(scope="session")
 def rtsp_media(tmp_path_factory, vtest_path: Path) -> dict[str, Path]:

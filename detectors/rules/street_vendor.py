@@ -1,7 +1,7 @@
 """Roaming vendors: stall signs (umbrella, table, cart, goods) standing in a no-vending zone, attended by people.
 
-A stall alone may be street furniture; a stall that people stand at for a good share of the dwell
-is trading. A custom model's `vendor`/`stall` class counts on its own.
+A stall alone may be street furniture; a stall that people linger at (not merely walk past) for a
+good share of the dwell is trading. A custom model's `vendor`/`stall` class counts on its own.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ class StreetVendor(Rule):
 
     def observe(self, zone: Zone, scene: SceneView) -> list[Observation]:
         stalls = super().observe(zone, scene)
-        people = [t.box for t, d in scene.tracks if t.label == "person"]
+        people = [t.box for t, d in scene.tracks if t.label == "person" and t.lingering(scene.ts)]
         for obs in stalls:
             near = [p for p in people if _near(obs.box, p)]
             obs.companion = obs.label in SELF_EVIDENT or bool(near)
