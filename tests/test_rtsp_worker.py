@@ -191,7 +191,7 @@ def test_health_api_and_metrics(tmp_path: Path, server: RtspServer) -> None:
     db = Database(settings.database_url)
     db.create_all()
     background = BackgroundWorker(settings, db, reload_seconds=1.0).start()  # as `streetwarden serve` runs it
-    worker, thread = background.worker, background.thread
+    thread = background.thread
     app = FastAPI()
     app.include_router(build_health_router(background.get_worker))
     client = TestClient(app)
