@@ -46,6 +46,22 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def thread_cpu() -> dict[str, float]:
+    """CPU seconds by role: the worker loop thread (model, engine, store) vs camera reader threads."""
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out = {"loop": 0.0, "readers": 0.0, "other": 0.0}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        name = names.get(int(task.name), "")
+        role = "loop" if name == "worker-loop" else "readers" if name.startswith("cam-") else "other"
+        out[role] += cpu
+    return out
+
+
 def self_cpu() -> float:
     r = resource.getrusage(resource.RUSAGE_SELF)
     return r.ru_utime + r.ru_stime
@@ -82,7 +98,7 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
     db = Database(settings.database_url)
     db.create_all()
     worker = Worker(settings, db)
-    thread = threading.Thread(target=worker.run, daemon=True)
+    thread = threading.Thread(target=worker.run, name="worker-loop", daemon=True)
     thread.start()
     try:
         deadline = time.monotonic() + max(warmup, 5) + 20
@@ -92,13 +108,13 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
         online_at_start = sum(r.health.state == "online" for r in worker.runners)
         processed0 = {r.cam.id: r.health.frames_processed for r in worker.runners}
         dropped0 = sum(r.health.frames_dropped for r in worker.runners)
-        cpu0, srv0 = self_cpu(), sum(proc_cpu(s.pid) for s in servers)
+        cpu0, srv0, th0 = self_cpu(), sum(proc_cpu(s.pid) for s in servers), thread_cpu()
         lag_mark = len(worker.lags)
         load0 = os.getloadavg()[0]
         t0 = time.monotonic()
         time.sleep(window)
         dt = time.monotonic() - t0
-        cpu1, srv1 = self_cpu(), sum(proc_cpu(s.pid) for s in servers)
+        cpu1, srv1, th1 = self_cpu(), sum(proc_cpu(s.pid) for s in servers), thread_cpu()
         lags = np.array(list(worker.lags)[lag_mark:], np.float64)
         per_cam = np.array([(r.health.frames_processed - processed0.get(r.cam.id, 0)) / dt for r in worker.runners])
         dropped = sum(r.health.frames_dropped for r in worker.runners) - dropped0
@@ -123,6 +139,9 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
         "frames_dropped": int(dropped),
         "worker_cpu_cores": round((cpu1 - cpu0) / dt, 3),
         "worker_cpu_ms_per_stream_s": round((cpu1 - cpu0) / dt / n * 1000, 1),
+        "loop_thread_cpu_cores": round((th1["loop"] - th0["loop"]) / dt, 3),
+        "reader_threads_cpu_cores": round((th1["readers"] - th0["readers"]) / dt, 3),
+        "ms_per_analysed_frame_loop": round((th1["loop"] - th0["loop"]) / max(per_cam.sum() * dt, 1) * 1000, 1),
         "server_cpu_cores": round((srv1 - srv0) / dt, 3),
         "server_cpu_ms_per_stream_s": round((srv1 - srv0) / dt / n * 1000, 1),
         "loadavg_1m_at_start": round(load0, 2),

@@ -16,6 +16,8 @@ import time
 from collections import deque
 from collections.abc import Callable
 
+from sqlalchemy import select
+
 from camera_adapters import Frame
 from models import OnnxDetector
 from pipeline.camera_runner import CameraRunner
@@ -23,10 +25,11 @@ from pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
 from pipeline.health import HealthRegistry
 from pipeline.recheck import LiveBoard, RecheckService
 from store.camera_settings import load_camera_configs, sync_camera_settings
-from store.cameras import load_zones, sync_cameras, zones_version
+from store.cameras import load_zones, sync_cameras
 from store.candidates import CandidateWriter
 from store.db import Database
 from store.evidence import save_image
+from store.schema import Camera
 from store.shops import sync_shops
 from streetwarden.config import CameraConfig, Settings
 from streetwarden.logs import event
@@ -89,6 +92,7 @@ class Worker:
             sync_shops(s, settings)
             sync_camera_settings(s, settings)
             cams = self._wanted(s)
+            self.detectors = build_detectors(settings, {c.model for c in cams.values() if c.model in settings.models})
             for cam in cams.values():
                 self._add_runner(s, cam)
 
@@ -144,7 +148,6 @@ class Worker:
                     self._remove_runner(runner)
                     new = self._add_runner(s, cam.model_copy(update={"zones": runner.cam.zones}),
                                            engine=runner.engine if same_view else None)
-                    self._ensure_detector(cam.model)
                     new.start()
                     event(log, "camera_restarted", camera=cam.id, reason="settings changed")
                 else:
@@ -152,14 +155,14 @@ class Worker:
             running = {r.cam.id for r in self.runners}
             for cam_id, cam in wanted.items():
                 if cam_id not in running:
-                    self._ensure_detector(cam.model)
                     self._add_runner(s, cam).start()
                     event(log, "camera_started", camera=cam_id)
 
     def _reload_zones(self) -> None:
         with self.db.session() as s:
+            versions = {cam_id: v for cam_id, v in s.execute(select(Camera.id, Camera.zones_version)).all()}
             for r in self.runners:
-                version = zones_version(s, r.cam.id)
+                version = versions.get(r.cam.id, 0) or 0
                 if version != r.zones_version:
                     r.zones_version, zones = load_zones(s, r.cam.id)
                     r.engine.set_zones(zones)

@@ -26,9 +26,10 @@ from models.detections import box_iou
 from pipeline.background import BackgroundWorker
 from pipeline.worker import Worker
 from store.camera_settings import put_camera_settings
+from store.cameras import zone_row
 from store.db import Database
 from store.schema import Camera, Candidate, Evidence
-from streetwarden.config import CameraConfig, parse_settings
+from streetwarden.config import CameraConfig, ZoneConfig, parse_settings
 from tests.rtsp_server import BlackHoleServer, RtspServer
 
 REPO = Path(__file__).resolve().parents[1]
@@ -191,7 +192,7 @@ def test_health_api_and_metrics(tmp_path: Path, server: RtspServer) -> None:
     db = Database(settings.database_url)
     db.create_all()
     background = BackgroundWorker(settings, db, reload_seconds=1.0).start()  # as `streetwarden serve` runs it
-    worker, thread = background.worker, background.thread
+    thread = background.thread
     app = FastAPI()
     app.include_router(build_health_router(background.get_worker))
     client = TestClient(app)
@@ -250,6 +251,11 @@ def test_camera_changes_in_database_reach_the_running_worker(tmp_path: Path, ser
             s.flush()
             put_camera_settings(s, cam_b, origin="api")
         assert wait_for(lambda: (health_of(worker, "b") or {}).get("state") == "online", 20)
+        # a zone drawn in the UI: swapped into the running engine
+        with db.session() as s:
+            s.add(zone_row("b", ZoneConfig(**VAN_ZONE)))
+            s.get(Camera, "b").zones_version = 2
+        assert wait_for(lambda: [z.config.id for r in worker.runners if r.cam.id == "b" for z in r.engine.zones] == ["walk-1"], 10)
         # its rate changed in the database: reopened with the new rate
         with db.session() as s:
             s.get(Camera, "b").analysis_fps = 0.5
