@@ -317,7 +317,7 @@ class LeftBehindEngine:
             if area < self.min_small_pixels or not self._solid(mask[y1:y2, x1:x2]):
                 # specks and thin lines (tape, wires, shadow edges) are no objects; once they have
                 # held still as long as the clock counts, they become background
-                if float(model.acc[mask].min()) >= model.static_seconds + model.hold_seconds - 0.01:
+                if float(np.median(model.acc[mask & model.static])) >= model.static_seconds + model.hold_seconds - 0.01:
                     model.absorb_mask(mask, box_s)
                 continue
             if self._not_a_thing(mask, box_s):
@@ -484,12 +484,14 @@ def _was_still(tr: _TrackTrace, t_last: float, span: float = 2.5, min_span: floa
     """Whether a track stood still over the ~2 s up to ``t_last`` (followed at least ``min_span`` s)."""
     last = None
     first_t, first_b = None, None
-    for t, b in tr.boxes:
+    for t, b in reversed(tr.boxes):
         if t > t_last + 1e-6:
+            continue
+        if t_last - t > span:
             break
-        if first_t is None and t_last - t <= span:
-            first_t, first_b = t, b
-        last = b
+        if last is None:
+            last = b
+        first_t, first_b = t, b
     if last is None or first_t is None or t_last - first_t < min_span:
         return False
     height = max(float(last[3] - last[1]), 1.0)

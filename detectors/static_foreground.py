@@ -45,7 +45,7 @@ class StaticForeground:
     def __init__(self, width: int = 320, static_seconds: float = 4.0, bg_seconds: float = 45.0,
                  slow_seconds: float = 900.0, warmup_seconds: float = 6.0, window: int = 5, tile: int = 16,
                  tile_seconds: float = 2.0, hold_seconds: float = 6.0, scene_change: float = 0.6,
-                 min_shift: float = 0.2) -> None:
+                 min_shift: float = 0.2, shift_check_seconds: float = 5.0) -> None:
         self.width = width
         self.static_seconds = static_seconds
         self.bg_seconds = bg_seconds  # background time constant where nothing is in front of it
@@ -58,6 +58,7 @@ class StaticForeground:
         self.scene_change = scene_change  # foreground share of the view that means the view itself changed
         self._changed_since: float | None = None
         self.min_shift = min_shift  # model pixels of camera motion worth re-aligning for
+        self.shift_check_seconds = shift_check_seconds
         self.shift_total = np.zeros(2, np.float64)
         self.shifts = 0
         self.resets = 0
@@ -66,6 +67,7 @@ class StaticForeground:
         self.scale = 1.0
         self.t0 = 0.0
         self.last_ts: float | None = None
+        self._grid: np.ndarray | None = None
         self.gain = 1.0
         self.frame_small: np.ndarray | None = None  # normalised current frame (small, float32)
         self.bg_full: np.ndarray | None = None
@@ -104,6 +106,8 @@ class StaticForeground:
         self._thr_ts = -math.inf
         self._tiles_ts = -math.inf
         self._lk: tuple | None = None
+        self._fg_base = 0.0
+        self._shift_ts = ts
 
     def set_sensitivity(self, sens_map: np.ndarray) -> None:
         """Per-pixel sensitivity 0..1 at model resolution (zones paint theirs; elsewhere 0.5)."""
@@ -128,11 +132,15 @@ class StaticForeground:
         return small.astype(np.float32)
 
     def _gain(self, gray: np.ndarray) -> float:
-        """Median brightness ratio frame/background over background pixels (robust to objects)."""
-        step = 6
-        g = gray[::step, ::step]
-        b = self.bg[::step, ::step]
-        ok = (b > 12) & (g > 4) & ~self.fg[::step, ::step] & (b < 250) & (g < 250)
+        """Median brightness ratio frame/background over a fixed grid of background pixels (robust
+        to objects and people, who are a minority of any view)."""
+        if self._grid is None or self._grid.size == 0 or int(self._grid.max()) >= gray.size:
+            h, w = gray.shape
+            ys, xs = np.mgrid[2:h - 2:6, 2:w - 2:6]
+            self._grid = (ys * w + xs).ravel()
+        g = gray.ravel()[self._grid]
+        b = self.bg.ravel()[self._grid]
+        ok = (b > 12) & (b < 250) & (g > 4) & (g < 250) & ~self.fg.ravel()[self._grid]
         if int(ok.sum()) < 50:
             ok = (b > 12) & (g > 4)
             if int(ok.sum()) < 50:
@@ -157,6 +165,17 @@ class StaticForeground:
         self.strong_thr = (0.55 - 0.2 * sens) * bg + 30.0
         self._thr_ts = ts
         self._lk = None
+
+    def _foreground(self, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(foreground mask, frame - background, its square) for a normalised frame."""
+        diff = cur - self.bg
+        absd = np.abs(diff)
+        d2 = absd * absd
+        k = (self.window, self.window)
+        mean_d = cv2.blur(diff, k)
+        var_d = cv2.blur(d2, k) - mean_d * mean_d
+        fg = (absd > self.thr) & ((var_d > self.struct_thr) | (absd > self.strong_thr))
+        return fg, diff, d2
 
     def update(self, ts: float, image: np.ndarray, freeze: list[np.ndarray], decay: list[np.ndarray]) -> None:
         """Advance to time ``ts`` with a BGR frame; ``freeze``/``decay`` are full-res boxes of moving
@@ -187,21 +206,22 @@ class StaticForeground:
         freeze_m &= ~decay_m
         tracked = freeze_m | decay_m
 
-        # 0. camera shake / drift: align the model with the frame before comparing
-        shift = self._estimate_shift(cur, tracked | self.protect)
-        if abs(shift[0]) + abs(shift[1]) >= self.min_shift:
-            self._shift_state(shift)
-            self._fresh_border(shift, cur)
-        bg = self.bg
-
         # 1. foreground: changed beyond noise, and in structure (or far beyond any shade)
-        diff = cur - bg
-        absd = np.abs(diff)
-        d2 = absd * absd
-        k = (self.window, self.window)
-        mean_d = cv2.blur(diff, k)
-        var_d = cv2.blur(d2, k) - mean_d * mean_d
-        fg = (absd > self.thr) & ((var_d > self.struct_thr) | (absd > self.strong_thr))
+        fg, diff, d2 = self._foreground(cur)
+
+        # camera shake / drift: when much more than usual changed (or every few seconds, for slow
+        # drift), measure the camera's shift, align the model to the frame and compare again
+        share = float((fg & ~tracked).mean())
+        if share > 2.0 * self._fg_base + 0.01 or ts - self._shift_ts >= self.shift_check_seconds:
+            self._shift_ts = ts
+            shift = self._estimate_shift(cur, tracked | self.protect)
+            if abs(shift[0]) + abs(shift[1]) >= self.min_shift:
+                self._shift_state(shift)
+                self._fresh_border(shift, cur)
+                fg, diff, d2 = self._foreground(cur)
+                share = float((fg & ~tracked).mean())
+        self._fg_base += (1.0 - math.exp(-dt / 30.0)) * (share - self._fg_base)
+        bg = self.bg
 
         # 2. stillness clock
         held = ~freeze_m
