@@ -257,3 +257,48 @@ def test_admin_draws_moves_and_deletes_zones(served, browser):
     assert served["proc"].poll() is None
     page.screenshot(path=str(ART / "06-zones-saved.png"))
     assert not errors, errors
+
+
+@pytest.mark.timeout(300)
+def test_reviewer_sees_and_corrects_the_plate(served, browser):
+    """Sidewalk parking shows the plate row; `p` opens the correction, a bad plate is refused."""
+    url, admin = served["url"], served["admin"]
+    db = Database(f"sqlite:///{served['log'].parent / 'sw.db'}")
+    (cid,) = seed_candidates(db, served["log"].parent / "storage", real_frames(served_vtest(), 2), 1,
+                             t0=1_800_000_000.0)
+    # the queue page claims the 3 oldest: clear the others (as wang, who may hold their claims)
+    wang = httpx.Client(base_url=url, timeout=30)
+    wang.headers["Authorization"] = "Bearer " + wang.post(
+        "/api/v1/auth/token", data={"username": "wang", "password": REVIEWER_PW}).json()["access_token"]
+    for item in wang.get("/api/v1/candidates", params={"status": "pending", "limit": 50}).json()["items"]:
+        if item["id"] != cid:
+            r = wang.post(f"/api/v1/candidates/{item['id']}/decision", json={"decision": "reject", "reason": "other"})
+            assert r.status_code == 200, r.text
+    page = browser.new_page(viewport={"width": 1440, "height": 900})
+    login(page, url, "wang", REVIEWER_PW, "/queue")
+    queue = page.locator("#queue")
+    for _ in range(10):
+        if queue.get_attribute("data-candidate") == str(cid):
+            break
+        page.keyboard.press("j")
+        page.wait_for_timeout(200)
+    expect(queue).to_have_attribute("data-candidate", str(cid))
+    plate = page.locator('dd[data-field="plate"]')
+    expect(plate).to_have_text("未识别")
+    page.once("dialog", lambda d: d.accept("粤X"))  # not a mainland plate
+    page.keyboard.press("p")
+    page.wait_for_timeout(500)
+    assert "plate" not in (admin.get(f"/api/v1/candidates/{cid}").json().get("attributes") or {})
+    page.once("dialog", lambda d: d.accept("粤B12345"))
+    page.keyboard.press("p")
+    expect(plate).to_contain_text("粤B12345")
+    stored = admin.get(f"/api/v1/candidates/{cid}").json()["attributes"]["plate"]
+    assert stored["text"] == "粤B12345" and stored["corrected_by"] == "wang"
+    page.screenshot(path=str(ART / "queue-plate.png"))
+    page.close()
+
+
+def served_vtest():
+    from tests.conftest import shared_path
+
+    return shared_path("media", "vtest.avi")

@@ -49,6 +49,18 @@
     document.querySelectorAll("#thumbs figure").forEach((f) => f.classList.toggle("on", f.dataset.ev === String(e.id)));
   }
 
+  async function correctPlate() {
+    const c = current();
+    if (!c || c.violation !== "sidewalk_parking") return;
+    const old = ((c.attributes || {}).plate || {}).text || "";
+    const text = window.prompt(t("plate_prompt"), old);
+    if (text === null || text.trim() === "" || text.trim() === old) return;
+    const r = await SW.api("PUT", "/api/v1/candidates/" + c.id + "/plate", { text: text.trim() });
+    if (!r.ok) { SW.toast((r.data && r.data.detail) || t("plate_bad"), "warn"); return; }
+    c.attributes = Object.assign({}, c.attributes, { plate: { text: text.trim(), corrected_by: "me" } });
+    render();
+  }
+
   function render() {
     const c = current();
     $("queue").hidden = !c;
@@ -66,6 +78,10 @@
       ["duration", fmtDuration(c.last_seen - c.first_seen)],
       ["score", (c.score * 100).toFixed(0) + "%"],
     ];
+    const plate = (c.attributes || {}).plate;
+    if (c.violation === "sidewalk_parking") {
+      rows.push(["plate", plate && plate.text ? plate.text + (plate.corrected_by ? " ✓" : plate.confidence ? " (" + (plate.confidence * 100).toFixed(0) + "%)" : "") : t("plate_none")]);
+    }
     if (c.claim) rows.push(["claim_until", new Date(c.claim.expires_at * 1000).toLocaleTimeString(currentLang() === "en" ? "en-GB" : "zh-CN", { hour12: false })]);
     const meta = $("meta");
     meta.replaceChildren(...rows.flatMap(([k, v]) => [SW.el("dt", { text: t(k) }), SW.el("dd", { text: v, "data-field": k })]));
@@ -166,6 +182,7 @@
       j: () => { if (idx + 1 < buffer.length) { idx++; evIdx = 0; render(); } },
       k: () => { if (idx > 0) { idx--; evIdx = 0; render(); } },
       n: () => $("note").focus(),
+      p: correctPlate,
       e: () => { const c = current(); if (c) { const evs = evidenceList(c); evIdx = (evIdx + 1) % evs.length; showMain(evs[evIdx]); } },
       "?": () => { $("help").hidden = false; },
       Escape: closeOverlays,
