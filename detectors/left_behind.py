@@ -63,7 +63,6 @@ class StaticObject:
     born: float
     last_seen: float
     area_px: float  # full-resolution pixels of its region (the largest seen while it is whole)
-    strength: float
     votes: dict[str, float] = field(default_factory=dict)
     person_ts: float = -math.inf
     vehicle_ts: float = -math.inf
@@ -264,7 +263,7 @@ class LeftBehindEngine:
             x, y, w, h, area = (int(v) for v in stats[i])
             x2, y2 = x + w, y + h
             mask = labels[y:y2, x:x2] == i
-            when = float(np.median(model.since[y:y2, x:x2][mask]))
+            when = float(np.median(model.since[y:y2, x:x2][mask]))  # relative seconds: only compared
             parts.append([[x, y, x2, y2], [((x, y, x2, y2), mask)], float(area), when])
         merged = True
         while merged and len(parts) > 1:
@@ -329,9 +328,7 @@ class LeftBehindEngine:
                 obj = revived
                 obj.box, obj.small, obj.last_seen, obj.area_px, obj.present = box, box_s, ts, area * area_scale, True
             else:
-                appeared = float(np.median(model.since[mask]))
-                obj = StaticObject(self._next_id, box, box_s, appeared, ts, ts, area * area_scale,
-                                   strength=self._strength(mask, box_s))
+                obj = StaticObject(self._next_id, box, box_s, model.appeared(mask), ts, ts, area * area_scale)
                 self._next_id += 1
                 obj.attribution, obj.attribution_crops = self._attribute(obj)
             self.objects.append(obj)
@@ -373,18 +370,17 @@ class LeftBehindEngine:
         if e_bg > 1.2 * e_cur + 2.0:
             return True
         hollow, ripple, ncc, _ = self.model.lighting_stats(mask, box)
-        return ripple < 0.03 and (ncc > 0.45 or hollow > 0.5)
-
-    def _strength(self, mask: np.ndarray, box: Box) -> float:
-        x1, y1, x2, y2 = box
-        return float(mask[y1:y2, x1:x2].mean())
+        # light scales the ground smoothly (low ripple) and keeps its texture (ncc), or changes only a
+        # patch's rim (hollow), or brings no outline of its own (a thing's edge is sharp against the ground)
+        return ripple < 0.03 and (ncc > 0.45 or hollow > 0.5 or e_cur < 2.0 * e_bg + 4.0)
 
     def _attribute(self, obj: StaticObject) -> tuple[list[dict], list[EvidenceImage]]:
-        """Tracks that were at the object's place in the seconds before it appeared."""
+        """Tracks that were at the object's place from the seconds before it appeared until it was
+        established (whoever set it down and stood by it), nearest to its appearance first."""
         size = max(float(obj.box[2] - obj.box[0]), float(obj.box[3] - obj.box[1]))
         reach = np.array([-1, -1, 1, 1], np.float32) * 0.5 * size
         place = obj.box + reach
-        lo, hi = obj.appeared - self.attribution_seconds, obj.appeared + self.model.static_seconds
+        lo, hi = obj.appeared - self.attribution_seconds, obj.born
         found: list[tuple[float, int, _TrackTrace, float]] = []
         for tid, tr in self.traces.items():
             best_t, best_gap = None, math.inf

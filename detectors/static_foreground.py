@@ -6,7 +6,8 @@ something new appeared and stayed. This model finds that at reduced resolution (
 wide, about 1/16 of the pixels of 720p), time-based so it behaves the same at 1 or 10 analysed fps.
 
 Per pixel it keeps a long-term background ``bg`` (normalised brightness), a noise level, the
-appearance ``cand`` a pixel took when it turned foreground, ``since`` (when) and ``acc`` (seconds it
+appearance ``cand`` a pixel took when it turned foreground, ``since`` (when it turned foreground from
+background, relative to ``epoch``) and ``acc`` (seconds it
 has stayed foreground *and* unchanged). A pixel is static once ``acc >= static_seconds``.
 
 Robustness, in the order it is applied:
@@ -66,6 +67,7 @@ class StaticForeground:
         self.small: tuple[int, int] = (0, 0)
         self.scale = 1.0
         self.t0 = 0.0
+        self.epoch = 0.0
         self.last_ts: float | None = None
         self._grid: np.ndarray | None = None
         self.gain = 1.0
@@ -93,7 +95,8 @@ class StaticForeground:
         self.bg = gray.copy()
         self.var = np.full((h, w), 4.0, np.float32)
         self.cand = gray.copy()
-        self.since = np.full((h, w), ts, np.float32)
+        self.epoch = ts  # ``since`` is kept relative to it: float32 cannot hold Unix times to the second
+        self.since = np.zeros((h, w), np.float32)
         self.acc = np.zeros((h, w), np.float32)
         self.fg = np.zeros((h, w), bool)
         self.static = np.zeros((h, w), bool)
@@ -229,7 +232,9 @@ class StaticForeground:
         same = cv2.absdiff(cur, cand) < self.thr
         new = fg & (acc <= 0) & held
         np.copyto(cand, cur, where=new)
-        np.copyto(self.since, np.float32(ts), where=new)
+        # ``since``: when each pixel turned foreground (from background). A bag set down at someone's
+        # feet counts from when it was set down, though its clock only runs once they walk off.
+        np.copyto(self.since, np.float32(ts - self.epoch), where=fg & ~self.fg)
         grow = fg & same & ~new & held & ~decay_m
         moved = fg & ~same & ~new & held
         u8 = np.uint8
@@ -264,62 +269,84 @@ class StaticForeground:
             self._tiles_ts = ts
             self._refresh_tiles(image, fg | tracked | self.protect | (acc > 0))
 
+    @staticmethod
+    def _highpass(img: np.ndarray) -> np.ndarray:
+        """Texture only: the local mean removed, so light ramps and offsets cannot look like motion."""
+        return img - cv2.blur(img, (9, 9))
+
+    @staticmethod
+    def _gradients(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return (cv2.Sobel(b, cv2.CV_32F, 1, 0, ksize=3) * np.float32(0.125),
+                cv2.Sobel(b, cv2.CV_32F, 0, 1, ksize=3) * np.float32(0.125))
+
     def _lk_prepare(self) -> None:
-        """Half-resolution background and its gradients for the shift estimate (cached: the
-        background changes slowly; refreshed with the thresholds and after every shift)."""
+        """Half-resolution background texture and its gradients for the shift estimate (cached:
+        the background changes slowly; refreshed with the thresholds and after every shift)."""
         h, w = self.bg.shape
         half = (w // 2, h // 2)
-        b = cv2.resize(self.bg, half, interpolation=cv2.INTER_AREA)
-        gx = cv2.Sobel(b, cv2.CV_32F, 1, 0, ksize=3) * np.float32(0.125)
-        gy = cv2.Sobel(b, cv2.CV_32F, 0, 1, ksize=3) * np.float32(0.125)
+        b = self._highpass(cv2.resize(self.bg, half, interpolation=cv2.INTER_AREA))
+        gx, gy = self._gradients(b)
         wt = (gx * gx + gy * gy > 9.0).astype(np.float32)  # textured pixels carry the estimate
-        wt[:3], wt[-3:], wt[:, :3], wt[:, -3:] = 0, 0, 0, 0
+        wt[:5], wt[-5:], wt[:, :5], wt[:, -5:] = 0, 0, 0, 0
         self._lk = (half, b, gx, gy, wt)
 
     @staticmethod
-    def _lk_solve(r: np.ndarray, gx: np.ndarray, gy: np.ndarray, w: np.ndarray) -> np.ndarray | None:
-        wx, wy = w * gx, w * gy
-        a = np.array([[float((wx * gx).sum()), float((wx * gy).sum()), float(wx.sum())],
-                      [0.0, float((wy * gy).sum()), float(wy.sum())],
-                      [0.0, 0.0, float(w.sum())]])
-        a[1, 0], a[2, 0], a[2, 1] = a[0, 1], a[0, 2], a[1, 2]
-        rhs = np.array([float((wx * r).sum()), float((wy * r).sum()), float((w * r).sum())])
-        if a[2, 2] < 100 or np.linalg.cond(a) > 1e6:
+    def _lk_solve(r: np.ndarray, feats: list[np.ndarray], w: np.ndarray) -> np.ndarray | None:
+        """Weighted least squares r ~ sum(x_i * feats_i)."""
+        wf = [w * f for f in feats]
+        n = len(feats)
+        a = np.array([[float((wf[i] * feats[j]).sum()) for j in range(n)] for i in range(n)])
+        rhs = np.array([float((wf[i] * r).sum()) for i in range(n)])
+        if float(w.sum()) < 100 or np.linalg.cond(a) > 1e6:
             return None  # too little texture to tell
         return np.linalg.solve(a, rhs)
 
     def _estimate_shift(self, cur: np.ndarray, exclude: np.ndarray) -> tuple[float, float]:
-        """Translation (model pixels) of the frame against the background: weighted least squares
-        on the background's gradients at half resolution (Lucas-Kanade with an offset term and
-        one robust re-weighting; moving things are outliers, tracked boxes and objects are left
-        out), iterated only when the camera really moved."""
+        """Translation (model pixels) of the frame against the background, or (0, 0).
+
+        Weighted least squares on the background texture's gradients at half resolution
+        (Lucas-Kanade with a gain term, one robust re-weighting; moving things are outliers,
+        tracked boxes and objects are left out), iterated for shifts of a few pixels, and kept
+        only if the aligned background explains the frame clearly better than the unaligned one,
+        so a change of light is never taken for a camera move."""
         if self._lk is None:
             self._lk_prepare()
-        half, b0, gx, gy, wt = self._lk
-        c = cv2.resize(cur, half, interpolation=cv2.INTER_AREA)
+        half, b0, gx0, gy0, wt = self._lk
+        c = self._highpass(cv2.resize(cur, half, interpolation=cv2.INTER_AREA))
         w = wt * (cv2.resize(exclude.view(np.uint8), half, interpolation=cv2.INTER_NEAREST) == 0)
+
+        def misfit(b: np.ndarray, weights: np.ndarray) -> float:
+            sol = self._lk_solve(c - b, [b], weights)
+            gain = float(sol[0]) if sol is not None else 0.0
+            err = np.abs(c - b * np.float32(1.0 + gain))
+            return float((err * weights).sum()) / max(float(weights.sum()), 1.0)
+
         dx = dy = 0.0
-        b = b0
+        b, gx, gy = b0, gx0, gy0
         for i in range(4):
             r = c - b
-            sol = self._lk_solve(r, gx, gy, w)
+            sol = self._lk_solve(r, [gx, gy, b], w)
             if sol is None:
-                break
-            err = np.abs(r - gx * np.float32(sol[0]) - gy * np.float32(sol[1]) - np.float32(sol[2]))
+                return 0.0, 0.0
+            err = np.abs(r - gx * np.float32(sol[0]) - gy * np.float32(sol[1]) - b * np.float32(sol[2]))
             mean_err = float((err * w).sum()) / max(float(w.sum()), 1.0)
-            sol = self._lk_solve(r, gx, gy, w * (err < 2.5 * mean_err + 1.0))
+            sol = self._lk_solve(r, [gx, gy, b], w * (err < 2.5 * mean_err + 1.0))
             if sol is None:
-                break
+                return 0.0, 0.0
             step_x, step_y = -float(sol[0]), -float(sol[1])
             if not (math.isfinite(step_x) and math.isfinite(step_y)) or abs(step_x) + abs(step_y) > 6:
                 return 0.0, 0.0
             dx, dy = dx + step_x, dy + step_y
-            if abs(step_x) + abs(step_y) < (0.5 * self.min_shift if i == 0 else 0.05):
-                break
+            if i == 0 and abs(step_x) + abs(step_y) < 0.5 * self.min_shift:
+                return 0.0, 0.0
             m = np.float32([[1, 0, dx], [0, 1, dy]])
             b = cv2.warpAffine(b0, m, half, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            gx = cv2.Sobel(b, cv2.CV_32F, 1, 0, ksize=3) * np.float32(0.125)
-            gy = cv2.Sobel(b, cv2.CV_32F, 0, 1, ksize=3) * np.float32(0.125)
+            gx, gy = self._gradients(b)
+            if abs(step_x) + abs(step_y) < 0.05:
+                break
+        inner = w * (cv2.warpAffine(wt, np.float32([[1, 0, dx], [0, 1, dy]]), half, flags=cv2.INTER_NEAREST) > 0)
+        if misfit(b, inner) > 0.85 * misfit(b0, inner):
+            return 0.0, 0.0  # not a move: the misfit is light, weather or people
         return 2.0 * dx, 2.0 * dy
 
     def _shift_state(self, shift: tuple[float, float]) -> None:
@@ -435,6 +462,10 @@ class StaticForeground:
         sc, sb = float(c.std()), float(b.std())
         ncc = float(((c - c.mean()) * (b - b.mean())).mean() / (sc * sb)) if sc > 1e-3 and sb > 1e-3 else 0.0
         return hollow, ripple, ncc, sb
+
+    def appeared(self, mask: np.ndarray) -> float:
+        """When the pixels of ``mask`` turned foreground (median), in the caller's seconds."""
+        return float(np.median(self.since[mask])) + self.epoch
 
     def absorb_mask(self, mask: np.ndarray, box: Box) -> None:
         """Make the pixels of ``mask`` (model resolution, only its ``box`` part is read) background."""
