@@ -12,6 +12,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from store.audit import record as audit_record
+
 from store.errors import Conflict, Invalid, NotFound
 from store.notice_schema import CASE_STATUSES, Case, CaseHistory, Notice
 from store.outbox import enqueue
@@ -202,6 +204,9 @@ def change_case_status(s: Session, ref: str, status: str, settings: Settings, *,
     if external_id:
         case.external_id = external_id
     s.flush()
+    # the shared append-only audit log sees it too, beside the case's own history
+    audit_record(s, "case.status", actor=actor, target_type="case", target_id=case.ref, source=source,
+                 to_status=status, result=result, note=note)
     enqueue(s, settings.webhooks, "case.updated", case.ref or "", case_json(s, case), at)
     return case, True
 

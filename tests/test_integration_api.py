@@ -83,6 +83,14 @@ def test_status_back_into_history(world):
         (None, "open", "reviewer", "alice"), ("open", "accepted", "integration", "case-system"),
         ("accepted", "closed", "integration", "case-system")]
     assert case["history"][1]["note"] == "受理"
+    # and the shared audit log holds both changes
+    from sqlalchemy import select
+
+    from store.audit import AuditEntry
+
+    with db.session() as s:
+        rows = s.scalars(select(AuditEntry).where(AuditEntry.action == "case.status", AuditEntry.target_id == ref)).all()
+        assert [r.details["to_status"] for r in rows] == ["accepted", "closed"]
 
 
 @pytest.mark.parametrize("ref,body,code,needle", [
