@@ -8,12 +8,18 @@ merges them with the detector's output and returns one Observation per object an
 dwell timers, incident book and rule then decide when a candidate opens; the observation carries
 ``started`` (when the object appeared), so the zone's dwell counts from the appearance.
 
+A static region is no object when it is a line (tape, wire, shadow edge: thinner than
+``min_thickness`` model pixels), a ghost (its outline is in the background, not in the frame:
+something of the background went away), a change of light (smooth ratio to the background, ground
+texture kept), or a quarter of the view; such regions are taken into the background.
+
 Merging with detections:
-- a region covered by a person (now, or standing still there within ``person_memory`` seconds) is
-  that person, not an object; a region covered by a car/truck/bus/motorcycle belongs to the parking
-  rule;
+- a region covered by a person standing still (now, or within ``person_memory`` seconds: detectors
+  miss standing people now and then) is that person, not an object; a region covered by a car,
+  truck, bus or motorcycle belongs to the parking rule;
 - otherwise it is labelled with the class of the detection that overlaps it most often (e.g.
-  ``suitcase``, ``chair``), else ``unknown``.
+  ``suitcase``, ``chair``), else ``unknown``; it is reported once it has been seen clear of people
+  and vehicles for ``confirm_seconds``.
 
 Evidence for the reviewer (passed on open): ``before`` (the full-resolution background from before
 the object appeared, box drawn), ``after`` (the frame once it was established), and ``attribution``
@@ -25,8 +31,9 @@ Removal and absorption: an object whose region returns to the background is drop
 it comes back at the same place within ``reappear_seconds`` it is the same object (same key, same
 appearance time), so the candidate is updated rather than raised again. An object stays out of the
 background model until :meth:`LeftBehindEngine.mark_handled` / :meth:`LeftBehindEngine.absorb` is
-called (a reviewer decided; review decisions call it) or it is older than its zone's
-``max_age_seconds``, so a long-standing pile is not forgotten.
+called (a reviewer decided; the review-decision code is meant to call it) or it is older than its
+zone's ``max_age_seconds``, so a long-standing pile is not forgotten. Objects outside every watched
+zone are absorbed after ``outside_absorb_seconds``.
 """
 
 from __future__ import annotations
