@@ -8,12 +8,18 @@ merges them with the detector's output and returns one Observation per object an
 dwell timers, incident book and rule then decide when a candidate opens; the observation carries
 ``started`` (when the object appeared), so the zone's dwell counts from the appearance.
 
+A static region is no object when it is a line (tape, wire, shadow edge: thinner than
+``min_thickness`` model pixels), a ghost (its outline is in the background, not in the frame:
+something of the background went away), a change of light (smooth ratio to the background, ground
+texture kept), or a quarter of the view; such regions are taken into the background.
+
 Merging with detections:
-- a region covered by a person (now, or standing still there within ``person_memory`` seconds) is
-  that person, not an object; a region covered by a car/truck/bus/motorcycle belongs to the parking
-  rule;
+- a region covered by a person standing still (now, or within ``person_memory`` seconds: detectors
+  miss standing people now and then) is that person, not an object; a region covered by a car,
+  truck, bus or motorcycle belongs to the parking rule;
 - otherwise it is labelled with the class of the detection that overlaps it most often (e.g.
-  ``suitcase``, ``chair``), else ``unknown``.
+  ``suitcase``, ``chair``), else ``unknown``; it is reported once it has been seen clear of people
+  and vehicles for ``confirm_seconds``.
 
 Evidence for the reviewer (passed on open): ``before`` (the full-resolution background from before
 the object appeared, box drawn), ``after`` (the frame once it was established), and ``attribution``
@@ -25,8 +31,9 @@ Removal and absorption: an object whose region returns to the background is drop
 it comes back at the same place within ``reappear_seconds`` it is the same object (same key, same
 appearance time), so the candidate is updated rather than raised again. An object stays out of the
 background model until :meth:`LeftBehindEngine.mark_handled` / :meth:`LeftBehindEngine.absorb` is
-called (a reviewer decided; review decisions call it) or it is older than its zone's
-``max_age_seconds``, so a long-standing pile is not forgotten.
+called (a reviewer decided; the review-decision code is meant to call it) or it is older than its
+zone's ``max_age_seconds``, so a long-standing pile is not forgotten. Objects outside every watched
+zone are absorbed after ``outside_absorb_seconds``.
 """
 
 from __future__ import annotations
@@ -100,9 +107,9 @@ class LeftBehindEngine:
 
     def __init__(self, *, width: int = 320, static_seconds: float = 4.0, lost_seconds: float = 3.0,
                  reappear_seconds: float = 120.0, person_memory: float = 10.0, vehicle_memory: float = 20.0,
-                 attribution_seconds: float = 10.0, crop_interval: float = 1.0, outside_absorb_seconds: float = 60.0,
+                 attribution_seconds: float = 10.0, crop_interval: float = 2.0, outside_absorb_seconds: float = 60.0,
                  min_small_pixels: int = 10, min_thickness: float = 4.0, shrink_seconds: float = 5.0,
-                 confirm_seconds: float = 1.0) -> None:
+                 confirm_seconds: float = 1.0, max_object_share: float = 0.25) -> None:
         self.model = StaticForeground(width=width, static_seconds=static_seconds)
         self.lost_seconds = lost_seconds
         self.reappear_seconds = reappear_seconds
@@ -115,10 +122,12 @@ class LeftBehindEngine:
         self.min_thickness = min_thickness
         self.shrink_seconds = shrink_seconds
         self.confirm_seconds = confirm_seconds
+        self.max_object_share = max_object_share
         self.objects: list[StaticObject] = []
         self.gone: list[StaticObject] = []
         self.traces: dict[int, _TrackTrace] = {}
         self._next_id = 1
+        self._trim_ts = -math.inf
         self._zones_sig: tuple | None = None
         self._last_image: np.ndarray | None = None
 
@@ -202,6 +211,9 @@ class LeftBehindEngine:
             tr.still = _was_still(tr, ts)
             if not tr.crops or ts - tr.crops[-1][0] >= self.crop_interval:
                 tr.crops.append((ts, track.box.copy(), _crop(scene.image, track.box)))
+        if ts - self._trim_ts < 2.0:
+            return
+        self._trim_ts = ts
         for tid in list(self.traces):
             tr = self.traces[tid]
             while tr.boxes and ts - tr.boxes[0][0] > horizon:
@@ -256,13 +268,18 @@ class LeftBehindEngine:
         static = model.static.view(np.uint8)
         if not static.any():
             return []
-        closed = cv2.morphologyEx(static, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
+        H, W = static.shape
+        rx, ry, rw, rh = cv2.boundingRect(static)  # work only where static pixels are
+        ox, oy = max(0, rx - 3), max(0, ry - 3)
+        roi = static[oy:min(H, ry + rh + 3), ox:min(W, rx + rw + 3)]
+        closed = cv2.morphologyEx(roi, cv2.MORPH_CLOSE, np.ones((5, 5), np.uint8))
         n, labels, stats, _ = cv2.connectedComponentsWithStats(closed, connectivity=8)
         parts = []
         for i in range(1, n):
             x, y, w, h, area = (int(v) for v in stats[i])
+            mask = labels[y:y + h, x:x + w] == i
+            x, y = x + ox, y + oy
             x2, y2 = x + w, y + h
-            mask = labels[y:y2, x:x2] == i
             when = float(np.median(model.since[y:y2, x:x2][mask]))  # relative seconds: only compared
             parts.append([[x, y, x2, y2], [((x, y, x2, y2), mask)], float(area), when])
         merged = True
@@ -295,6 +312,7 @@ class LeftBehindEngine:
     def _match(self, ts: float, image: np.ndarray, blobs: list, zones: list[Zone]) -> None:
         model = self.model
         area_scale = 1.0 / (model.scale * model.scale)
+        static_area = float(model.static.size)
         matched: set[int] = set()
         for box_s, mask, area in blobs:
             box = model.to_full(box_s)
@@ -316,11 +334,13 @@ class LeftBehindEngine:
             if area < self.min_small_pixels or not self._solid(mask[y1:y2, x1:x2]):
                 # specks and thin lines (tape, wires, shadow edges) are no objects; once they have
                 # held still as long as the clock counts, they become background
-                if float(np.median(model.acc[mask & model.static])) >= model.static_seconds + model.hold_seconds - 0.01:
+                held = model.acc[mask & model.static]
+                if held.size and float(np.median(held)) >= model.static_seconds + model.hold_seconds - 0.01:
                     model.absorb_mask(mask, box_s)
                 continue
-            if self._not_a_thing(mask, box_s):
-                model.absorb(box_s, image)
+            too_big = (x2 - x1) * (y2 - y1) > self.max_object_share * static_area
+            if too_big or self._not_a_thing(mask, box_s):
+                model.absorb(box_s, image)  # a ghost, light, or half the view: no object
                 continue
             revived = self._find(box, self.gone, set())
             if revived is not None:
@@ -540,5 +560,5 @@ def _crop(image: np.ndarray, box: np.ndarray, margin: float = 0.15, max_side: in
     side = max(crop.shape[:2])
     if side > max_side:
         f = max_side / side
-        return cv2.resize(crop, (max(1, int(crop.shape[1] * f)), max(1, int(crop.shape[0] * f))), interpolation=cv2.INTER_AREA)
+        return cv2.resize(crop, (max(1, int(crop.shape[1] * f)), max(1, int(crop.shape[0] * f))), interpolation=cv2.INTER_LINEAR)
     return crop.copy()

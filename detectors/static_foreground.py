@@ -23,7 +23,12 @@ Robustness, in the order it is applied:
 - people and vehicles: inside boxes of moving tracks the clock is frozen (a passer-by occluding a
   bag neither adds nor removes time); inside boxes of people standing still it runs backwards, so a
   loitering person never becomes a static object, and a bag set down at someone's feet starts to
-  count when they walk off.
+  count when they walk off;
+- camera shake and drift: when much more of the view than usual changed (and every few seconds),
+  the camera's shift is measured (Lucas-Kanade on the background texture with a gain term) and,
+  if it really explains the frame better, every per-pixel state is moved with it; when most of
+  the view changed for seconds (camera turned, zoomed, infrared switched on) the model re-learns,
+  keeping what it knew under known objects.
 
 A full-resolution copy of the background (``bg_full``) is kept in tiles: a tile is refreshed from
 the frame whenever nothing in it is foreground, so it shows the place as it was before an object
@@ -45,7 +50,7 @@ class StaticForeground:
 
     def __init__(self, width: int = 320, static_seconds: float = 4.0, bg_seconds: float = 45.0,
                  slow_seconds: float = 900.0, warmup_seconds: float = 6.0, window: int = 5, tile: int = 16,
-                 tile_seconds: float = 2.0, hold_seconds: float = 6.0, scene_change: float = 0.6,
+                 tile_seconds: float = 2.0, hold_seconds: float = 6.0, scene_change: float = 0.4,
                  min_shift: float = 0.2, shift_check_seconds: float = 5.0) -> None:
         self.width = width
         self.static_seconds = static_seconds
@@ -249,8 +254,8 @@ class StaticForeground:
 
         # 3. background: learn where nothing stands in front; very slowly where something that is
         # no protected object stays (lighting patches, fading marks) so they cannot pile up
-        if self._view_changed(ts, fg & ~tracked):
-            self._init(ts, image, cur)
+        if self._view_changed(ts, share):
+            self._relearn(ts, image, cur)
             return
         free = ~tracked & ~self.protect
         if warm:
@@ -380,11 +385,28 @@ class StaticForeground:
             self.cand[sl] = cur[sl]
             self.acc[sl] = 0.0
 
-    def _view_changed(self, ts: float, fg: np.ndarray) -> bool:
-        """Most of the view (outside tracked boxes) differs for 3 s: the camera moved, zoomed or
-        switched to infrared.
-        Re-learn from the current frame rather than raise the whole view as one object."""
-        if float(fg.mean()) < self.scene_change:
+    def _relearn(self, ts: float, image: np.ndarray, cur: np.ndarray) -> None:
+        """Start over from this frame, but keep what the model knew under known objects (if the
+        view did not really change they are still there, and a pile must not be forgotten) and
+        the noise levels."""
+        keep = self.protect
+        saved = [(name, getattr(self, name)[keep]) for name in ("bg", "var", "cand", "since", "acc")]
+        epoch, bg_full, noise = self.epoch, self.bg_full, self.var
+        self._init(ts, image, cur)
+        self.var = noise  # the camera's noise (and its fluttering tape) did not change with the view
+        for name, values in saved:
+            arr = getattr(self, name)
+            arr[keep] = values + (epoch - self.epoch if name == "since" else 0.0)
+        self.protect = keep
+        if bg_full is not None and keep.any() and self.bg_full is not None:
+            big = cv2.resize(keep.view(np.uint8), (image.shape[1], image.shape[0]), interpolation=cv2.INTER_NEAREST) > 0
+            self.bg_full[big] = bg_full[big]
+
+    def _view_changed(self, ts: float, share: float) -> bool:
+        """Most of the view (``share`` of it outside tracked boxes) differs for 3 s: the camera
+        moved far, zoomed or switched to infrared. Re-learn from the current frame rather than
+        raise the whole view as one object."""
+        if share < self.scene_change:
             self._changed_since = None
             return False
         if self._changed_since is None:
