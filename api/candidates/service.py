@@ -176,37 +176,39 @@ def claim(db, me: Principal, count: int, f: ListFilters, lease: float, skip_seco
           ip: str | None = None, lock=None) -> tuple[list[dict], float]:
     """The caller's working set for these filters, at most `count` candidates, oldest first.
 
-    One short transaction: let go of claims outside the set, renew the ones kept, then take free
-    candidates one conditional statement each (a candidate someone else took meanwhile is skipped)."""
+    The reads (which claims are mine, which candidates look free) happen before the write lock; under
+    it, one short transaction lets go of claims outside the set, renews the ones kept, and takes the
+    free candidates one conditional statement each (one someone else took meanwhile is passed over
+    and the next looked up)."""
     at = time.time()
     expires = at + lease
     pending = ListFilters(status="pending", violation=f.violation, camera_id=f.camera_id)
-    with lock or nullcontext(), db.session() as s:
+    free_q = apply_filters(select(C.id), pending).where(_free(at, me.user_id, at - skip_seconds)).order_by(C.id)
+    with db.session() as s:
         mine = select(_K.candidate_id).where(_K.user_id == me.user_id, _K.expires_at > at)
         held_q = apply_filters(select(C.id).where(C.id.in_(mine)), pending)  # driven by the few claims
         keep = list(s.scalars(held_q.order_by(C.id).limit(count)).all())
+        need = count - len(keep)
+        candidates = list(s.scalars(free_q.limit(need + 4)).all()) if need > 0 else []
+    got: list[int] = []
+    with lock or nullcontext(), db.session() as s:
         ct = Claim.__table__
         s.execute(delete(ct).where(ct.c.user_id == me.user_id, ct.c.candidate_id.not_in(keep)))
         if keep:
             s.execute(update(ct).where(ct.c.user_id == me.user_id, ct.c.candidate_id.in_(keep)).values(expires_at=expires))
-        got: list[int] = []
         for _round in range(4):
-            need = count - len(keep) - len(got)
-            if need <= 0:
-                break
-            q = apply_filters(select(C.id), pending).where(_free(at, me.user_id, at - skip_seconds))
-            if got:
-                q = q.where(C.id.not_in(got))
-            ids = list(s.scalars(q.order_by(C.id).limit(need + 4)).all())
-            if not ids:
-                break
-            for cid in ids:
-                if try_claim(s, cid, me.user_id, at, expires):
+            for cid in candidates:
+                if len(got) >= need:
+                    break
+                if cid not in keep and try_claim(s, cid, me.user_id, at, expires):
                     got.append(cid)
                     record(s, "candidate.claim", actor=me.username, actor_id=me.user_id, target_type="candidate",
                            target_id=cid, ip=ip, expires_at=round(expires, 3))
-                    if len(got) >= need:
-                        break
+            if len(got) >= need or not candidates:
+                break
+            # others were quicker for some: look again, now under the lock
+            q = free_q.where(C.id.not_in(got + keep)) if got or keep else free_q
+            candidates = list(s.scalars(q.limit(need - len(got) + 4)).all())
     with db.session() as s:  # the write lock is already handed on
         items = candidate_payloads(s, sorted(keep + got), me, at)
     if got:
