@@ -8,12 +8,13 @@ expires and the candidate is free again.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from contextlib import nullcontext
 from collections.abc import Sequence
 
-from sqlalchemy import and_, delete, exists, func, select, update
+from sqlalchemy import Text, and_, bindparam, delete, exists, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
 from api.auth.service import Principal
@@ -28,17 +29,20 @@ from streetwarden.logs import event
 log = logging.getLogger("streetwarden.api")
 
 
+C = Candidate.__table__.c  # plain table columns: Core statements skip the ORM's per-statement work
+
+
 def apply_filters(q, f: ListFilters):  # type: ignore[no-untyped-def]
     if f.status is not None:
-        q = q.where(Candidate.status == f.status.value)
+        q = q.where(C.status == f.status.value)
     if f.violation is not None:
-        q = q.where(Candidate.violation == f.violation.value)
+        q = q.where(C.violation == f.violation.value)
     if f.camera_id:
-        q = q.where(Candidate.camera_id == f.camera_id)
+        q = q.where(C.camera_id == f.camera_id)
     if f.since is not None:
-        q = q.where(Candidate.last_seen >= f.since)
+        q = q.where(C.last_seen >= f.since)
     if f.until is not None:
-        q = q.where(Candidate.first_seen <= f.until)
+        q = q.where(C.first_seen <= f.until)
     return q
 
 
@@ -62,9 +66,20 @@ class _NameCache:
 
 
 names = _NameCache()
-_COLS = [Candidate.id, Candidate.camera_id, Candidate.zone_id, Candidate.violation, Candidate.label, Candidate.score,
-         Candidate.status, Candidate.box, Candidate.frame_width, Candidate.frame_height, Candidate.live,
-         Candidate.first_seen, Candidate.last_seen, Candidate.active, Candidate.created_at, Candidate.attributes]
+# JSON columns come back as text and are parsed here: the dialect's JSON result processing costs more
+_COLS = [C.id, C.camera_id, C.zone_id, C.violation, C.label, C.score, C.status, type_coerce(C.box, Text).label("box"),
+         C.frame_width, C.frame_height, C.live, C.first_seen, C.last_seen, C.active, C.created_at,
+         type_coerce(C.attributes, Text).label("attributes")]
+_E, _K, _U, _D, _S = (Evidence.__table__.c, Claim.__table__.c, User.__table__.c, Decision.__table__.c,
+                      Skip.__table__.c)
+_IDS = bindparam("ids", expanding=True)
+_ROWS_Q = select(*_COLS).where(C.id.in_(_IDS))
+_EVIDENCE_Q = (select(_E.candidate_id, _E.id, _E.kind, _E.sha256, _E.width, _E.height, _E.ts, _E.note)
+               .where(_E.candidate_id.in_(_IDS)).order_by(_E.id))
+_CLAIMS_Q = (select(_K.candidate_id, _K.user_id, _U.username, _K.expires_at).join_from(Claim.__table__, User.__table__)
+             .where(_K.candidate_id.in_(_IDS), _K.expires_at > bindparam("at")))
+_DECISIONS_Q = (select(_D.candidate_id, _D.decision, _D.reason, _D.note, _D.username, _D.decided_at)
+                .where(_D.candidate_id.in_(_IDS)))
 
 
 def candidate_payloads(s: Session, ids: Sequence[int], me: Principal, at: float | None = None,
@@ -75,21 +90,17 @@ def candidate_payloads(s: Session, ids: Sequence[int], me: Principal, at: float 
     if not ids:
         return []
     at = time.time() if at is None else at
+    ids = list(ids)
+    conn = s.connection()
     if rows is None:
-        rows = {r.id: r for r in s.execute(select(*_COLS).where(Candidate.id.in_(ids))).all()}
+        rows = {r.id: r for r in conn.execute(_ROWS_Q, {"ids": ids}).all()}
     evidence: dict[int, list[dict]] = {}
-    for cid, eid, kind, sha, w, h, ts, note in s.execute(
-            select(Evidence.candidate_id, Evidence.id, Evidence.kind, Evidence.sha256, Evidence.width, Evidence.height,
-                   Evidence.ts, Evidence.note).where(Evidence.candidate_id.in_(ids)).order_by(Evidence.id)).all():
+    for cid, eid, kind, sha, w, h, ts, note in conn.execute(_EVIDENCE_Q, {"ids": ids}).all():
         evidence.setdefault(cid, []).append({"id": eid, "kind": kind, "url": f"/api/v1/evidence/{eid}", "sha256": sha,
                                              "width": w, "height": h, "ts": ts, "note": note})
-    claims = {cid: (uid, name, exp) for cid, uid, name, exp in s.execute(
-        select(Claim.candidate_id, Claim.user_id, User.username, Claim.expires_at).join(User, User.id == Claim.user_id)
-        .where(Claim.candidate_id.in_(ids), Claim.expires_at > at)).all()}
+    claims = {cid: (uid, name, exp) for cid, uid, name, exp in conn.execute(_CLAIMS_Q, {"ids": ids, "at": at}).all()}
     decided = [i for i, r in rows.items() if r.status != "pending"]
-    decisions = {d.candidate_id: d for d in s.execute(
-        select(Decision.candidate_id, Decision.decision, Decision.reason, Decision.note, Decision.username,
-               Decision.decided_at).where(Decision.candidate_id.in_(decided))).all()} if decided else {}
+    decisions = {d.candidate_id: d for d in conn.execute(_DECISIONS_Q, {"ids": decided}).all()} if decided else {}
     cameras, zones = names.get(s)
     out = []
     for cid in ids:
@@ -102,11 +113,11 @@ def candidate_payloads(s: Session, ids: Sequence[int], me: Principal, at: float 
         out.append({
             "id": r.id, "camera_id": r.camera_id, "camera_name": cam_name, "address": address, "zone_id": r.zone_id,
             "zone_name": zones.get((r.camera_id, r.zone_id)), "violation": r.violation, "label": r.label,
-            "score": round(r.score, 4), "status": r.status, "box": [float(v) for v in r.box],
+            "score": round(r.score, 4), "status": r.status, "box": [float(v) for v in _json(r.box) or []],
             "frame_width": r.frame_width, "frame_height": r.frame_height, "live": r.live,
             "first_seen": r.first_seen, "last_seen": r.last_seen,
             "first_seen_at": iso(r.first_seen) if r.live else None, "last_seen_at": iso(r.last_seen) if r.live else None,
-            "active": r.active, "created_at": iso(r.created_at), "attributes": r.attributes or {},
+            "active": r.active, "created_at": iso(r.created_at), "attributes": _json(r.attributes) or {},
             "evidence": evidence.get(cid, []),
             "claim": {"user": c[1], "expires_at": c[2], "mine": c[0] == me.user_id} if c else None,
             "decision": {"decision": d.decision, "reason": d.reason, "note": d.note, "decided_by": d.username,
@@ -115,13 +126,40 @@ def candidate_payloads(s: Session, ids: Sequence[int], me: Principal, at: float 
     return out
 
 
+def _json(value):  # type: ignore[no-untyped-def]
+    """JSON column read as text (SQLite); PostgreSQL's driver already hands back the decoded value."""
+    return json.loads(value) if isinstance(value, (str, bytes)) and value else (value or None)
+
+
+_LIST_QUERIES: dict[tuple, object] = {}
+
+
+def _list_query(f: ListFilters, paged: bool, newest_first: bool):  # type: ignore[no-untyped-def]
+    """One prepared statement per combination of filters (bound values, not literals), built once:
+    SQLAlchemy then reuses its compiled form without re-adapting it to a new statement object."""
+    key = (f.status is not None, f.violation is not None, bool(f.camera_id), f.since is not None,
+           f.until is not None, paged, newest_first)
+    q = _LIST_QUERIES.get(key)
+    if q is None:
+        q = select(*_COLS)
+        conds = [(key[0], C.status == bindparam("status")), (key[1], C.violation == bindparam("violation")),
+                 (key[2], C.camera_id == bindparam("camera_id")), (key[3], C.last_seen >= bindparam("since")),
+                 (key[4], C.first_seen <= bindparam("until")),
+                 (paged, (C.id < bindparam("after")) if newest_first else (C.id > bindparam("after")))]
+        for present, cond in conds:
+            if present:
+                q = q.where(cond)
+        q = q.order_by(C.id.desc() if newest_first else C.id.asc()).limit(bindparam("limit"))
+        _LIST_QUERIES[key] = q
+    return q
+
+
 def list_candidates(s: Session, f: ListFilters, after: int | None, limit: int, newest_first: bool) -> tuple[list, int | None]:
     """Keyset pagination on id: (rows of this page, last id if there is a next page)."""
-    q = apply_filters(select(*_COLS), f)
-    if after is not None:
-        q = q.where(Candidate.id < after if newest_first else Candidate.id > after)
-    q = q.order_by(Candidate.id.desc() if newest_first else Candidate.id.asc()).limit(limit + 1)
-    rows = list(s.execute(q).all())
+    q = _list_query(f, after is not None, newest_first)
+    params = {"status": f.status.value if f.status else None, "violation": f.violation.value if f.violation else None,
+              "camera_id": f.camera_id, "since": f.since, "until": f.until, "after": after, "limit": limit + 1}
+    rows = list(s.connection().execute(q, params).all())
     more = len(rows) > limit
     rows = rows[:limit]
     return rows, (rows[-1].id if more and rows else None)
@@ -129,8 +167,8 @@ def list_candidates(s: Session, f: ListFilters, after: int | None, limit: int, n
 
 def _free(at: float, user_id: int, skip_since: float):  # type: ignore[no-untyped-def]
     """SQL conditions: no live claim of someone else, not recently skipped by this reviewer."""
-    live_claim = exists().where(Claim.candidate_id == Candidate.id, Claim.expires_at > at)
-    skipped = exists().where(Skip.candidate_id == Candidate.id, Skip.user_id == user_id, Skip.skipped_at > skip_since)
+    live_claim = exists().where(_K.candidate_id == C.id, _K.expires_at > at)
+    skipped = exists().where(_S.candidate_id == C.id, _S.user_id == user_id, _S.skipped_at > skip_since)
     return and_(~live_claim, ~skipped)
 
 
@@ -138,37 +176,39 @@ def claim(db, me: Principal, count: int, f: ListFilters, lease: float, skip_seco
           ip: str | None = None, lock=None) -> tuple[list[dict], float]:
     """The caller's working set for these filters, at most `count` candidates, oldest first.
 
-    One short transaction: let go of claims outside the set, renew the ones kept, then take free
-    candidates one conditional statement each (a candidate someone else took meanwhile is skipped)."""
+    The reads (which claims are mine, which candidates look free) happen before the write lock; under
+    it, one short transaction lets go of claims outside the set, renews the ones kept, and takes the
+    free candidates one conditional statement each (one someone else took meanwhile is passed over
+    and the next looked up)."""
     at = time.time()
     expires = at + lease
     pending = ListFilters(status="pending", violation=f.violation, camera_id=f.camera_id)
+    free_q = apply_filters(select(C.id), pending).where(_free(at, me.user_id, at - skip_seconds)).order_by(C.id)
+    with db.session() as s:
+        mine = select(_K.candidate_id).where(_K.user_id == me.user_id, _K.expires_at > at)
+        held_q = apply_filters(select(C.id).where(C.id.in_(mine)), pending)  # driven by the few claims
+        keep = list(s.scalars(held_q.order_by(C.id).limit(count)).all())
+        need = count - len(keep)
+        candidates = list(s.scalars(free_q.limit(need + 4)).all()) if need > 0 else []
+    got: list[int] = []
     with lock or nullcontext(), db.session() as s:
-        mine = select(Claim.candidate_id).where(Claim.user_id == me.user_id, Claim.expires_at > at)
-        held_q = apply_filters(select(Candidate.id).where(Candidate.id.in_(mine)), pending)  # driven by the few claims
-        keep = list(s.scalars(held_q.order_by(Candidate.id).limit(count)).all())
         ct = Claim.__table__
         s.execute(delete(ct).where(ct.c.user_id == me.user_id, ct.c.candidate_id.not_in(keep)))
         if keep:
             s.execute(update(ct).where(ct.c.user_id == me.user_id, ct.c.candidate_id.in_(keep)).values(expires_at=expires))
-        got: list[int] = []
         for _round in range(4):
-            need = count - len(keep) - len(got)
-            if need <= 0:
-                break
-            q = apply_filters(select(Candidate.id), pending).where(_free(at, me.user_id, at - skip_seconds))
-            if got:
-                q = q.where(Candidate.id.not_in(got))
-            ids = list(s.scalars(q.order_by(Candidate.id).limit(need + 4)).all())
-            if not ids:
-                break
-            for cid in ids:
-                if try_claim(s, cid, me.user_id, at, expires):
+            for cid in candidates:
+                if len(got) >= need:
+                    break
+                if cid not in keep and try_claim(s, cid, me.user_id, at, expires):
                     got.append(cid)
                     record(s, "candidate.claim", actor=me.username, actor_id=me.user_id, target_type="candidate",
                            target_id=cid, ip=ip, expires_at=round(expires, 3))
-                    if len(got) >= need:
-                        break
+            if len(got) >= need or not candidates:
+                break
+            # others were quicker for some: look again, now under the lock
+            q = free_q.where(C.id.not_in(got + keep)) if got or keep else free_q
+            candidates = list(s.scalars(q.limit(need - len(got) + 4)).all())
     with db.session() as s:  # the write lock is already handed on
         items = candidate_payloads(s, sorted(keep + got), me, at)
     if got:
@@ -185,7 +225,7 @@ def release(s: Session, me: Principal, candidate_id: int, force: bool, ip: str |
 
 
 def release_all(s: Session, me: Principal, ip: str | None) -> int:
-    ids = s.scalars(select(Claim.candidate_id).where(Claim.user_id == me.user_id)).all()
+    ids = s.scalars(select(_K.candidate_id).where(_K.user_id == me.user_id)).all()
     for cid in ids:
         release_claim(s, cid, me.user_id)
     if ids:
@@ -214,7 +254,7 @@ class _CountCache:
     def version(s: Session) -> tuple:
         """Pending counts change only when a candidate arrives or is decided: two index look-ups tell,
         also for decisions made by another worker process."""
-        return (s.scalar(select(func.max(Decision.id))), s.scalar(select(func.max(Candidate.id))))
+        return (s.scalar(select(func.max(_D.id))), s.scalar(select(func.max(C.id))))
 
     def clear(self) -> None:
         self._items.clear()
@@ -229,24 +269,24 @@ def stats(s: Session, me: Principal, f: ListFilters, skip_seconds: float) -> dic
     key = (pending.violation, pending.camera_id, *pending_counts.version(s))
     by_violation = pending_counts.get(key)
     if by_violation is None:
-        by_violation = dict(s.execute(apply_filters(select(Candidate.violation, func.count()), pending)
-                                      .group_by(Candidate.violation)).all())
+        by_violation = dict(s.execute(apply_filters(select(C.violation, func.count()), pending)
+                                      .group_by(C.violation)).all())
         pending_counts.put(key, by_violation)
     total = sum(by_violation.values())
 
     def still_pending(col):  # type: ignore[no-untyped-def]
-        return apply_filters(select(Candidate.id).where(Candidate.id == col), pending).exists()
+        return apply_filters(select(C.id).where(C.id == col), pending).exists()
 
     # driven by the small claims/skips tables, each row checked against its candidate by primary key
-    claims = s.execute(select(Claim.user_id == me.user_id, func.count())
-                       .where(Claim.expires_at > at, still_pending(Claim.candidate_id))
-                       .group_by(Claim.user_id == me.user_id)).all()
+    claims = s.execute(select(_K.user_id == me.user_id, func.count())
+                       .where(_K.expires_at > at, still_pending(_K.candidate_id))
+                       .group_by(_K.user_id == me.user_id)).all()
     mine = sum(n for is_me, n in claims if is_me)
     others = sum(n for is_me, n in claims if not is_me)
-    skipped = s.scalar(select(func.count(func.distinct(Skip.candidate_id)))
-                       .where(Skip.user_id == me.user_id, Skip.skipped_at > at - skip_seconds,
-                              still_pending(Skip.candidate_id))) or 0
-    decided = s.scalar(select(func.count()).select_from(Decision)
-                       .where(Decision.user_id == me.user_id, Decision.decided_at > at - 86400)) or 0
+    skipped = s.scalar(select(func.count(func.distinct(_S.candidate_id)))
+                       .where(_S.user_id == me.user_id, _S.skipped_at > at - skip_seconds,
+                              still_pending(_S.candidate_id))) or 0
+    decided = s.scalar(select(func.count()).select_from(Decision.__table__)
+                       .where(_D.user_id == me.user_id, _D.decided_at > at - 86400)) or 0
     return {"pending": total, "available": max(0, total - others - skipped), "claimed_by_me": mine,
             "claimed_by_others": others, "by_violation": by_violation, "decided_by_me_24h": decided}
