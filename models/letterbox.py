@@ -25,10 +25,11 @@ def letterbox(image: np.ndarray, size: int, centered: bool, pad_value: int = 114
     scale = min(size / h, size / w)
     nw, nh = int(round(w * scale)), int(round(h * scale))
     resized = cv2.resize(image, (nw, nh), interpolation=cv2.INTER_LINEAR) if (nw, nh) != (w, h) else image
-    out = np.full((size, size, 3), pad_value, dtype=np.uint8)
     px = (size - nw) // 2 if centered else 0
     py = (size - nh) // 2 if centered else 0
-    out[py:py + nh, px:px + nw] = resized
+    # one pass that pads while copying (cheaper than filling a canvas and pasting into it)
+    out = cv2.copyMakeBorder(resized, py, size - nh - py, px, size - nw - px, cv2.BORDER_CONSTANT,
+                             value=(pad_value,) * 3)
     return out, LetterboxInfo(scale, float(px), float(py), w, h)
 
 

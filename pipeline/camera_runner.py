@@ -14,6 +14,7 @@ from camera_adapters import Frame, FrameSource, LiveOptions, SourceError, Source
 from camera_adapters.live import split_credentials
 from detectors import CameraEngine
 from pipeline.health import CameraHealth
+from store.evidence import save_image
 from streetwarden.config import CameraConfig, ConfigError, Settings, ZoneConfig
 from streetwarden.logs import event
 from streetwarden.redact import mask_all, mask_url, register_secret
@@ -52,11 +53,15 @@ class CameraRunner:
         self.queue: deque[Frame] = deque()
         # live: one waiting frame, the newest, so what the model sees is fresh and an overloaded
         # worker analyses fewer frames rather than older ones
-        self.queue_size = queue_size or (1 if self.live else 4)
+        # files: enough read ahead to fill parallel model calls while the reader competes for the cores
+        self.queue_size = queue_size or (1 if self.live else 16)
         self.retry_max = retry_max
         self.ended = False
         self.source: FrameSource | None = None
         self._wake = wake
+        self.storage_path = settings.storage_path
+        self.snapshot_every = settings.server.snapshot_seconds
+        self._snapshot_at = -float("inf")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"cam-{cam.id}", daemon=True)
 
@@ -95,6 +100,18 @@ class CameraRunner:
             self.queue.append(frame)
             self._wake.notify_all()
 
+    def _snapshot(self, frame: Frame) -> None:
+        """Keep the camera's latest frame (storage/snapshots/<camera>.jpg) for the cameras page and
+        zone editor; encoded here, in the camera's thread, so the model loop never waits on JPEG."""
+        at = time.monotonic()
+        if self.snapshot_every <= 0 or at - self._snapshot_at < self.snapshot_every:
+            return
+        self._snapshot_at = at
+        try:
+            save_image(self.storage_path, f"snapshots/{self.cam.id}.jpg", frame.image, quality=80)
+        except OSError as err:  # a full disk must not stop the camera
+            event(log, "snapshot_failed", logging.WARNING, camera=self.cam.id, error=str(err))
+
     def _run(self) -> None:
         attempt = 0
         while not self._stop.is_set():
@@ -106,6 +123,7 @@ class CameraRunner:
                     attempt = 0
                     if self.prepare is not None:
                         frame.prepared = self.prepare(frame.image)
+                    self._snapshot(frame)
                     self._put(frame)
                 if not self.live or self._stop.is_set():
                     break

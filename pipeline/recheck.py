@@ -55,11 +55,18 @@ class LiveBoard:
         self._lock = threading.Lock()
         self._snapshots: dict[str, Snapshot] = {}
         self._health: dict[str, SourceHealth] = {}
+        self._since: dict[str, float] = {}
         self.clock = clock
 
     def register(self, camera_id: str, health: SourceHealth) -> None:
         with self._lock:
             self._health[camera_id] = health
+            self._since[camera_id] = self.clock()
+
+    def running_since(self, camera_id: str) -> float | None:
+        """When this worker started the camera (None if it does not run it)."""
+        with self._lock:
+            return self._since.get(camera_id)
 
     def record(self, camera_id: str, ts: float, image: np.ndarray, dets: Detections) -> None:
         with self._lock:
@@ -122,8 +129,21 @@ class RecheckService:
                     f"{self.cfg.max_frame_age_seconds:.0f} s ({state})")
         return None
 
+    def _frame_coming(self, notice: Notice, snap: Snapshot | None, at: float) -> bool:
+        """The camera is up but its first frame after the deadline is not analysed yet: wait for it
+        (a short wait, within max_frame_age_seconds), rather than postpone as if it were offline."""
+        if snap is not None and snap.seen_at >= notice.deadline:
+            return False
+        health = self.board.health(notice.camera_id)
+        since = self.board.running_since(notice.camera_id)
+        if health is None or since is None or health.state not in ("starting", "online"):
+            return False
+        return at - max(notice.deadline, since) <= self.cfg.max_frame_age_seconds
+
     def check(self, s: Session, notice: Notice, at: float) -> dict:
         snap = self.board.latest(notice.camera_id)
+        if self._frame_coming(notice, snap, at):
+            return {"notice": notice.ref, "outcome": "waiting", "reason": "no frame analysed since the deadline yet"}
         offline = self._offline_reason(notice, snap, at)
         if offline is not None or snap is None:
             until = at + self.cfg.postpone_seconds

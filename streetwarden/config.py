@@ -253,7 +253,11 @@ class ModelConfig(_Strict):
     family: str | None = Field(default=None, description="Output family: 'yolox' or 'ultralytics'. Read from the model card or the ONNX file when omitted.")
     score_threshold: float = Field(default=0.25, ge=0, le=1, description="Detections below this score are dropped.")
     nms_iou: float = Field(default=0.45, gt=0, le=1, description="IoU above which same-class boxes are suppressed.")
-    threads: int = Field(default=0, ge=0, le=64, description="onnxruntime intra-op threads; 0 = one per core.")
+    threads: int = Field(default=1, ge=0, le=64, description=(
+        "onnxruntime intra-op threads per model call; 0 = one per core. Keep 1 and let `parallel_calls` "
+        "use the cores: on CPUs, parallel single-threaded calls beat one multi-threaded call."))
+    parallel_calls: int = Field(default=0, ge=0, le=64, description=(
+        "Model calls a worker keeps in flight at once; 0 = one per CPU core divided by `threads`."))
     max_batch: int = Field(default=8, ge=1, le=64, description="Most frames sent to the model at once (batched across cameras).")
 
 
@@ -295,10 +299,10 @@ class ServerConfig(_Strict):
     session_hours: float = Field(default=12.0, gt=0, description="How long a browser login lasts.")
     token_days: float = Field(default=30.0, gt=0, description="How long a bearer token from /api/v1/auth/token lasts.")
     snapshot_seconds: float = Field(
-        default=5.0,
+        default=10.0,
         ge=0,
-        description="How often the camera workers store each camera's latest analysed frame for the cameras "
-        "page (storage/snapshots/<camera>.jpg); 0 = never.",
+        description="How often each camera's reader stores its latest frame for the cameras page and zone "
+        "editor (storage/snapshots/<camera>.jpg); 0 = never. A 720p JPEG costs ~6 ms: mind it with many cameras.",
     )
     workers: int = Field(
         default=1,

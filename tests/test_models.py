@@ -105,3 +105,20 @@ def test_cli_detect_json():
     assert any(d["label"] == "bus" and iou(d["box"], BUS) >= 0.8 for d in bus)
     assert sum(d["label"] == "person" for d in lines[1]["detections"]) >= 2
     assert all(set(d) == {"label", "score", "box"} and len(d["box"]) == 4 for d in bus)
+
+
+@pytest.mark.parametrize("model_name", ["yolox_nano_coco_416.onnx", "yolov8n_coco_int8_640.onnx"])
+def test_pixel_input_graph_gives_the_plain_models_output(model_name, bus_image):
+    """The uint8-pixel prefix (transpose, cast, scale inside onnxruntime) must not change the model."""
+    import onnxruntime as ort
+
+    det = OnnxDetector(shared_path("models", model_name))
+    assert det.pixel_input and det.session.get_inputs()[0].type == "tensor(uint8)"
+    pixels, info = det.prepare(bus_image)
+    assert pixels.dtype == np.uint8 and pixels.shape == (det.input_size, det.input_size, 3)
+    plain = ort.InferenceSession(str(det.path), providers=["CPUExecutionProvider"])
+    tensor, _ = det.family.preprocess(bus_image, det.input_size)
+    expected = plain.run(None, {plain.get_inputs()[0].name: tensor[None]})[0]
+    got = det.run_tensor(pixels[None])
+    assert got.shape == expected.shape
+    assert np.abs(got - expected).max() <= 1e-4 * max(1.0, float(np.abs(expected).max()))

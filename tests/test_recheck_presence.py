@@ -98,3 +98,36 @@ def test_stale_or_early_frames_postpone(tmp_path, vtest_path, yolox):
     with db.session() as s:
         n = s.scalar(select(Notice).where(Notice.ref == ref))
         assert n.status == "open" and n.recheck_attempts == 3 and n.next_check_at == pytest.approx(clock[0] + 60)
+
+
+def test_online_camera_without_a_fresh_frame_is_waited_for_not_postponed(tmp_path, vtest_path, yolox):
+    """A camera that is up but whose first frame after the deadline is still in the model is not
+    'offline': the re-check waits for that frame (up to max_frame_age_seconds), then decides on it."""
+    settings, db, ref = dumping_notice(tmp_path, vtest_path)
+    with db.session() as s:
+        deadline = s.scalar(select(Notice).where(Notice.ref == ref)).deadline
+    clock = [deadline + 1]
+    board = LiveBoard(clock=lambda: clock[0])
+    board.register("west-gate", SourceHealth(state="online"))
+    svc = RecheckService(db, settings, board, clock=lambda: clock[0])
+    out = svc.run_due()
+    assert out[0]["outcome"] == "waiting"
+    with db.session() as s:
+        n = s.scalar(select(Notice).where(Notice.ref == ref))
+        assert n.status == "open" and n.recheck_attempts == 0 and not n.recheck_note
+    frame = vtest_frame(vtest_path, 700)
+    board.record("west-gate", 70.0, frame, yolox.detect(frame))
+    out = svc.run_due()
+    assert out[0]["outcome"] == "case"
+    # a camera that stays silent past max_frame_age_seconds is postponed as offline, with the reason
+    settings2, db2, ref2 = dumping_notice(tmp_path / "b", vtest_path)
+    with db2.session() as s:
+        deadline = s.scalar(select(Notice).where(Notice.ref == ref2)).deadline
+    clock = [deadline + 1]
+    board = LiveBoard(clock=lambda: clock[0])
+    board.register("west-gate", SourceHealth(state="online"))
+    svc = RecheckService(db2, settings2, board, clock=lambda: clock[0])
+    assert svc.run_due()[0]["outcome"] == "waiting"
+    clock[0] += settings2.notices.max_frame_age_seconds + 1
+    out = svc.run_due()
+    assert out[0]["outcome"] == "postponed" and "no frame yet (online)" in out[0]["reason"]
