@@ -353,7 +353,8 @@ class Worker:
                     while head_done():
                         done, future = inflight.popleft()
                         self.consume(done, future.result())
-                    if not batch and not inflight and self.once and all(r.ended for r in self.runners):
+                    if (not batch and not inflight and self.once
+                            and all(r.ended and not r.queue for r in self.runners)):
                         break  # live service: runs on with no cameras, they may be added in the database
                     self._housekeeping(time.monotonic(), last)
                 except Exception as err:  # live service: log, breathe, go on
