@@ -342,7 +342,7 @@ class Worker:
             while not self.stop_event.is_set():
                 try:
                     batch = []
-                    if sum(not f.done() for _, f in inflight) < self.parallel:
+                    if sum(not f.done() for _, f in inflight) < self.parallel + 1:  # one batch waiting: no idle core between calls
                         batch = self._collect(self.max_batch, timeout=0.5, until=head_done)
                     if batch:
                         future = pool.submit(self.infer, batch)
