@@ -22,6 +22,7 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import cv2
+import numpy as np
 from sqlalchemy import select
 
 from camera_adapters import Frame
@@ -34,7 +35,7 @@ from store.camera_settings import load_camera_configs, sync_camera_settings
 from store.cameras import load_zones, sync_cameras
 from store.candidates import CandidateWriter
 from store.db import Database
-from store.schema import Camera
+from store.schema import Camera, Candidate
 from store.shops import sync_shops
 from streetwarden.config import CameraConfig, Settings
 from streetwarden.logs import event
@@ -94,6 +95,8 @@ class Worker:
         self.runners: list[CameraRunner] = []
         self._rr = 0  # where the next batch starts, so no camera starves when the model is the limit
         self._pending: list = []
+        self._started_at = time.time()
+        self._absorbed: set[int] = set()  # rejected candidates already handed to their left-behind engine
         self._grabber: EvidenceGrabber | None = None
         self.detectors: dict[str, OnnxDetector] = {}
         # notices: each camera's latest analysed frame, for re-checks at a notice's deadline
@@ -174,6 +177,27 @@ class Worker:
                 if cam_id not in running:
                     self._add_runner(s, cam).start()
                     event(log, "camera_started", camera=cam_id)
+
+    def _absorb_rejected(self) -> None:
+        """Left-behind objects a reviewer rejected (a fixture, a planter, not dumping) are learnt into
+        their camera's background, so the class-agnostic engine stops raising and tracking them."""
+        engines = {r.cam.id: r.engine.left_behind for r in self.runners if r.engine.left_behind is not None}
+        if not engines:
+            return
+        with self.db.session() as s:
+            rows = s.execute(select(Candidate.id, Candidate.camera_id, Candidate.box, Candidate.attributes)
+                             .where(Candidate.status == "rejected", Candidate.camera_id.in_(sorted(engines)),
+                                    Candidate.updated_at >= self._started_at)).all()
+        for cid, cam, box, attrs in rows:
+            if cid in self._absorbed:
+                continue
+            self._absorbed.add(cid)
+            attrs = attrs or {}
+            if attrs.get("source") != "static_object" or cam not in engines:
+                continue
+            engine = engines[cam]
+            done = engine.mark_handled(int(attrs.get("object", -1))) or engine.absorb(np.asarray(box, np.float32)) > 0
+            event(log, "left_behind_absorbed", camera=cam, candidate=cid, absorbed=bool(done))
 
     def _reload_zones(self) -> None:
         with self.db.session() as s:
@@ -325,6 +349,7 @@ class Worker:
         if now - last["reload"] >= self.reload_seconds:
             last["reload"] = now
             self._reload_zones()
+            self._absorb_rejected()
             if not self.once:
                 self._reload_cameras()
 

@@ -342,3 +342,63 @@ def test_worker_runs_engine_and_example_raises_only_the_van(tmp_path: Path, vtes
         rows = db.execute("select zone_id, violation, label from candidates").fetchall()
     assert [(z, v) for z, v, _ in rows] == [("walk-1", "sidewalk_parking")], rows
     assert rows[0][2] in {"truck", "car", "bus"}
+
+
+def test_rejected_object_is_absorbed_by_the_worker(tmp_path: Path, vtest_path: Path, clip: Clip, pasted: Run,
+                                                   garbage_crop: np.ndarray, place: np.ndarray) -> None:
+    """A reviewer rejects the left-behind candidate (say, a fixture): the worker hands it to the
+    camera's left-behind engine, which learns it into the background and stops reporting it."""
+    from camera_adapters import Frame
+    from pipeline.worker import Worker
+    from store.db import Database
+    from store.review import finalize
+    from store.schema import Candidate
+    from streetwarden.config import parse_settings
+
+    settings = parse_settings({
+        "database": f"sqlite:///{tmp_path / 'sw.db'}", "storage": str(tmp_path / "data"),
+        "cameras": [{"id": "vtest", "source": str(vtest_path), "analysis_fps": FPS,
+                     "zones": [{"id": "no_dumping-1", "kind": "no_dumping", "dwell_seconds": DWELL,
+                                "polygon": [list(p) for p in WHOLE]}]}],
+    }, base_dir=tmp_path)
+    db = Database(settings.database_url)
+    db.create_all()
+    worker = Worker(settings, db, once=True)
+    runner = worker.runners[0]
+    modify = paste(garbage_crop, place, (T0, 1e9))
+
+    def feed(i: int) -> None:
+        ts, image = clip.frames[i]
+        changed = modify(ts, image)
+        worker.consume([(runner, Frame("vtest", ts, image if changed is None else changed, i, live=False))],
+                       [pasted.dets[i]])
+
+    def dumping() -> list[Candidate]:
+        with db.session() as s:
+            return [c for c in s.query(Candidate).all() if c.violation == "illegal_dumping"]
+
+    i = 0
+    while not dumping():
+        feed(i)
+        i += 1
+        assert i < len(clip.frames), "the pasted object should be raised"
+    cand = dumping()[0]
+    assert cand.attributes["source"] == "static_object"
+    for _ in range(int(16 * FPS)):  # the object stays: the engine reports it again (every 15 s)
+        feed(i)
+        i += 1
+    seen_before = dumping()[0].last_seen
+    assert seen_before > cand.last_seen
+    with db.session() as s:
+        assert finalize(s, cand.id, "reject")
+    worker._absorb_rejected()
+    absorbed_at = clip.frames[i - 1][0]
+    lb = runner.engine.left_behind
+    assert not [o for o in lb.objects if iou(o.box, place) > 0.3], "the rejected object is background now"
+    end = min(len(clip.frames), i + int(20 * FPS))
+    assert clip.frames[end - 1][0] - absorbed_at >= 16.0, "enough clip left to see another report"
+    while i < end:  # the same scene goes on: nothing more is reported about the object
+        feed(i)
+        i += 1
+    after = dumping()
+    assert len(after) == 1 and after[0].last_seen <= absorbed_at + 1e-6
