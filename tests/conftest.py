@@ -4,6 +4,7 @@ if they are missing the tests fail loudly rather than skip."""
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
 import pytest
@@ -60,6 +61,23 @@ def postgres_url():
     url = server.start()
     yield url
     server.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request, tmp_path: Path) -> str:
+    """An empty database on each backend: a SQLite file, and a fresh database on the session's real
+    PostgreSQL server (so code that must be portable is run on both)."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'sw.db'}"
+    from sqlalchemy import create_engine, text
+
+    base = request.getfixturevalue("postgres_url")
+    name = f"sw_{uuid.uuid4().hex[:12]}"
+    engine = create_engine(base, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return base.rsplit("/", 1)[0] + "/" + name
 
 
 # ---------------------------------------------------------------- live cameras (RTSP server, clips)

@@ -78,8 +78,8 @@ def test_case_bundle_holds_every_file_with_its_hash(tmp_path, vtest_path, yolox)
     assert client.get(f"/api/v1/cases/{cref}/bundle").status_code == 403
 
 
-def test_shop_notices_and_rating(tmp_path, vtest_path):
-    settings = make_settings(tmp_path, shop_rating={"yellow_at": 2, "red_at": 3})
+def test_shop_notices_and_rating(tmp_path, vtest_path, database_url):
+    settings = make_settings(tmp_path, shop_rating={"yellow_at": 2, "red_at": 3}, database=database_url)
     db = open_db(settings)
     frame = vtest_frame(vtest_path, 300)
     client = TestClient(make_app(settings, db, role="supervisor"))
@@ -113,8 +113,8 @@ def test_shop_config_errors_name_the_field(tmp_path):
         make_settings(tmp_path, shop_rating={"yellow_at": 2, "red_at": 2})
 
 
-def test_statistics_api_and_page(tmp_path, vtest_path):
-    settings = make_settings(tmp_path)
+def test_statistics_api_and_page(tmp_path, vtest_path, database_url):
+    settings = make_settings(tmp_path, database=database_url)
     db = open_db(settings)
     frame = vtest_frame(vtest_path, 300)
     ids = [raise_candidate(db, settings, frame, ts=100.0 * (i + 1), box=(651 - i, 42, 724, 99)) for i in range(6)]

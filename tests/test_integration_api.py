@@ -17,9 +17,9 @@ from store.schema import Candidate
 
 
 @pytest.fixture()
-def world(tmp_path, vtest_path):
-    """5 notices and 2 cases from real candidates with real evidence."""
-    settings = make_settings(tmp_path)
+def world(tmp_path, vtest_path, database_url):
+    """5 notices and 2 cases from real candidates with real evidence (on SQLite and PostgreSQL)."""
+    settings = make_settings(tmp_path, database=database_url)
     db = open_db(settings)
     frame = vtest_frame(vtest_path)
     ids = [raise_candidate(db, settings, frame, ts=100.0 * (i + 1), box=(651 - i, 42, 724, 99)) for i in range(7)]

@@ -22,8 +22,9 @@ from store.schema import Candidate, Evidence
 CLOTH = (68, 495, 160, 530)
 
 
-def dumping_notice(tmp_path, vtest_path, **over):
-    settings = make_settings(tmp_path, notices={"grace_seconds": {"illegal_dumping": 0}, "max_frame_age_seconds": 5, **over})
+def dumping_notice(tmp_path, vtest_path, database: str | None = None, **over):
+    settings = make_settings(tmp_path, notices={"grace_seconds": {"illegal_dumping": 0}, "max_frame_age_seconds": 5, **over},
+                             **({"database": database} if database else {}))
     db = open_db(settings)
     cid = raise_candidate(db, settings, vtest_frame(vtest_path, 300), zone_id="grass-1", violation="illegal_dumping",
                           label="unknown", box=CLOTH)
@@ -40,8 +41,8 @@ def remove(frame: np.ndarray, box, pad: int = 6) -> np.ndarray:
 
 
 @pytest.mark.parametrize("gone", [False, True])
-def test_left_behind_object_judged_against_evidence(tmp_path, vtest_path, yolox, gone):
-    settings, db, ref = dumping_notice(tmp_path, vtest_path)
+def test_left_behind_object_judged_against_evidence(tmp_path, vtest_path, yolox, gone, database_url):
+    settings, db, ref = dumping_notice(tmp_path, vtest_path, database=database_url)
     frame = vtest_frame(vtest_path, 700)
     if gone:
         frame = remove(frame, CLOTH)

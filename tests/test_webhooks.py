@@ -28,11 +28,11 @@ def secret_env(monkeypatch):
     return "SW_TEST_HOOK_SECRET"
 
 
-def hook_settings(root: Path, port: int, secret_env: str, **hooks):
+def hook_settings(root: Path, port: int, secret_env: str, database: str | None = None, **hooks):
     cfg = {"url": f"http://127.0.0.1:{port}/hook", "secret_env": secret_env, "backoff_seconds": 0.1,
            "backoff_max_seconds": 0.4, "max_attempts": 50, "poll_seconds": 0.05, "timeout_seconds": 2}
     cfg.update(hooks)
-    return make_settings(root, webhooks=cfg)
+    return make_settings(root, webhooks=cfg, **({"database": database} if database else {}))
 
 
 def issue_events(db: Database, settings, frame, n_notices: int = 3) -> list[str]:
@@ -54,9 +54,9 @@ def outbox(db: Database) -> list[OutboxMessage]:
         return list(s.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all())
 
 
-def test_signed_retried_and_exactly_once_across_restart(tmp_path, secret_env, vtest_path):
+def test_signed_retried_and_exactly_once_across_restart(tmp_path, secret_env, vtest_path, database_url):
     port = free_port()
-    settings = hook_settings(tmp_path, port, secret_env)
+    settings = hook_settings(tmp_path, port, secret_env, database=database_url)
     db = open_db(settings)
     issue_events(db, settings, vtest_frame(vtest_path))
     rows = outbox(db)
@@ -100,9 +100,9 @@ def test_signed_retried_and_exactly_once_across_restart(tmp_path, secret_env, vt
     assert order.index(rows[3].idempotency_key) < order.index(rows[4].idempotency_key)
 
 
-def test_two_workers_never_deliver_twice(tmp_path, secret_env, vtest_path):
+def test_two_workers_never_deliver_twice(tmp_path, secret_env, vtest_path, database_url):
     port = free_port()
-    settings = hook_settings(tmp_path, port, secret_env)
+    settings = hook_settings(tmp_path, port, secret_env, database=database_url)
     db = open_db(settings)
     issue_events(db, settings, vtest_frame(vtest_path), n_notices=10)
     receiver = Receiver(port).start()
