@@ -70,7 +70,8 @@ def _page(name: str):  # type: ignore[no-untyped-def]
     return page
 
 
-for _path, _file in (("/queue", "queue.html"), ("/history", "history.html"), ("/cameras", "cameras.html")):
+for _path, _file in (("/queue", "queue.html"), ("/history", "history.html"), ("/cameras", "cameras.html"),
+                     ("/enforcement", "enforcement.html"), ("/stats", "stats.html")):
     router.add_api_route(_path, _page(_file), methods=["GET"], include_in_schema=False)
 
 

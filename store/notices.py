@@ -104,8 +104,8 @@ def _new_case(s: Session, candidate: Candidate, notice: Notice | None, origin: s
     s.add(case)
     s.flush()
     case.ref = f"SW-C-{case.id:06d}"
-    case.history.append(CaseHistory(from_status=None, to_status="open", actor=who,
-                                    source="system" if origin == "escalation" else "reviewer", note=note, at=at))
+    source = {"escalation": "system", "supervisor": "supervisor"}.get(origin, "reviewer")  # who opened it, for the history
+    case.history.append(CaseHistory(from_status=None, to_status="open", actor=who, source=source, note=note, at=at))
     s.flush()
     return case
 

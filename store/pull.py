@@ -2,6 +2,8 @@
 
 Rows are ordered by (updated_at, id); the cursor is the last row's pair, so a row updated while a
 client pages through moves behind the cursor and shows up again on a later page, never lost.
+People browsing want the latest change first (`newest_first`): the same keyset, walked backwards;
+there is nothing to resume then, so `resume_cursor` is None.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def decode_cursor(cursor: str) -> tuple[float, int]:
 
 
 def changed_page(s: Session, kind: str, *, updated_since: float | None = None, cursor: str | None = None,
-                 limit: int = 100, status: str | None = None) -> dict[str, Any]:
+                 limit: int = 100, status: str | None = None, newest_first: bool = False) -> dict[str, Any]:
     """One page of notices or cases; `next_cursor` is None on the last page."""
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit: must be 1-{MAX_LIMIT}, got {limit}")
@@ -46,12 +48,17 @@ def changed_page(s: Session, kind: str, *, updated_since: float | None = None, c
         q = q.where(model.status == status)
     if cursor:
         ts, row_id = decode_cursor(cursor)
-        q = q.where(or_(model.updated_at > ts, and_(model.updated_at == ts, model.id > row_id)))
-    rows = list(s.scalars(q.order_by(model.updated_at, model.id).limit(limit + 1)).all())
+        if newest_first:
+            q = q.where(or_(model.updated_at < ts, and_(model.updated_at == ts, model.id < row_id)))
+        else:
+            q = q.where(or_(model.updated_at > ts, and_(model.updated_at == ts, model.id > row_id)))
+    order = (model.updated_at.desc(), model.id.desc()) if newest_first else (model.updated_at, model.id)
+    rows = list(s.scalars(q.order_by(*order).limit(limit + 1)).all())
     more = len(rows) > limit
     rows = rows[:limit]
     to_json = notice_json if kind == "notices" else case_json
     items = [to_json(s, r) for r in rows]  # type: ignore[arg-type]
     last = rows[-1] if rows else None
+    resume = None if newest_first else (encode_cursor(last.updated_at, last.id) if last else cursor)
     return {"items": items, "next_cursor": encode_cursor(last.updated_at, last.id) if (more and last) else None,
-            "resume_cursor": encode_cursor(last.updated_at, last.id) if last else cursor}
+            "resume_cursor": resume}

@@ -1,5 +1,5 @@
-"""Evidence bundles (ZIP + SHA-256 manifest), the shop registry and rating, and the statistics API
-and page, through real HTTP; evidence comes from real vtest frames."""
+"""Evidence bundles (ZIP + SHA-256 manifest), the shop registry and rating, and the statistics API,
+through real HTTP; evidence comes from real vtest frames."""
 
 from __future__ import annotations
 
@@ -113,7 +113,8 @@ def test_shop_config_errors_name_the_field(tmp_path):
         make_settings(tmp_path, shop_rating={"yellow_at": 2, "red_at": 2})
 
 
-def test_statistics_api_and_page(tmp_path, vtest_path, database_url):
+def test_statistics_api(tmp_path, vtest_path, database_url):
+    """The page (/stats, static, reading this API) is tested in a browser: tests/test_enforcement_ui_e2e.py."""
     settings = make_settings(tmp_path, database=database_url)
     db = open_db(settings)
     frame = vtest_frame(vtest_path, 300)
@@ -141,6 +142,3 @@ def test_statistics_api_and_page(tmp_path, vtest_path, database_url):
     assert client.get("/api/v1/stats", params={"from": "2030-01-02", "to": "2030-01-01"}).status_code == 422
     assert client.get("/api/v1/stats", params={"from": "yesterday"}).status_code == 422
     assert client.get("/api/v1/stats", params={"violation": "jaywalking"}).status_code == 422
-    page = client.get("/stats")
-    assert page.status_code == 200 and "text/html" in page.headers["content-type"]
-    assert "<td>west-gate</td><td>sidewalk_parking</td><td>6</td><td>4</td><td>1</td><td>3</td><td>1</td><td>1</td><td>2</td><td>25%</td>" in page.text

@@ -37,8 +37,16 @@ def test_warn_and_case_decisions_issue_notice_and_case(tmp_path, vtest_path):
         assert [c["candidate_id"] for c in cases] == [case_id]
         assert notices[0]["ref"].startswith("SW-N-") and cases[0]["ref"].startswith("SW-C-")
         assert notices[0]["status"] == "open"
-        # reviewers may not use the case system's pull API
-        assert rev.get("/api/v1/cases").status_code == 403
+        # reviewers read the lists (the enforcement page) but cannot move a case: that is the case system's
+        assert [c["ref"] for c in rev.get("/api/v1/cases").json()["items"]] == [cases[0]["ref"]]
+        assert rev.post(f"/api/v1/cases/{cases[0]['ref']}/status", json={"status": "accepted"}).status_code == 403
+        # the decision history says what each warn / case decision became, with its status now
+        hist = {d["candidate_id"]: d for d in rev.get("/api/v1/decisions").json()["items"]}
+        assert (hist[warn_id]["notice_ref"], hist[warn_id]["notice_status"], hist[warn_id]["case_ref"]) == (
+            notices[0]["ref"], "open", None)
+        assert (hist[case_id]["case_ref"], hist[case_id]["case_status"], hist[case_id]["notice_ref"]) == (
+            cases[0]["ref"], "open", None)
+        assert hist[reject_id]["notice_ref"] is None and hist[reject_id]["case_ref"] is None
         audit = server.client("adm").get("/api/v1/audit").json()["items"]
         assert any(a.get("action") == "candidate.decide" and (a.get("details") or {}).get("issued") == cases[0]["ref"]
                    for a in audit), audit[:3]

@@ -93,6 +93,20 @@ def test_status_back_into_history(world):
         assert [r.details["to_status"] for r in rows] == ["accepted", "closed"]
 
 
+def test_newest_first_pages_walk_back_without_gaps(world):
+    """order=newest (the review pages): latest change first, cursor pages neither skip nor repeat."""
+    settings, db, client, notices, cases, t0 = world
+    items, pages, resume = pull_all(client, "/api/v1/notices", limit=2, order="newest")
+    assert [i["ref"] for i in items] == notices[::-1] and pages == 3 and resume is None
+    # a status change moves a case to the top
+    assert client.post(f"/api/v1/cases/{cases[0]}/status", json={"status": "accepted"}).status_code == 200
+    top = client.get("/api/v1/cases", params={"order": "newest", "limit": 1}).json()
+    assert top["items"][0]["ref"] == cases[0] and top["items"][0]["status"] == "accepted" and top["next_cursor"]
+    rest = client.get("/api/v1/cases", params={"order": "newest", "cursor": top["next_cursor"]}).json()
+    assert [c["ref"] for c in rest["items"]] == [cases[1]] and rest["next_cursor"] is None
+    assert client.get("/api/v1/cases", params={"order": "sideways"}).status_code == 422
+
+
 @pytest.mark.parametrize("ref,body,code,needle", [
     ("SW-C-000001", {"status": "archived"}, 422, "status"),                 # unknown status
     ("SW-C-000001", {"status": "open"}, 422, "status"),                     # not one the case system may set
@@ -126,8 +140,11 @@ def test_roles(world):
     settings, db, client, notices, cases, t0 = world
     principal = client.app.state.principal
     client.app.state.principal = type(principal)(username="rita", role="reviewer", user_id=0)
-    assert client.get("/api/v1/cases").status_code == 403  # the pull API is for integration tokens (and supervisors)
+    # reviewers read the lists (the enforcement page), but only the case system (or an admin) moves a case
+    assert [c["ref"] for c in client.get("/api/v1/cases").json()["items"]] == cases
+    assert client.get("/api/v1/notices", params={"status": "open"}).status_code == 200
     assert client.post(f"/api/v1/cases/{cases[0]}/status", json={"status": "accepted"}).status_code == 403
+    assert client.get("/api/v1/webhooks/deliveries").status_code == 403
     assert client.get(f"/api/v1/cases/{cases[0]}").status_code == 200
     del client.app.dependency_overrides[next(iter(client.app.dependency_overrides))]
     assert client.get(f"/api/v1/cases/{cases[0]}").status_code == 401  # the placeholder refuses everyone

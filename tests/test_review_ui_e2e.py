@@ -7,25 +7,19 @@ deletes another zone, saves, and the running worker reloads it. Screenshots go t
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import httpx
 import pytest
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import expect
 
-from tests.review_support import free_port, real_frames, seed_candidates
+from tests.review_support import real_frames, seed_candidates
+from tests.ui_support import REPO, chromium, login, serve, token_client
 from store.db import Database
 
-REPO = Path(__file__).resolve().parents[1]
 ART = REPO / "test-artifacts" / "review_ui"
 ADMIN_PW = "admin-pass-e2e-1"
 REVIEWER_PW = "reviewer-pass-e2e-1"
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 
 
 @pytest.fixture(scope="module")
@@ -48,28 +42,9 @@ cameras:
       - {{id: walk-2, name: 东人行道, kind: sidewalk, dwell_seconds: 10,
          polygon: [[0.955, 0.08], [1.0, 0.08], [1.0, 0.18], [0.955, 0.18]]}}
 """, encoding="utf-8")
-    port = free_port()
-    log = open(tmp / "serve.log", "w+", encoding="utf-8")
-    env = {**os.environ, "PYTHONPATH": str(REPO), "STREETWARDEN_ADMIN_PASSWORD": ADMIN_PW,
-           "STREETWARDEN_SECRET": "e2e-secret-0123456789abcdef"}
-    proc = subprocess.Popen([sys.executable, "-m", "streetwarden", "serve", "--config", str(config), "--port", str(port)],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, (tmp / "serve.log").read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
-        admin = httpx.Client(base_url=url, timeout=30)
-        tok = admin.post("/api/v1/auth/token", data={"username": "admin", "password": ADMIN_PW})
-        assert tok.status_code == 200, "serve did not create the first admin from STREETWARDEN_ADMIN_PASSWORD"
-        admin.headers["Authorization"] = f"Bearer {tok.json()['access_token']}"
+    with serve(config, ADMIN_PW) as server:
+        url = server.url
+        admin = token_client(url, "admin", ADMIN_PW)  # serve created the first admin from STREETWARDEN_ADMIN_PASSWORD
         r = admin.post("/api/v1/users", json={"username": "wang", "role": "reviewer", "password": REVIEWER_PW,
                                                "display_name": "王审核"})
         assert r.status_code == 201, r.text
@@ -93,32 +68,14 @@ cameras:
             s.query(Candidate).count()
         dump = seed_candidates(db, tmp / "storage", real_frames(vtest_path, 3), 1, violation="illegal_dumping",
                                zone="walk-1", dumping_pair=True)
-        yield {"url": url, "admin": admin, "real": real, "dump": dump, "log": tmp / "serve.log", "proc": proc}
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        yield {"url": url, "admin": admin, "real": real, "dump": dump, "log": server.log, "proc": server.proc}
 
 
 @pytest.fixture(scope="module")
 def browser():
     ART.mkdir(parents=True, exist_ok=True)
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
-
-
-def login(page: Page, url: str, user: str, password: str, path: str) -> None:
-    page.goto(url + path)
-    expect(page).to_have_url(f"{url}/login?next={path}")
-    page.fill("#username", user)
-    page.fill("#password", password)
-    page.click("#login-button")
-    expect(page).to_have_url(url + path)
 
 
 @pytest.mark.timeout(420)

@@ -94,6 +94,10 @@ class HistoryItem(BaseModel):
     score: float = Field(description="Detection score.")
     status: str = Field(description="The candidate's status now.")
     thumbnail_url: str | None = Field(description="The candidate's crop (or frame), authenticated.")
+    notice_ref: str | None = Field(default=None, description="The warning notice issued for it (SW-N-…), if any.")
+    notice_status: str | None = Field(default=None, description="That notice's status now (open, awaiting_supervisor, complied, escalated, cancelled).")
+    case_ref: str | None = Field(default=None, description="The enforcement case opened for it (SW-C-…), directly or by escalation, if any.")
+    case_status: str | None = Field(default=None, description="That case's status now (open, accepted, closed, rejected).")
 
 
 class HistoryPage(BaseModel):

@@ -18,6 +18,7 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from store.notice_schema import Case, Notice
 from store.notices import issue_from_decision
 from streetwarden.config import Settings
 
@@ -143,6 +144,21 @@ def purge_idempotency(s: Session) -> int:
     return s.execute(delete(IdempotencyKey).where(IdempotencyKey.created_at < now() - IDEMPOTENCY_TTL)).rowcount
 
 
+def _issued(s: Session, ids: list[int]) -> dict[int, dict[str, str | None]]:
+    """Ref and status of the latest notice and case per candidate: two indexed queries per page, so the
+    history shows what each warn / case decision became without a request per row."""
+    out: dict[int, dict[str, str | None]] = {
+        cid: {"notice_ref": None, "notice_status": None, "case_ref": None, "case_status": None} for cid in ids}
+    if not ids:
+        return out
+    for prefix, model in (("notice", Notice), ("case", Case)):
+        for cid, ref, status in s.execute(select(model.candidate_id, model.ref, model.status)
+                                          .where(model.candidate_id.in_(ids), model.ref.is_not(None))
+                                          .order_by(model.id)).all():
+            out[cid][f"{prefix}_ref"], out[cid][f"{prefix}_status"] = ref, status  # the newest wins
+    return out
+
+
 def history(s: Session, q: str | None, decision: str | None, reason: str | None, user: str | None,
             camera_id: str | None, violation: str | None, since: float | None, until: float | None,
             before: int | None, limit: int) -> tuple[list[dict], int | None]:
@@ -182,10 +198,12 @@ def history(s: Session, q: str | None, decision: str | None, reason: str | None,
                                         .order_by(Evidence.id)).all():
             if kind == "crop" or cid not in thumbs:
                 thumbs[cid] = eid
+    issued = _issued(s, ids)
     items = [{
         "id": d.id, "candidate_id": c.id, "decision": d.decision, "reason": d.reason, "note": d.note,
         "decided_by": d.username, "decided_at": iso(d.decided_at), "camera_id": c.camera_id, "zone_id": c.zone_id,
         "violation": c.violation, "label": c.label, "score": round(c.score, 4), "status": c.status,
         "thumbnail_url": f"/api/v1/evidence/{thumbs[c.id]}" if c.id in thumbs else None,
+        **issued[c.id],
     } for d, c in rows]
     return items, (rows[-1][0].id if more and rows else None)

@@ -1,14 +1,15 @@
-"""Routes for people: evidence bundles, supervisor decisions, plate corrections, shops, statistics."""
+"""Routes for people: evidence bundles, supervisor decisions, plate corrections, shops, statistics.
+
+The statistics page itself is static (review_ui/static/stats.html, served by api/pages.py) and reads
+GET /api/v1/stats, so it shares the login redirect, the i18n and the style of the other pages.
+"""
 
 from __future__ import annotations
 
-import html
-import time
 from datetime import date, datetime, timedelta, timezone
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
-from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from api.deps import Principal, get_db, get_settings, require_role
@@ -133,29 +134,3 @@ VioQ = Annotated[Literal["sidewalk_parking", "street_vendor", "out_of_shop", "il
 def get_stats(start: FromQ = None, end: ToQ = None, tz: TzQ = 480, camera: CamQ = None, violation: VioQ = None,
               _: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db)) -> dict[str, Any]:
     return _stats(db, start, end, tz, camera, violation)
-
-
-COLUMNS = ("captured", "confirmed", "rejected", "warned", "complied", "escalated", "cases", "share_closed_without_case")
-
-
-@router.get("/stats", response_class=HTMLResponse, summary="Statistics page", include_in_schema=False)
-def stats_page(start: FromQ = None, end: ToQ = None, tz: TzQ = 480, camera: CamQ = None, violation: VioQ = None,
-               _: Principal = Depends(PEOPLE), db: Database = Depends(get_db)) -> HTMLResponse:
-    data = _stats(db, start, end, tz, camera, violation)
-
-    def cells(row: dict) -> str:
-        out = []
-        for c in COLUMNS:
-            v = row.get(c)
-            out.append(f"<td>{'–' if v is None else (f'{v:.0%}' if c.startswith('share') else v)}</td>")
-        return "".join(out)
-
-    body = "".join(f"<tr><td>{html.escape(r['day'])}</td><td>{html.escape(r['camera_id'])}</td>"
-                   f"<td>{html.escape(r['violation'])}</td>{cells(r)}</tr>" for r in data["rows"])
-    head = "".join(f"<th>{c.replace('_', ' ')}</th>" for c in ("day", "camera", "violation", *COLUMNS))
-    page = (f"<!doctype html><html lang='zh'><head><meta charset='utf-8'><title>StreetWarden statistics</title>"
-            f"<style>body{{font-family:sans-serif}}td,th{{padding:2px 8px;text-align:right}}td:nth-child(-n+3){{text-align:left}}</style>"
-            f"</head><body><h1>Statistics {data['from']} – {data['to']}</h1><table id='stats'><thead><tr>{head}</tr></thead>"
-            f"<tbody>{body}</tbody><tfoot><tr><th colspan='3'>total</th>{cells(data['totals'])}</tr></tfoot></table>"
-            f"<p>Generated {time.strftime('%Y-%m-%d %H:%M:%S')}</p></body></html>")
-    return HTMLResponse(page)

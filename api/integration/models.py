@@ -101,13 +101,13 @@ class CaseOut(_Record):
 class NoticePage(BaseModel):
     items: list[NoticeOut] = Field(description="Notices of this page, oldest change first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
-    resume_cursor: str | None = Field(description="Pass as `cursor` later to get only what changed after this page.")
+    resume_cursor: str | None = Field(description="Pass as `cursor` later to get only what changed after this page; null with order=newest.")
 
 
 class CasePage(BaseModel):
     items: list[CaseOut] = Field(description="Cases of this page, oldest change first.")
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page; null on the last page.")
-    resume_cursor: str | None = Field(description="Pass as `cursor` later to get only what changed after this page.")
+    resume_cursor: str | None = Field(description="Pass as `cursor` later to get only what changed after this page; null with order=newest.")
 
 
 class StatusChange(BaseModel):

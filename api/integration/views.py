@@ -17,37 +17,40 @@ from store.timefmt import parse_time
 from streetwarden.config import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["integration"])
-PULLERS = require_role("integration", "supervisor", "admin")
+# reviewers read the lists too (the enforcement page shows what their decisions became)
 READERS = require_role("reviewer", "supervisor", "admin", "integration")
 REF = Path(pattern=r"^SW-[NC]-\d{6,}$", description="Stable id, e.g. SW-C-000042")
 
 UpdatedSince = Annotated[str | None, Query(description="Only records changed at or after this time: ISO 8601 (2024-05-01T08:00:00Z) or Unix seconds.")]
 Cursor = Annotated[str | None, Query(max_length=200, description="`next_cursor` or `resume_cursor` of an earlier page.")]
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="Page size.")]
+Order = Annotated[Literal["oldest", "newest"], Query(description="oldest: oldest change first (for pulling; `resume_cursor` set). newest: latest change first (for people browsing; `resume_cursor` is null).")]
 
 
-def _page(db: Database, kind: str, updated_since: str | None, cursor: str | None, limit: int, status: str | None) -> dict:
+def _page(db: Database, kind: str, updated_since: str | None, cursor: str | None, limit: int, status: str | None,
+          order: str) -> dict:
     with http_errors():
         since = parse_time(updated_since, "updated_since") if updated_since else None
         with db.session() as s:
-            return changed_page(s, kind, updated_since=since, cursor=cursor, limit=limit, status=status)
+            return changed_page(s, kind, updated_since=since, cursor=cursor, limit=limit, status=status,
+                                newest_first=order == "newest")
 
 
 @router.get("/notices", response_model=NoticePage, summary="Notices changed since a time, oldest change first",
-            description="Pages through warning notices ordered by last change (`updated_at`, then id). Follow `next_cursor` until it is null; keep `resume_cursor` to fetch only later changes next time.")
+            description="Pages through warning notices ordered by last change (`updated_at`, then id). Follow `next_cursor` until it is null; keep `resume_cursor` to fetch only later changes next time. `order=newest` lists the latest change first (the review pages).")
 def list_notices(updated_since: UpdatedSince = None, cursor: Cursor = None, limit: Limit = 100,
                  status: Annotated[Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled"] | None,
                                   Query(description="Only notices with this status.")] = None,
-                 _: Principal = Depends(PULLERS), db: Database = Depends(get_db)) -> dict:
-    return _page(db, "notices", updated_since, cursor, limit, status)
+                 order: Order = "oldest", _: Principal = Depends(READERS), db: Database = Depends(get_db)) -> dict:
+    return _page(db, "notices", updated_since, cursor, limit, status, order)
 
 
 @router.get("/cases", response_model=CasePage, summary="Cases changed since a time, oldest change first",
-            description="Pages through enforcement cases ordered by last change (`updated_at`, then id). Follow `next_cursor` until it is null; keep `resume_cursor` to fetch only later changes next time.")
+            description="Pages through enforcement cases ordered by last change (`updated_at`, then id). Follow `next_cursor` until it is null; keep `resume_cursor` to fetch only later changes next time. `order=newest` lists the latest change first (the review pages).")
 def list_cases(updated_since: UpdatedSince = None, cursor: Cursor = None, limit: Limit = 100,
                status: Annotated[Literal["open", "accepted", "closed", "rejected"] | None, Query(description="Only cases with this status.")] = None,
-               _: Principal = Depends(PULLERS), db: Database = Depends(get_db)) -> dict:
-    return _page(db, "cases", updated_since, cursor, limit, status)
+               order: Order = "oldest", _: Principal = Depends(READERS), db: Database = Depends(get_db)) -> dict:
+    return _page(db, "cases", updated_since, cursor, limit, status, order)
 
 
 @router.get("/notices/{ref}", response_model=NoticeOut, summary="One notice",

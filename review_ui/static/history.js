@@ -16,12 +16,24 @@
     return q;
   }
 
+  /* What a warn / case decision became: the notice and/or case with its status now, linked to /enforcement. */
+  function issued(d) {
+    const td = SW.el("td", { class: "issued" });
+    for (const [ref, status, prefix] of [[d.notice_ref, d.notice_status, "ns_"], [d.case_ref, d.case_status, "cs_"]]) {
+      if (!ref) continue;
+      td.append(SW.el("div", { "data-ref": ref, "data-status": status },
+        SW.el("a", { href: "/enforcement?ref=" + encodeURIComponent(ref), text: ref }), " ",
+        SW.el("span", { class: `badge st-${prefix === "ns_" ? "notice" : "case"}-${status}`, text: t(prefix + status) })));
+    }
+    return td;
+  }
+
   function row(d) {
     const thumb = d.thumbnail_url ? SW.el("img", { src: d.thumbnail_url, alt: "", class: "thumb" }) : "";
     const tr = SW.el("tr", { "data-candidate": d.candidate_id, "data-decision": d.decision },
       SW.el("td", {}, thumb), SW.el("td", { text: SW.fmtDate(d.decided_at) }), SW.el("td", { text: "#" + d.candidate_id }),
       SW.el("td", { text: d.camera_id + " / " + d.zone_id }), SW.el("td", { text: t(d.violation) }),
-      SW.el("td", { class: "dec " + d.decision, text: t(d.decision) }), SW.el("td", { text: d.reason ? t(d.reason) : "" }),
+      SW.el("td", { class: "dec " + d.decision, text: t(d.decision) }), issued(d), SW.el("td", { text: d.reason ? t(d.reason) : "" }),
       SW.el("td", { text: d.note || "" }), SW.el("td", { class: "by", text: d.decided_by }));
     return tr;
   }

@@ -1,0 +1,95 @@
+"""Helpers of the browser tests: `streetwarden serve` as a subprocess, bearer-token clients, the
+headless Chromium launch (Debian's /usr/bin/chromium, never a downloaded browser) and the login."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from tests.review_support import free_port
+
+REPO = Path(__file__).resolve().parents[1]
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+@dataclass
+class Served:
+    """A running `streetwarden serve`: its URL, process and log file."""
+
+    url: str
+    proc: subprocess.Popen
+    log: Path
+
+
+@contextmanager
+def serve(config: Path, admin_password: str, *args: str) -> Iterator[Served]:
+    """`python -m streetwarden serve --config …` on a free port until the block ends; the first admin
+    is `admin` with `admin_password`. Fails with the server's log when it does not come up."""
+    port = free_port()
+    log_path = config.parent / "serve.log"
+    log = open(log_path, "w+", encoding="utf-8")
+    env = {**os.environ, "PYTHONPATH": str(REPO), "STREETWARDEN_ADMIN_PASSWORD": admin_password,
+           "STREETWARDEN_SECRET": "e2e-secret-0123456789abcdef"}
+    proc = subprocess.Popen([sys.executable, "-m", "streetwarden", "serve", "--config", str(config), "--port", str(port), *args],
+                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert proc.poll() is None, log_path.read_text()
+            assert time.monotonic() < deadline, "server did not start"
+            time.sleep(0.3)
+        yield Served(url, proc, log_path)
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Headless Chromium of the system package, driven by Playwright."""
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def token_client(url: str, username: str, password: str) -> httpx.Client:
+    """An API client with a bearer token of this account (how the case system calls)."""
+    client = httpx.Client(base_url=url, timeout=30)
+    tok = client.post("/api/v1/auth/token", data={"username": username, "password": password})
+    assert tok.status_code == 200, tok.text
+    client.headers["Authorization"] = f"Bearer {tok.json()['access_token']}"
+    return client
+
+
+def login(page: Page, url: str, user: str, password: str, path: str) -> None:
+    """Open `path` without a session, get sent to the login page, log in and land back on `path`."""
+    page.goto(url + path)
+    expect(page).to_have_url(f"{url}/login?next={path}")
+    page.fill("#username", user)
+    page.fill("#password", password)
+    page.click("#login-button")
+    expect(page).to_have_url(url + path)
