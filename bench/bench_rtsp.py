@@ -77,16 +77,29 @@ def make_clip(workdir: Path, seconds: float | None, loops: int) -> Path:
     return clip
 
 
+def make_substream(workdir: Path, loops: int) -> Path:
+    """The cameras' second stream: 640x360 25 fps H.264 at 512 kbit/s, key frame every second."""
+    clip = workdir / "vtest-360p25.mp4"
+    if not clip.exists():
+        transcode(SHARED / "media" / "vtest.avi", clip, width=640, height=360, fps=25, gop=25, loops=loops,
+                  bitrate="512k", noise=6)
+    return clip
+
+
 def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: float, workdir: Path,
-             threads: int = 0) -> dict:
+             threads: int = 0, sub: Path | None = None) -> dict:
+    """One measurement; with `sub`, cameras analyse the sub-stream and take evidence from the 720p one."""
     servers = []
     for start in range(0, n, MOUNTS_PER_SERVER):
         mounts = {f"/cam{i}": clip for i in range(start, min(n, start + MOUNTS_PER_SERVER))}
+        if sub is not None:
+            mounts.update({f"/sub{i}": sub for i in range(start, min(n, start + MOUNTS_PER_SERVER))})
         servers.append(RtspServer(mounts).start())
     cams = []
     for i in range(n):
         srv = servers[i // MOUNTS_PER_SERVER]
-        cams.append({"id": f"cam{i}", "source": srv.url(f"/cam{i}"), "analysis_fps": fps,
+        extra = {"source": srv.url(f"/sub{i}"), "evidence_source": srv.url(f"/cam{i}")} if sub is not None else {}
+        cams.append({"id": f"cam{i}", "source": srv.url(f"/cam{i}"), **extra, "analysis_fps": fps,
                      "keyframe_only": mode == "keyframe", "timeout_seconds": 10,
                      "zones": [{"id": "walk", "kind": "sidewalk", "dwell_seconds": 30,
                                 "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]})
@@ -129,6 +142,7 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
     expected = fps if mode == "full" else min(fps, 1.0)  # key frames come once a second
     result = {
         "streams": n, "mode": mode, "analysis_fps": fps, "window_s": round(dt, 1),
+        "analysed_stream": "640x360 sub-stream (evidence from 1280x720)" if sub is not None else "1280x720",
         "online": online, "online_at_start": online_at_start, "reconnects": reconnects,
         "lag_p50": round(float(np.percentile(lags, 50)), 3) if lags.size else None,
         "lag_p95": round(float(np.percentile(lags, 95)), 3) if lags.size else None,
@@ -177,6 +191,8 @@ def main() -> None:
     p.add_argument("--keyframe-steps", default="16,32,48,64,80,96,112,128")
     p.add_argument("--full-steps", default="2,4,6,8,10,12,16")
     p.add_argument("--compare-at", type=int, default=8, help="N at which both modes are compared")
+    p.add_argument("--substream", action="store_true",
+                   help="analyse each camera's 640x360 sub-stream, evidence from its 720p main stream")
     p.add_argument("--workdir", default=None)
     p.add_argument("--json", default=None, help="write the results here")
     args = p.parse_args()
@@ -197,7 +213,8 @@ def main() -> None:
         k, f = summary["compare_keyframe"], summary["compare_full"]
         summary["cpu_ratio_full_over_keyframe"] = round(f["worker_cpu_cores"] / max(k["worker_cpu_cores"], 1e-6), 2)
     else:
-        r = run_once(clip, args.streams, args.mode, args.fps, args.warmup, args.window, workdir, args.threads)
+        sub = make_substream(workdir, loops=3) if args.substream else None
+        r = run_once(clip, args.streams, args.mode, args.fps, args.warmup, args.window, workdir, args.threads, sub)
         results.append(r)
         print(json.dumps(r), flush=True)
     summary["runs"] = results
