@@ -36,7 +36,7 @@ def _page(db: Database, kind: str, updated_since: str | None, cursor: str | None
                                 newest_first=order == "newest")
 
 
-@router.get("/notices", response_model=NoticePage, summary="Notices changed since a time, oldest change first",
+@router.get("/notices", response_model=NoticePage, summary="Notices changed since a time, by last change",
             description="Pages through warning notices ordered by last change (`updated_at`, then id). Follow `next_cursor` until it is null; keep `resume_cursor` to fetch only later changes next time. `order=newest` lists the latest change first (the review pages).")
 def list_notices(updated_since: UpdatedSince = None, cursor: Cursor = None, limit: Limit = 100,
                  status: Annotated[Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled"] | None,
@@ -45,7 +45,7 @@ def list_notices(updated_since: UpdatedSince = None, cursor: Cursor = None, limi
     return _page(db, "notices", updated_since, cursor, limit, status, order)
 
 
-@router.get("/cases", response_model=CasePage, summary="Cases changed since a time, oldest change first",
+@router.get("/cases", response_model=CasePage, summary="Cases changed since a time, by last change",
             description="Pages through enforcement cases ordered by last change (`updated_at`, then id). Follow `next_cursor` until it is null; keep `resume_cursor` to fetch only later changes next time. `order=newest` lists the latest change first (the review pages).")
 def list_cases(updated_since: UpdatedSince = None, cursor: Cursor = None, limit: Limit = 100,
                status: Annotated[Literal["open", "accepted", "closed", "rejected"] | None, Query(description="Only cases with this status.")] = None,
