@@ -142,10 +142,9 @@ class OnnxDetector:
         no variant runs.
         """
         size = self.input_size
-        batch = self.max_batch > 1
-        for pixels, dynamic in ((True, batch), (True, False), (False, batch)):
-            if not pixels and not dynamic:
-                break
+        # (pixel input, batch axis), best first; the plain graph is already loaded as the fallback
+        variants = [(True, True), (True, False), (False, True)] if self.max_batch > 1 else [(True, False)]
+        for pixels, dynamic in variants:
             n = 2 if dynamic else 1
             if pixels:
                 data = _pixel_input_bytes(self.path, dynamic, size, self.family.scale01)

@@ -35,6 +35,7 @@ from store.camera_settings import load_camera_configs, sync_camera_settings
 from store.cameras import load_zones, sync_cameras
 from store.candidates import CandidateWriter
 from store.db import Database
+from store.review import Decision
 from store.schema import Camera, Candidate
 from store.shops import sync_shops
 from streetwarden.config import CameraConfig, Settings
@@ -184,10 +185,11 @@ class Worker:
         engines = {r.cam.id: r.engine.left_behind for r in self.runners if r.engine.left_behind is not None}
         if not engines:
             return
-        with self.db.session() as s:
+        with self.db.session() as s:  # decisions are indexed by time: only the ones since this worker started
             rows = s.execute(select(Candidate.id, Candidate.camera_id, Candidate.box, Candidate.attributes)
-                             .where(Candidate.status == "rejected", Candidate.camera_id.in_(sorted(engines)),
-                                    Candidate.updated_at >= self._started_at)).all()
+                             .join(Decision, Decision.candidate_id == Candidate.id)
+                             .where(Decision.decision == "reject", Decision.decided_at >= self._started_at,
+                                    Candidate.camera_id.in_(sorted(engines)))).all()
         for cid, cam, box, attrs in rows:
             if cid in self._absorbed:
                 continue
@@ -215,10 +217,6 @@ class Worker:
             r.open()
 
     # ------------------------------------------------------------------ frames
-    @property
-    def parallel(self) -> int:
-        return parallel_calls(self.settings, set(self.detectors))
-
     @property
     def max_batch(self) -> int:
         return max((self.settings.models[k].max_batch for k in self.detectors), default=1)
@@ -358,7 +356,8 @@ class Worker:
             r.start()
         last = {"tick": 0.0, "reload": time.monotonic()}
         inflight: deque[tuple[list[tuple[CameraRunner, Frame]], Future]] = deque()
-        pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="sw-model")
+        parallel = parallel_calls(self.settings, set(self.detectors))
+        pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="sw-model")
 
         def head_done() -> bool:
             return bool(inflight) and inflight[0][1].done()
@@ -367,7 +366,7 @@ class Worker:
             while not self.stop_event.is_set():
                 try:
                     batch = []
-                    if sum(not f.done() for _, f in inflight) < self.parallel + 1:  # one batch waiting: no idle core between calls
+                    if sum(not f.done() for _, f in inflight) < parallel + 1:  # one batch waiting: no idle core between calls
                         batch = self._collect(self.max_batch, timeout=0.5, until=head_done)
                     if batch:
                         future = pool.submit(self.infer, batch)

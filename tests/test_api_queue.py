@@ -437,34 +437,15 @@ def test_worker_processes_share_claims_safely(env, tmp_path):
     """`serve --workers 2` (two HTTP processes) next to the in-process server, all on one SQLite file:
     reviewers claiming through both at once still never share a candidate, and logins made in one
     process are valid in the other (one secret, tokens in the database)."""
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
+    from tests.review_support import PASSWORD
+    from tests.ui_support import serve
 
-    from tests.review_support import PASSWORD, free_port
-
-    repo = Path(__file__).resolve().parents[1]
     settings = env["settings"]
     config = tmp_path / "serve.yaml"
     config.write_text(f"database: {settings.database_url}\nstorage: {settings.storage_path}\n"
                       "server: {claim_seconds: 60}\n", encoding="utf-8")
-    port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "streetwarden", "serve", "--config", str(config), "--port", str(port),
-                             "--no-worker", "--workers", "2"], cwd=repo,
-                            env={**os.environ, "PYTHONPATH": str(repo), "STREETWARDEN_SECRET": "workers-secret-0123456789"},
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "serve --workers 2 did not start"
-            time.sleep(0.3)
+    with serve(config, "unused-admin-password-1", "--no-worker", "--workers", "2") as served:
+        url = served.url
         remote = {}
         for user in ("rev1", "rev2", "rev3"):
             c = httpx.Client(base_url=url, timeout=30)
@@ -491,9 +472,3 @@ def test_worker_processes_share_claims_safely(env, tmp_path):
             assert len(flat) == len(set(flat)) == 3 * len(jobs), got
             with env["db"].session() as s:
                 s.execute(delete(Claim))
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(20)
-        except subprocess.TimeoutExpired:
-            proc.kill()

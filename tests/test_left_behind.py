@@ -12,6 +12,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -350,8 +351,11 @@ def test_rejected_object_is_absorbed_by_the_worker(tmp_path: Path, vtest_path: P
     camera's left-behind engine, which learns it into the background and stops reporting it."""
     from camera_adapters import Frame
     from pipeline.worker import Worker
+    from api.auth.service import Principal
+    from api.decisions.models import DecisionIn
+    from api.decisions.service import decide
+    from api.users.service import create_user
     from store.db import Database
-    from store.review import finalize
     from store.schema import Candidate
     from streetwarden.config import parse_settings
 
@@ -390,7 +394,11 @@ def test_rejected_object_is_absorbed_by_the_worker(tmp_path: Path, vtest_path: P
     seen_before = dumping()[0].last_seen
     assert seen_before > cand.last_seen
     with db.session() as s:
-        assert finalize(s, cand.id, "reject")
+        reviewer = create_user(s, "alice", "reviewer", "alice-password-1")
+        s.flush()
+        me = Principal(reviewer.id, "alice", None, "reviewer", "session", None, time.time() + 3600)
+    status, _ = decide(db, me, cand.id, DecisionIn(decision="reject", reason="not_a_violation"), None, None)
+    assert status == 200
     worker._absorb_rejected()
     absorbed_at = clip.frames[i - 1][0]
     lb = runner.engine.left_behind
