@@ -2,8 +2,9 @@
 
     python3 bench/bench_pipeline.py [--fps 10] [--repeat 3]
 
-Raw: plain onnxruntime on the unmodified model (batch axis made dynamic), fed float tensors that
-were preprocessed before the clock starts, batched like the worker batches (max_batch), in the two
+Raw: plain onnxruntime on the unmodified model (batch axis made dynamic; height and width too
+unless --square), fed float tensors of the same shape the pipeline uses (416x320 for vtest's 4:3
+frames; 416x416 with --square), preprocessed before the clock starts, batched like the worker batches (max_batch), in the two
 ways 2 cores can be used: one call at a time with 2 intra-op threads (onnxruntime's default), and
 2 concurrent single-threaded calls. The better of the two is the reference.
 Pipeline: `Worker` with the default model settings over vtest.avi (decode, letterbox, model, NMS,
@@ -31,17 +32,17 @@ os.environ.setdefault("STREETWARDEN_MODELS", str(SHARED / "models"))
 
 from camera_adapters import open_source  # noqa: E402
 from models import OnnxDetector  # noqa: E402
-from models.detector import _dynamic_batch_bytes  # noqa: E402
+from models.detector import _graph_bytes  # noqa: E402
 from pipeline.worker import Worker  # noqa: E402
 from store.db import Database  # noqa: E402
 from streetwarden.config import parse_settings  # noqa: E402
 
 
-def plain_session(path: Path, threads: int) -> ort.InferenceSession:
+def plain_session(path: Path, threads: int, rect: bool) -> ort.InferenceSession:
     opts = ort.SessionOptions()
     opts.intra_op_num_threads = threads
     opts.inter_op_num_threads = 1
-    return ort.InferenceSession(_dynamic_batch_bytes(path), opts, providers=["CPUExecutionProvider"])
+    return ort.InferenceSession(_graph_bytes(path, True, rect), opts, providers=["CPUExecutionProvider"])
 
 
 def raw_fps(session: ort.InferenceSession, tensors: list[np.ndarray], calls: int) -> tuple[float, float]:
@@ -63,10 +64,11 @@ def raw_fps(session: ort.InferenceSession, tensors: list[np.ndarray], calls: int
     return frames / (time.perf_counter() - t), (time.process_time() - c) * 1000 / frames
 
 
-def pipeline_fps(fps: float) -> tuple[float, float, int]:
+def pipeline_fps(fps: float, rect: bool) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory() as tmp:
         settings = parse_settings({
             "database": f"sqlite:///{tmp}/b.db", "storage": f"{tmp}/data",
+            "models": {"default": {"path": "yolox_nano_coco_416.onnx", "rect": rect}},
             "cameras": [{"id": "west-gate", "source": str(SHARED / "media" / "vtest.avi"), "analysis_fps": fps,
                          "zones": [{"id": "walk-1", "kind": "sidewalk", "dwell_seconds": 30,
                                     "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]}],
@@ -84,21 +86,25 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fps", type=float, default=10.0, help="analysis rate (vtest is 10 fps native)")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--square", action="store_true", help="model input 416x416 for raw and pipeline (rect: false)")
     args = ap.parse_args()
     path = SHARED / "models" / "yolox_nano_coco_416.onnx"
-    det = OnnxDetector(path)
+    rect = not args.square
+    det = OnnxDetector(path, rect=rect)
     frames = [f.image for f in open_source("v", str(SHARED / "media" / "vtest.avi"), args.fps).frames()]
     batch = det.max_batch
-    tensors = [np.stack([det.family.preprocess(img, det.input_size)[0] for img in frames[i:i + batch]])
+    stride = det.stride if det.rect else None
+    tensors = [np.stack([det.family.preprocess(img, det.input_size, stride)[0] for img in frames[i:i + batch]])
                for i in range(0, len(frames), batch)]
-    one_call, two_calls = plain_session(path, 2), plain_session(path, 1)
+    print(f"model input {tensors[0].shape[2]}x{tensors[0].shape[3]} (height x width)", flush=True)
+    one_call, two_calls = plain_session(path, 2, det.rect), plain_session(path, 1, det.rect)
     best = {"raw1x2": 0.0, "raw2x1": 0.0, "pipe": 0.0}
     cpu = {"raw1x2": 1e9, "raw2x1": 1e9, "pipe": 1e9}
     ratios = []
     for i in range(args.repeat):
         r1, c1 = raw_fps(one_call, tensors, 1)
         r2, c2 = raw_fps(two_calls, tensors, 2)
-        fps, pc, created = pipeline_fps(args.fps)
+        fps, pc, created = pipeline_fps(args.fps, rect)
         for k, v, c in (("raw1x2", r1, c1), ("raw2x1", r2, c2), ("pipe", fps, pc)):
             best[k], cpu[k] = max(best[k], v), min(cpu[k], c)
         raw = max(r1, r2)

@@ -87,7 +87,7 @@ def make_substream(workdir: Path, loops: int) -> Path:
 
 
 def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: float, workdir: Path,
-             threads: int = 0, sub: Path | None = None) -> dict:
+             threads: int = 0, sub: Path | None = None, fast_decode: bool = False) -> dict:
     """One measurement; with `sub`, cameras analyse the sub-stream and take evidence from the 720p one."""
     servers = []
     for start in range(0, n, MOUNTS_PER_SERVER):
@@ -100,7 +100,7 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
         srv = servers[i // MOUNTS_PER_SERVER]
         extra = {"source": srv.url(f"/sub{i}"), "evidence_source": srv.url(f"/cam{i}")} if sub is not None else {}
         cams.append({"id": f"cam{i}", "source": srv.url(f"/cam{i}"), **extra, "analysis_fps": fps,
-                     "keyframe_only": mode == "keyframe", "timeout_seconds": 10,
+                     "keyframe_only": mode == "keyframe", "timeout_seconds": 10, "fast_decode": fast_decode,
                      "zones": [{"id": "walk", "kind": "sidewalk", "dwell_seconds": 30,
                                 "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]})
     db_path = workdir / f"bench-{n}-{mode}.db"
@@ -143,6 +143,7 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
     result = {
         "streams": n, "mode": mode, "analysis_fps": fps, "window_s": round(dt, 1),
         "analysed_stream": "640x360 sub-stream (evidence from 1280x720)" if sub is not None else "1280x720",
+        "fast_decode": fast_decode,
         "online": online, "online_at_start": online_at_start, "reconnects": reconnects,
         "lag_p50": round(float(np.percentile(lags, 50)), 3) if lags.size else None,
         "lag_p95": round(float(np.percentile(lags, 95)), 3) if lags.size else None,
@@ -193,6 +194,7 @@ def main() -> None:
     p.add_argument("--compare-at", type=int, default=8, help="N at which both modes are compared")
     p.add_argument("--substream", action="store_true",
                    help="analyse each camera's 640x360 sub-stream, evidence from its 720p main stream")
+    p.add_argument("--fast-decode", action="store_true", help="cameras with fast_decode: true (no deblocking filter)")
     p.add_argument("--workdir", default=None)
     p.add_argument("--json", default=None, help="write the results here")
     args = p.parse_args()
@@ -214,7 +216,8 @@ def main() -> None:
         summary["cpu_ratio_full_over_keyframe"] = round(f["worker_cpu_cores"] / max(k["worker_cpu_cores"], 1e-6), 2)
     else:
         sub = make_substream(workdir, loops=3) if args.substream else None
-        r = run_once(clip, args.streams, args.mode, args.fps, args.warmup, args.window, workdir, args.threads, sub)
+        r = run_once(clip, args.streams, args.mode, args.fps, args.warmup, args.window, workdir, args.threads, sub,
+                     args.fast_decode)
         results.append(r)
         print(json.dumps(r), flush=True)
     summary["runs"] = results

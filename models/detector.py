@@ -22,8 +22,9 @@ class ModelError(RuntimeError):
     """A model that cannot be loaded or run; the message says what to do."""
 
 
-def _load_graph(path: Path, dynamic_batch: bool):  # type: ignore[no-untyped-def]
-    """The ONNX graph, with a symbolic batch axis when asked (None if the onnx package is missing)."""
+def _load_graph(path: Path, dynamic_batch: bool, rect: bool = False):  # type: ignore[no-untyped-def]
+    """The ONNX graph, with a symbolic batch axis and/or symbolic height and width when asked
+    (None if the onnx package is missing)."""
     try:
         import onnx
     except ImportError:  # pragma: no cover - onnx is a dependency
@@ -34,24 +35,33 @@ def _load_graph(path: Path, dynamic_batch: bool):  # type: ignore[no-untyped-def
             dims = value.type.tensor_type.shape.dim
             if dims:
                 dims[0].dim_param = "batch"
+    if rect:
+        dims = model.graph.input[0].type.tensor_type.shape.dim
+        if len(dims) == 4:
+            dims[2].dim_param, dims[3].dim_param = "height", "width"
+        for value in model.graph.output:  # the anchor count follows the input size
+            for i, dim in enumerate(value.type.tensor_type.shape.dim):
+                if i:
+                    dim.dim_param = f"{value.name}_{i}"
+        del model.graph.value_info[:]  # stale static shapes; onnxruntime infers them again
     return model
 
 
-def _dynamic_batch_bytes(path: Path) -> bytes | None:
-    """Model bytes with a symbolic batch axis, so several frames run in one call (None if impossible)."""
-    model = _load_graph(path, True)
+def _graph_bytes(path: Path, dynamic_batch: bool, rect: bool) -> bytes | None:
+    """Model bytes with a symbolic batch axis / input size (None if impossible)."""
+    model = _load_graph(path, dynamic_batch, rect)
     return None if model is None else model.SerializeToString()
 
 
-def _pixel_input_bytes(path: Path, dynamic_batch: bool, size: int, scale01: bool) -> bytes | None:
-    """Model bytes that take letterboxed uint8 HWC pixels ``[B, S, S, 3]``.
+def _pixel_input_bytes(path: Path, dynamic_batch: bool, size: int, scale01: bool, rect: bool = False) -> bytes | None:
+    """Model bytes that take letterboxed uint8 HWC pixels ``[B, H, W, 3]``.
 
     Why: the HWC→CHW transpose and float conversion cost ~1 ms a frame in numpy but almost nothing
     inside onnxruntime, and a uint8 frame is a quarter of the bytes to hand between threads. The
     original graph is untouched after the new Transpose → Cast (→ ×1/255) prefix, so outputs are
     identical.
     """
-    model = _load_graph(path, dynamic_batch)
+    model = _load_graph(path, dynamic_batch, rect)
     if model is None:
         return None
     from onnx import TensorProto, helper
@@ -60,6 +70,8 @@ def _pixel_input_bytes(path: Path, dynamic_batch: bool, size: int, scale01: bool
     original = graph.input[0]
     name = original.name
     batch: int | str = "batch" if dynamic_batch else (original.type.tensor_type.shape.dim[0].dim_value or 1)
+    height: int | str = "height" if rect else size
+    width: int | str = "width" if rect else size
     pixels = name + "_pixels"
     nodes = [helper.make_node("Transpose", [pixels], ["sw_chw"], perm=[0, 3, 1, 2]),
              helper.make_node("Cast", ["sw_chw"], ["sw_float" if scale01 else name], to=TensorProto.FLOAT)]
@@ -67,7 +79,7 @@ def _pixel_input_bytes(path: Path, dynamic_batch: bool, size: int, scale01: bool
         graph.initializer.append(helper.make_tensor("sw_inv255", TensorProto.FLOAT, [], [1.0 / 255.0]))
         nodes.append(helper.make_node("Mul", ["sw_float", "sw_inv255"], [name]))
     graph.input.remove(original)
-    graph.input.insert(0, helper.make_tensor_value_info(pixels, TensorProto.UINT8, [batch, size, size, 3]))
+    graph.input.insert(0, helper.make_tensor_value_info(pixels, TensorProto.UINT8, [batch, height, width, 3]))
     for node in reversed(nodes):
         graph.node.insert(0, node)
     return model.SerializeToString()
@@ -89,6 +101,7 @@ class OnnxDetector:
         nms_iou: float = 0.45,
         threads: int = 0,
         max_batch: int = 8,
+        rect: bool = True,
     ) -> None:
         self.path = Path(path)
         if not self.path.exists():
@@ -125,7 +138,10 @@ class OnnxDetector:
             )
         self.family = FAMILIES[fam]
         self.pixel_input = False  # True: the session takes letterboxed uint8 HWC pixels (see _pixel_input_bytes)
-        self.batchable = self._choose_session(inp.shape[0])
+        # True: frames keep their aspect ratio, padded only to a multiple of the largest stride
+        self.rect = False
+        self.stride = 32
+        self.batchable = self._choose_session(inp.shape[0], rect)
 
     def _probe(self, data: bytes, probe: np.ndarray) -> ort.InferenceSession | None:
         try:
@@ -135,8 +151,21 @@ class OnnxDetector:
             return None  # e.g. the int8 YOLOv8 graph has batch-1 reshapes
         return session
 
-    def _choose_session(self, batch_dim: object) -> bool:
-        """Use the cheapest graph this model allows: pixel input, and a batch axis where it works.
+    def _runs_rect(self, session: ort.InferenceSession, pixels: bool) -> bool:
+        """Whether a graph with symbolic height/width really runs a non-square input: some exports
+        bake the anchor count into reshapes (the int8 YOLOv8 does)."""
+        h, w = self.input_size * 5 // 8 // self.stride * self.stride, self.input_size
+        probe = np.zeros((1, h, w, 3), np.uint8) if pixels else np.zeros((1, 3, h, w), np.float32)
+        try:
+            out = session.run(None, {session.get_inputs()[0].name: probe})[0][0]
+            self.family.decode(out, (h, w), 1.1)  # checks the anchor count
+        except Exception:
+            return False
+        return True
+
+    def _choose_session(self, batch_dim: object, rect: bool) -> bool:
+        """Use the cheapest graph this model allows: pixel input, rectangular input and a batch
+        axis where they work.
 
         Returns whether several frames can go in one call. The plain graph stays as loaded when
         no variant runs.
@@ -146,15 +175,18 @@ class OnnxDetector:
         variants = [(True, True), (True, False), (False, True)] if self.max_batch > 1 else [(True, False)]
         for pixels, dynamic in variants:
             n = 2 if dynamic else 1
-            if pixels:
-                data = _pixel_input_bytes(self.path, dynamic, size, self.family.scale01)
-                probe = np.zeros((n, size, size, 3), np.uint8)
-            else:
-                data = _dynamic_batch_bytes(self.path)
-                probe = np.zeros((n, 3, size, size), np.float32)
-            session = self._probe(data, probe) if data is not None else None
-            if session is not None:
-                self.session, self.pixel_input = session, pixels
+            probe = np.zeros((n, size, size, 3), np.uint8) if pixels else np.zeros((n, 3, size, size), np.float32)
+            for symbolic in ((True, False) if rect else (False,)):
+                if pixels:
+                    data = _pixel_input_bytes(self.path, dynamic, size, self.family.scale01, symbolic)
+                else:
+                    data = _graph_bytes(self.path, dynamic, symbolic)
+                session = self._probe(data, probe) if data is not None else None
+                if session is None:
+                    continue
+                if symbolic and not self._runs_rect(session, pixels):
+                    continue  # square only: the static-shape graph below optimises better
+                self.session, self.pixel_input, self.rect = session, pixels, symbolic
                 self.input_name = session.get_inputs()[0].name
                 return dynamic or not isinstance(batch_dim, int)
         return not isinstance(batch_dim, int)
@@ -168,9 +200,10 @@ class OnnxDetector:
     def prepare(self, image: np.ndarray) -> tuple[np.ndarray, LetterboxInfo]:
         """Model input of one image (uint8 pixels or a float tensor); thread-safe, so camera readers
         can do it while the model runs."""
+        stride = self.stride if self.rect else None
         if not self.pixel_input:
-            return self.family.preprocess(image, self.input_size)
-        boxed, info = letterbox(image, self.input_size, centered=self.family.centered)
+            return self.family.preprocess(image, self.input_size, stride)
+        boxed, info = letterbox(image, self.input_size, centered=self.family.centered, stride=stride)
         if self.family.rgb:
             boxed = cv2.cvtColor(boxed, cv2.COLOR_BGR2RGB)
         return boxed, info
@@ -180,18 +213,28 @@ class OnnxDetector:
         return np.stack(tensors), list(infos)
 
     def detect_prepared(self, prepared: list[tuple[np.ndarray, LetterboxInfo]]) -> list[Detections]:
-        """Model + decode + NMS for tensors made by :meth:`prepare`, batched up to max_batch."""
-        results: list[Detections] = []
-        for start in range(0, len(prepared), self.max_batch):
-            chunk = prepared[start:start + self.max_batch]
-            output = self.run_tensor(np.stack([t for t, _ in chunk]))
-            for out, (_, info) in zip(output, chunk):
-                raw = self.family.decode(out, self.input_size, self.score_threshold)
-                keep = classwise_nms(raw.xyxy, raw.score, raw.class_id, self.nms_iou)
-                results.append(
-                    Detections(unletterbox(raw.xyxy[keep], info), raw.score[keep], raw.class_id[keep].astype(np.int64), self.labels)
-                )
-        return results
+        """Model + decode + NMS for tensors made by :meth:`prepare`, batched up to max_batch.
+
+        With rectangular input, frames of different shapes (cameras of different aspect ratios)
+        go in separate calls; results keep the order of ``prepared``.
+        """
+        results: list[Detections | None] = [None] * len(prepared)
+        groups: dict[tuple[int, ...], list[int]] = {}
+        for i, (tensor, _) in enumerate(prepared):
+            groups.setdefault(tensor.shape, []).append(i)
+        hw_axes = (0, 1) if self.pixel_input else (1, 2)
+        for shape, members in groups.items():
+            hw = (shape[hw_axes[0]], shape[hw_axes[1]])
+            for start in range(0, len(members), self.max_batch):
+                chunk = members[start:start + self.max_batch]
+                output = self.run_tensor(np.stack([prepared[i][0] for i in chunk]))
+                for out, i in zip(output, chunk):
+                    info = prepared[i][1]
+                    raw = self.family.decode(out, hw, self.score_threshold)
+                    keep = classwise_nms(raw.xyxy, raw.score, raw.class_id, self.nms_iou)
+                    results[i] = Detections(unletterbox(raw.xyxy[keep], info), raw.score[keep],
+                                            raw.class_id[keep].astype(np.int64), self.labels)
+        return results  # type: ignore[return-value]
 
     def __call__(self, images: list[np.ndarray]) -> list[Detections]:
         """Detect objects in BGR images; one Detections per image, boxes in source pixels."""

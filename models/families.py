@@ -31,9 +31,9 @@ class Family:
     rgb = False
     scale01 = False
 
-    def preprocess(self, image: np.ndarray, size: int) -> tuple[np.ndarray, LetterboxInfo]:
-        """HWC uint8 BGR image -> CHW float32 tensor."""
-        boxed, info = letterbox(image, size, centered=self.centered)
+    def preprocess(self, image: np.ndarray, size: int, stride: int | None = None) -> tuple[np.ndarray, LetterboxInfo]:
+        """HWC uint8 BGR image -> CHW float32 tensor (square, or rectangular with ``stride``)."""
+        boxed, info = letterbox(image, size, centered=self.centered, stride=stride)
         if self.rgb:
             boxed = boxed[:, :, ::-1]
         tensor = boxed.transpose(2, 0, 1).astype(np.float32)
@@ -41,7 +41,8 @@ class Family:
             tensor *= 1.0 / 255.0
         return tensor, info
 
-    def decode(self, output: np.ndarray, size: int, score_threshold: float) -> RawBoxes:
+    def decode(self, output: np.ndarray, shape: tuple[int, int], score_threshold: float) -> RawBoxes:
+        """One image's raw output -> boxes; ``shape`` is the input's (height, width)."""
         raise NotImplementedError
 
 
@@ -51,17 +52,19 @@ class YoloxFamily(Family):
 
     @staticmethod
     @lru_cache(maxsize=8)
-    def _grid(size: int, strides: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    def _grid(shape: tuple[int, int], strides: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
         grids, expanded = [], []
         for s in strides:
-            n = size // s
-            yv, xv = np.meshgrid(np.arange(n), np.arange(n), indexing="ij")
+            ny, nx = shape[0] // s, shape[1] // s
+            yv, xv = np.meshgrid(np.arange(ny), np.arange(nx), indexing="ij")
             grids.append(np.stack([xv, yv], axis=2).reshape(-1, 2))
-            expanded.append(np.full((n * n, 1), s))
+            expanded.append(np.full((ny * nx, 1), s))
         return np.concatenate(grids).astype(np.float32), np.concatenate(expanded).astype(np.float32)
 
-    def decode(self, output: np.ndarray, size: int, score_threshold: float) -> RawBoxes:
-        grid, stride = self._grid(size, self.strides)
+    def decode(self, output: np.ndarray, shape: tuple[int, int], score_threshold: float) -> RawBoxes:
+        grid, stride = self._grid(shape, self.strides)
+        if len(grid) != len(output):
+            raise ValueError(f"YOLOX output has {len(output)} anchors, a {shape[0]}x{shape[1]} input gives {len(grid)}")
         # score = objectness x class score <= objectness: drop most anchors before the class argmax
         cand = np.flatnonzero(output[:, 4] >= score_threshold)
         out = output[cand]
@@ -82,7 +85,12 @@ class UltralyticsFamily(Family):
     rgb = True
     scale01 = True
 
-    def decode(self, output: np.ndarray, size: int, score_threshold: float) -> RawBoxes:
+    strides = (8, 16, 32)
+
+    def decode(self, output: np.ndarray, shape: tuple[int, int], score_threshold: float) -> RawBoxes:
+        anchors = sum((shape[0] // s) * (shape[1] // s) for s in self.strides)
+        if output.shape[1] != anchors:
+            raise ValueError(f"output has {output.shape[1]} anchors, a {shape[0]}x{shape[1]} input gives {anchors}")
         pred = output.T  # [A, 4+C]
         cls = pred[:, 4:]
         class_id = cls.argmax(axis=1)

@@ -153,6 +153,7 @@ def live_options(cam: CameraConfig, source_url: str) -> LiveOptions:
     return LiveOptions(
         transport=cam.rtsp_transport,
         keyframe_only=cam.decode_keyframes_only,
+        fast_decode=cam.fast_decode,
         timeout=cam.timeout_seconds,
         reconnect_max=cam.reconnect_max_seconds,
         offline_after=max(60.0, 3 * cam.timeout_seconds),

@@ -54,7 +54,7 @@ def build_detectors(settings: Settings, keys: set[str]) -> dict[str, OnnxDetecto
     for key in sorted(keys):
         m = settings.models[key]
         out[key] = OnnxDetector(settings.model_path(key), family=m.family, score_threshold=m.score_threshold,
-                                nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch)
+                                nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch, rect=m.rect)
     return out
 
 

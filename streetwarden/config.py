@@ -169,6 +169,12 @@ class CameraConfig(_Strict):
         "most one frame per GOP, e.g. 1 fps for a 1 s key-frame interval). Default (unset): on when "
         "analysis_fps <= 2.",
     )
+    fast_decode: bool = Field(
+        default=False,
+        description="RTSP cameras: decode H.264/H.265 without the deblocking filter and with FFmpeg's fast "
+        "shortcuts: about 20 % less decode CPU per frame (a 720p key frame: 14 -> 11 ms here), slightly blockier "
+        "pictures. For crowded workers; leave off where evidence pictures must be at full quality.",
+    )
     evidence_source: str | None = Field(
         default=None,
         description="When `source` is a camera's low-resolution sub-stream, the main-stream URL (rtsp:// or "
@@ -259,6 +265,10 @@ class ModelConfig(_Strict):
     parallel_calls: int = Field(default=0, ge=0, le=64, description=(
         "Model calls a worker keeps in flight at once; 0 = one per CPU core divided by `threads`."))
     max_batch: int = Field(default=8, ge=1, le=64, description="Most frames sent to the model at once (batched across cameras).")
+    rect: bool = Field(default=True, description=(
+        "Keep each frame's aspect ratio in the model input, padding only up to a multiple of 32 (a 16:9 camera "
+        "runs at 416x256 instead of 416x416: about 40 % less model time, same detections). Used only where the "
+        "ONNX graph runs such inputs (checked at load); false = always the model's square input."))
 
 
 class TrackerConfig(_Strict):

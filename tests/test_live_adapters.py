@@ -18,7 +18,7 @@ import pytest
 from camera_adapters import LiveOptions, open_source
 from camera_adapters.http_snapshot import HttpSnapshotSource
 from camera_adapters.live import Backoff, RateGate, StreamClock, split_credentials, with_credentials
-from camera_adapters.rtsp import RtspSource
+from camera_adapters.rtsp import RtspSource, configure_decoder
 from tests.rtsp_server import BlackHoleServer, RtspServer, free_port
 
 PASSWORD = "Pa55-w0rd!x"
@@ -125,6 +125,30 @@ def test_rtsp_full_decode_decodes_every_frame(rtsp: RtspServer) -> None:
     assert src.decoded >= src.health.frames_in - 2 and src.decoded > 3 * len(frames)
 
 
+def test_fast_decode_skips_the_deblocking_filter(rtsp: RtspServer, rtsp_media) -> None:  # type: ignore[no-untyped-def]
+    """fast_decode changes the decoder (the same key frame comes out slightly different, no
+    deblocking) but not the picture's content; an RTSP camera with it still streams."""
+    import av
+
+    def first_keyframe(fast: bool) -> np.ndarray:
+        with av.open(str(rtsp_media["main"])) as container:
+            stream = container.streams.video[0]
+            configure_decoder(stream.codec_context, True, fast)
+            for packet in container.demux(stream):
+                if packet.size and packet.is_keyframe:
+                    for frame in stream.codec_context.decode(packet):
+                        return frame.to_ndarray(format="bgr24")
+        raise AssertionError("no key frame decoded")
+
+    plain, fast = first_keyframe(False), first_keyframe(True)
+    assert plain.shape == fast.shape
+    diff = np.abs(plain.astype(np.int16) - fast).mean()
+    assert 0.05 < diff < 4, diff
+    src = RtspSource("cam", rtsp.url("/main", "viewer", PASSWORD), 1.0, LiveOptions(keyframe_only=True, fast_decode=True, timeout=5))
+    frames = collect(src, 20, stop_when=lambda fr: len(fr) >= 2)
+    assert len(frames) >= 2 and frames[0].image.shape == (576, 768, 3)
+
+
 def test_rtsp_over_udp(rtsp: RtspServer) -> None:
     src = RtspSource("cam", rtsp.url("/main", "viewer", PASSWORD), 1.0, LiveOptions(transport="udp", timeout=5))
     frames = collect(src, 20, stop_when=lambda fr: len(fr) >= 3)
@@ -163,6 +187,39 @@ def test_rtsp_failures_explained_retried_and_masked(rtsp: RtspServer, case: str)
             assert hole.accepted >= 2
     finally:
         hole.close()
+
+
+@pytest.mark.parametrize("transport", ["tcp", "udp"])
+def test_rtsp_camera_that_freezes_mid_stream_is_reconnected(rtsp_media, transport: str) -> None:
+    """A camera whose stream stops while the connection stays open (the server process frozen with
+    SIGSTOP): the socket read times out, the camera is 'reconnecting' with the reason, and it comes
+    back by itself when the camera does."""
+    import os
+    import signal
+
+    with RtspServer({"/main": rtsp_media["main"]}) as srv:
+        src = RtspSource("cam", srv.url("/main"), 1.0, LiveOptions(transport=transport, timeout=3, reconnect_min=0.5, reconnect_max=1))
+        frames: list = []
+        reader = threading.Thread(target=lambda: [frames.append(f) for f in src.frames()], daemon=True)
+        reader.start()
+        try:
+            assert wait_for(lambda: len(frames) >= 2, 20), src.health.reason
+            os.kill(srv.pid, signal.SIGSTOP)
+            frozen_at = time.monotonic()
+            try:
+                assert wait_for(lambda: src.health.state == "reconnecting", 15), (src.health.state, src.health.reason)
+                # the read times out after 3 s; closing (RTSP TEARDOWN to a frozen server) waits as long again
+                assert time.monotonic() - frozen_at < 9
+                assert "no video" in src.health.reason or "closed" in src.health.reason or "cannot read" in src.health.reason
+                count = len(frames)
+            finally:
+                os.kill(srv.pid, signal.SIGCONT)
+            assert wait_for(lambda: src.health.state == "online" and len(frames) > count, 20), src.health.reason
+            assert reader.is_alive()
+        finally:
+            src.close()
+            reader.join(15)
+        assert not reader.is_alive()
 
 
 # ---------------------------------------------------------------- HTTP snapshots

@@ -112,13 +112,80 @@ def test_pixel_input_graph_gives_the_plain_models_output(model_name, bus_image):
     """The uint8-pixel prefix (transpose, cast, scale inside onnxruntime) must not change the model."""
     import onnxruntime as ort
 
+    from models.detector import _graph_bytes
+
     det = OnnxDetector(shared_path("models", model_name))
     assert det.pixel_input and det.session.get_inputs()[0].type == "tensor(uint8)"
     pixels, info = det.prepare(bus_image)
-    assert pixels.dtype == np.uint8 and pixels.shape == (det.input_size, det.input_size, 3)
-    plain = ort.InferenceSession(str(det.path), providers=["CPUExecutionProvider"])
-    tensor, _ = det.family.preprocess(bus_image, det.input_size)
+    # bus.jpg is 810x1080 (portrait): 416 high, 312 -> 320 wide where the graph runs rectangles
+    expected_shape = (det.input_size, 320, 3) if det.rect else (det.input_size, det.input_size, 3)
+    assert pixels.dtype == np.uint8 and pixels.shape == expected_shape
+    plain = ort.InferenceSession(_graph_bytes(det.path, False, det.rect), providers=["CPUExecutionProvider"])
+    tensor, _ = det.family.preprocess(bus_image, det.input_size, det.stride if det.rect else None)
     expected = plain.run(None, {plain.get_inputs()[0].name: tensor[None]})[0]
     got = det.run_tensor(pixels[None])
     assert got.shape == expected.shape
     assert np.abs(got - expected).max() <= 1e-4 * max(1.0, float(np.abs(expected).max()))
+
+
+def _vtest_frames(step: int = 25) -> list[np.ndarray]:
+    cap = cv2.VideoCapture(str(shared_path("media", "vtest.avi")))
+    frames, i = [], 0
+    while True:
+        ok, frame = cap.read()
+        if not ok:
+            return frames
+        if i % step == 0:
+            frames.append(frame)
+        i += 1
+
+
+def _matched(a, b, min_score: float = 0.4) -> tuple[int, int]:
+    """(detections of `a` scoring >= min_score, how many of them `b` has too: same class, IoU >= 0.8)."""
+    total = hits = 0
+    for box, score, cls in zip(a.xyxy, a.score, a.class_id):
+        if score < min_score:
+            continue
+        total += 1
+        hits += any(c == cls and iou(box, other) >= 0.8 for other, c in zip(b.xyxy, b.class_id))
+    return total, hits
+
+
+def test_rectangular_input_finds_what_the_square_input_finds():
+    """4:3 and 16:9 frames run at 416x320 / 416x256 instead of 416x416 and find the same objects."""
+    square = OnnxDetector(shared_path("models", "yolox_nano_coco_416.onnx"), rect=False)
+    rect = OnnxDetector(shared_path("models", "yolox_nano_coco_416.onnx"))
+    assert rect.rect and not square.rect
+    frames = _vtest_frames()
+    wide = [cv2.resize(f, (1280, 720)) for f in frames[::2]]
+    assert rect.prepare(frames[0])[0].shape == (320, 416, 3) and rect.prepare(wide[0])[0].shape == (256, 416, 3)
+    assert square.prepare(wide[0])[0].shape == (416, 416, 3)
+    totals = [0, 0, 0, 0]
+    for frame in frames + wide:
+        s, r = square.detect(frame), rect.detect(frame)
+        for k, (t, h) in enumerate((_matched(s, r), _matched(r, s))):
+            totals[2 * k] += t
+            totals[2 * k + 1] += h
+    assert totals[0] >= 200 and totals[2] >= 200  # vtest is full of people
+    assert totals[1] >= 0.97 * totals[0], totals  # square's detections found by rect
+    assert totals[3] >= 0.97 * totals[2], totals  # and no new ones of its own
+
+
+def test_frames_of_different_shapes_in_one_call_keep_their_order(bus_image):
+    """A portrait photo between landscape frames: grouped by shape, answered in input order."""
+    det = OnnxDetector(shared_path("models", "yolox_nano_coco_416.onnx"))
+    frame = _vtest_frames(step=1000)[0]
+    images = [frame, bus_image, cv2.resize(frame, (1280, 720)), bus_image]
+    together = det.detect_prepared([det.prepare(img) for img in images])
+    for img, got in zip(images, together):
+        alone = det.detect(img)
+        assert len(got) == len(alone) and np.allclose(got.xyxy, alone.xyxy, atol=0.5)
+    assert "bus" in together[1].label_names() and "bus" not in together[0].label_names()
+
+
+def test_graph_without_rectangular_support_stays_square(bus_image):
+    """The int8 YOLOv8 bakes 8400 anchors into a reshape: detected at load, square input kept."""
+    det = OnnxDetector(shared_path("models", "yolov8n_coco_int8_640.onnx"))
+    assert not det.rect and det.prepare(bus_image)[0].shape == (640, 640, 3)
+    assert "bus" in det.detect(bus_image).label_names()
+    assert not OnnxDetector(shared_path("models", "yolox_nano_coco_416.onnx"), rect=False).rect
