@@ -65,7 +65,8 @@ def measure(det: OnnxDetector, batches: list[np.ndarray], with_reader: bool) -> 
         t.join()
     wall = time.perf_counter() - t0
     stop.set()
-    side.join(5) if with_reader else None
+    if with_reader:
+        side.join(5)
     frames = sum(len(b) for b in batches)
     return sum(cpu.values()) / frames * 1000, frames / wall
 

@@ -140,7 +140,7 @@ class OnnxDetector:
         self.pixel_input = False  # True: the session takes letterboxed uint8 HWC pixels (see _pixel_input_bytes)
         # True: frames keep their aspect ratio, padded only to a multiple of the largest stride
         self.rect = False
-        self.stride = 32
+        self.stride = max(self.family.strides)
         self.batchable = self._choose_session(inp.shape[0], rect)
 
     def _probe(self, data: bytes, probe: np.ndarray) -> ort.InferenceSession | None:

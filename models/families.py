@@ -30,6 +30,11 @@ class Family:
     centered = False
     rgb = False
     scale01 = False
+    strides = (8, 16, 32)  # feature-map strides; the largest is what rectangular input pads to
+
+    def anchors(self, shape: tuple[int, int]) -> int:
+        """How many anchors (grid cells over all strides) an input of (height, width) gives."""
+        return sum((shape[0] // s) * (shape[1] // s) for s in self.strides)
 
     def preprocess(self, image: np.ndarray, size: int, stride: int | None = None) -> tuple[np.ndarray, LetterboxInfo]:
         """HWC uint8 BGR image -> CHW float32 tensor (square, or rectangular with ``stride``)."""
@@ -48,7 +53,6 @@ class Family:
 
 class YoloxFamily(Family):
     name = "yolox"
-    strides = (8, 16, 32)
 
     @staticmethod
     @lru_cache(maxsize=8)
@@ -85,10 +89,8 @@ class UltralyticsFamily(Family):
     rgb = True
     scale01 = True
 
-    strides = (8, 16, 32)
-
     def decode(self, output: np.ndarray, shape: tuple[int, int], score_threshold: float) -> RawBoxes:
-        anchors = sum((shape[0] // s) * (shape[1] // s) for s in self.strides)
+        anchors = self.anchors(shape)
         if output.shape[1] != anchors:
             raise ValueError(f"output has {output.shape[1]} anchors, a {shape[0]}x{shape[1]} input gives {anchors}")
         pred = output.T  # [A, 4+C]

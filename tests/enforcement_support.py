@@ -8,7 +8,6 @@ import hmac
 import json
 import socket
 import threading
-import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
@@ -125,15 +124,6 @@ class Receiver:
     def accepted(self) -> list[dict]:
         with self.lock:
             return [p for p in self.posts if p["accepted"]]
-
-
-def wait_for(cond, timeout: float = 20.0, step: float = 0.05) -> bool:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if cond():
-            return True
-        time.sleep(step)
-    return cond()
 
 
 def make_app(settings, db: Database, role: str = "integration", username: str = "case-system"):

@@ -5,13 +5,13 @@ a restart; the worker's snapshot is served; camera passwords never show."""
 from __future__ import annotations
 
 import threading
-import time
 
 import cv2
 import numpy as np
 import pytest
 
 from tests.review_support import LiveServer, add_users, make_settings
+from tests.waiting import wait_for
 from store.db import Database
 from streetwarden.config import parse_settings
 
@@ -47,15 +47,6 @@ def engine_zone_ids(worker) -> set[str]:
     return {z.id for z in worker.runners[0].engine.zones}
 
 
-def wait_for(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return False
-
-
 def test_cameras_list_zones_and_never_passwords(env):
     cams = env["rev"].get("/api/v1/cameras")
     assert cams.status_code == 200
@@ -87,7 +78,7 @@ def test_saved_zones_reach_the_running_worker_without_a_restart(env):
     assert r.status_code == 200, r.text
     assert r.json()["zones_version"] == cam["zones_version"] + 1
     assert {z["id"] for z in sup.get("/api/v1/cameras/west-gate/zones").json()} == {"walk-1", "kerb-3"}
-    assert wait_for(lambda: engine_zone_ids(worker) == {"walk-1", "kerb-3"}), engine_zone_ids(worker)
+    assert wait_for(lambda: engine_zone_ids(worker) == {"walk-1", "kerb-3"}, 10), engine_zone_ids(worker)
     kerb = next(z for z in worker.runners[0].engine.zones if z.id == "kerb-3")
     assert kerb.config.kind.value == "no_dumping" and kerb.config.dwell == 45
     # the editor's stale copy is refused instead of overwriting
@@ -107,11 +98,11 @@ def test_single_zone_add_change_delete(env):
     moved = {**extra, "id": "stall-2", "polygon": [[0.52, 0.5], [0.62, 0.5], [0.62, 0.6]], "dwell_seconds": 120}
     r = sup.put("/api/v1/cameras/west-gate/zones/stall-1", json=moved)
     assert r.status_code == 200 and "stall-2" in {z["id"] for z in r.json()["zones"]}
-    assert wait_for(lambda: "stall-2" in engine_zone_ids(worker))
+    assert wait_for(lambda: "stall-2" in engine_zone_ids(worker), 10)
     assert sup.delete("/api/v1/cameras/west-gate/zones/stall-2").status_code == 204
     assert sup.delete("/api/v1/cameras/west-gate/zones/stall-2").status_code == 404
     assert sup.put("/api/v1/cameras/west-gate/zones/ghost", json=moved).status_code == 404
-    assert wait_for(lambda: "stall-2" not in engine_zone_ids(worker))
+    assert wait_for(lambda: "stall-2" not in engine_zone_ids(worker), 10)
 
 
 @pytest.mark.parametrize("zone,field,words", [

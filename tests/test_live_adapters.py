@@ -20,6 +20,7 @@ from camera_adapters.http_snapshot import HttpSnapshotSource
 from camera_adapters.live import Backoff, RateGate, StreamClock, split_credentials, with_credentials
 from camera_adapters.rtsp import RtspSource, configure_decoder
 from tests.rtsp_server import BlackHoleServer, RtspServer, free_port
+from tests.waiting import wait_for
 
 PASSWORD = "Pa55-w0rd!x"
 
@@ -44,15 +45,6 @@ def collect(source, seconds: float, stop_when=None) -> list:  # type: ignore[no-
     t.join(20)
     assert not t.is_alive(), "the adapter did not stop after close()"
     return frames
-
-
-def wait_for(pred, timeout: float, step: float = 0.1) -> bool:  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
 
 
 @pytest.fixture(scope="module")

@@ -15,7 +15,7 @@ from models.card import find_card
 from models.families import guess_family
 from store.evidence import sha256_file
 from tests.conftest import REPO, shared_path
-from tests.scenes import iou
+from tests.scenes import iou, vtest_frames
 
 # Hand-checked positions in bus.jpg (810x1080): the bus and the three people standing in front.
 BUS = (20, 230, 805, 750)
@@ -128,18 +128,6 @@ def test_pixel_input_graph_gives_the_plain_models_output(model_name, bus_image):
     assert np.abs(got - expected).max() <= 1e-4 * max(1.0, float(np.abs(expected).max()))
 
 
-def _vtest_frames(step: int = 25) -> list[np.ndarray]:
-    cap = cv2.VideoCapture(str(shared_path("media", "vtest.avi")))
-    frames, i = [], 0
-    while True:
-        ok, frame = cap.read()
-        if not ok:
-            return frames
-        if i % step == 0:
-            frames.append(frame)
-        i += 1
-
-
 def _matched(a, b, min_score: float = 0.4) -> tuple[int, int]:
     """(detections of `a` scoring >= min_score, how many of them `b` has too: same class, IoU >= 0.8)."""
     total = hits = 0
@@ -156,7 +144,7 @@ def test_rectangular_input_finds_what_the_square_input_finds():
     square = OnnxDetector(shared_path("models", "yolox_nano_coco_416.onnx"), rect=False)
     rect = OnnxDetector(shared_path("models", "yolox_nano_coco_416.onnx"))
     assert rect.rect and not square.rect
-    frames = _vtest_frames()
+    frames = [image for _, image in vtest_frames(0.4)]  # every 25th frame
     wide = [cv2.resize(f, (1280, 720)) for f in frames[::2]]
     assert rect.prepare(frames[0])[0].shape == (320, 416, 3) and rect.prepare(wide[0])[0].shape == (256, 416, 3)
     assert square.prepare(wide[0])[0].shape == (416, 416, 3)
@@ -174,7 +162,7 @@ def test_rectangular_input_finds_what_the_square_input_finds():
 def test_frames_of_different_shapes_in_one_call_keep_their_order(bus_image):
     """A portrait photo between landscape frames: grouped by shape, answered in input order."""
     det = OnnxDetector(shared_path("models", "yolox_nano_coco_416.onnx"))
-    frame = _vtest_frames(step=1000)[0]
+    frame = vtest_frames(0.4)[0][1]
     images = [frame, bus_image, cv2.resize(frame, (1280, 720)), bus_image]
     together = det.detect_prepared([det.prepare(img) for img in images])
     for img, got in zip(images, together):

@@ -31,22 +31,13 @@ from store.db import Database
 from store.schema import Camera, Candidate, Evidence
 from streetwarden.config import CameraConfig, ZoneConfig, parse_settings
 from tests.rtsp_server import BlackHoleServer, RtspServer
+from tests.waiting import wait_for
 
 REPO = Path(__file__).resolve().parents[1]
 PASSWORD = "Str33t-Secr3t"
 WRONG = "Wr0ng-Guess9"
 VAN_ZONE = {"id": "walk-1", "kind": "sidewalk", "dwell_seconds": 10,
             "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}
-
-
-def wait_for(pred, timeout: float, step: float = 0.2):  # type: ignore[no-untyped-def]
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        value = pred()
-        if value:
-            return value
-        time.sleep(step)
-    return pred()
 
 
 def live_cam(cam_id: str, source: str, **extra: object) -> dict:

@@ -12,7 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from tests.enforcement_support import SECRET, Receiver, free_port, make_app, make_settings, open_db, raise_candidate, vtest_frame, wait_for
+from tests.enforcement_support import SECRET, Receiver, free_port, make_app, make_settings, open_db, raise_candidate, vtest_frame
+from tests.waiting import wait_for
 from pipeline.webhooks import WebhookDeliverer, body_bytes, sign, verify
 from store.db import Database
 from store.notices import change_case_status, issue_from_decision
