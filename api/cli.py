@@ -79,7 +79,7 @@ def _serve(args: argparse.Namespace) -> int:
             raise UserError("--workers: use 1 to 32 processes")
         settings.server.workers = args.workers
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     secret = _secret(settings.server.secret_env)
     _bootstrap_admin(db, args.config)
     _housekeeping(db)
@@ -164,7 +164,7 @@ def _users(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     with db.session() as s:
         if args.users_command == "add":
             password = _read_password(args)

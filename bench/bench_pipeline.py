@@ -75,7 +75,7 @@ def pipeline_fps(fps: float, rect: bool, max_batch: int) -> tuple[float, float, 
                                     "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]}],
         }, base_dir=Path(tmp))
         db = Database(settings.database_url)
-        db.create_all()
+        db.upgrade()
         worker = Worker(settings, db, once=True)
         t, c = time.perf_counter(), time.process_time()
         stats = worker.run()

@@ -49,7 +49,7 @@ def fill(db_url: str, storage: Path, n: int, reviewers: int) -> None:
     from store.schema import Candidate, Evidence
 
     db = Database(db_url)
-    db.create_all()
+    db.upgrade()
     cap = cv2.VideoCapture(str(SHARED / "media" / "vtest.avi"))
     ok, frame = cap.read()
     cap.release()
@@ -171,7 +171,7 @@ def main() -> int:
         from store.db import Database
 
         db = Database(settings.database_url)
-        db.create_all()
+        db.upgrade()
         with db.session() as s:
             sync_cameras(s, settings)
         t = time.perf_counter()

@@ -109,7 +109,7 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
                                "models": {"default": {"path": "yolox_nano_coco_416.onnx", "threads": threads}}, "cameras": cams},
                               base_dir=workdir)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     worker = Worker(settings, db)
     thread = threading.Thread(target=worker.run, name="worker-loop", daemon=True)
     thread.start()

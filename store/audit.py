@@ -1,15 +1,15 @@
 """The append-only audit log: every login, claim, decision and zone change, with who and when.
 
 Rows are only ever inserted. The ORM refuses updates and deletes of AuditEntry, and the database
-itself refuses them too (a trigger on SQLite and PostgreSQL), so not even a hand-written UPDATE
-changes history.
+itself refuses them too (a trigger on SQLite and PostgreSQL, made by the baseline migration in
+store/migrations), so not even a hand-written UPDATE changes history.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import DDL, JSON, Float, Index, Integer, String, event, insert
+from sqlalchemy import JSON, Float, Index, Integer, String, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from store.schema import Base, now
@@ -28,24 +28,6 @@ class AuditEntry(Base):
     target_id: Mapped[str | None] = mapped_column(String(64))
     details: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     ip: Mapped[str | None] = mapped_column(String(64))
-
-
-_SQLITE_GUARD = [
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_update BEFORE UPDATE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-    "CREATE TRIGGER IF NOT EXISTS audit_log_no_delete BEFORE DELETE ON audit_log "
-    "BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END",
-]
-_PG_GUARD = [
-    "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger AS $$ "
-    "BEGIN RAISE EXCEPTION 'audit_log is append-only'; END $$ LANGUAGE plpgsql",
-    "CREATE TRIGGER audit_log_append_only BEFORE UPDATE OR DELETE ON audit_log "
-    "FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()",
-]
-for _sql in _SQLITE_GUARD:
-    event.listen(AuditEntry.__table__, "after_create", DDL(_sql).execute_if(dialect="sqlite"))
-for _sql in _PG_GUARD:
-    event.listen(AuditEntry.__table__, "after_create", DDL(_sql).execute_if(dialect="postgresql"))
 
 
 @event.listens_for(Session, "before_flush")

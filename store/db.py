@@ -9,7 +9,6 @@ from collections.abc import Iterator
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
-from store.schema import Base
 
 
 def make_engine(url: str) -> Engine:
@@ -38,11 +37,13 @@ class Database:
         self.engine = make_engine(url)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
 
-    def create_all(self) -> None:
-        """Create missing tables (every module's tables register on the same Base)."""
-        import store.tables  # noqa: F401 - registers all table modules
+    def upgrade(self) -> None:
+        """Bring the schema to this version's newest migration (creates it in an empty database);
+        safe to call from many processes at once. Raises store.migrate.SchemaError when the
+        database belongs to a newer StreetWarden."""
+        from store.migrate import upgrade
 
-        Base.metadata.create_all(self.engine)
+        upgrade(self.engine)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -1,4 +1,4 @@
-"""Imports every module that defines tables, so `create_all` sees the whole schema."""
+"""Imports every module that defines tables, so the migrations (and their drift test) see the whole schema."""
 
 import store.audit  # noqa: F401
 import store.camera_settings  # noqa: F401

@@ -74,7 +74,7 @@ def _run(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     worker = Worker(settings, db, once=args.once)
     if args.once:
         try:
@@ -128,7 +128,7 @@ def _webhooks(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     deliverer = WebhookDeliverer(db, settings.webhooks)
     if args.once:
         sent = 0
@@ -180,7 +180,7 @@ def _candidates(args: argparse.Namespace) -> int:
 
     settings = load_settings(args.config)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     with db.session() as s:
         q = select(Candidate).order_by(Candidate.id)
         if args.status:
@@ -224,6 +224,42 @@ def _config_args(p: argparse.ArgumentParser) -> None:
 register("config-doc", "Describe every configuration field, or check a file with --config.", _config_doc, _config_args)
 
 
+# ---------------------------------------------------------------- db
+def _db(args: argparse.Namespace) -> int:
+    from store.db import Database
+    from store.migrate import status, upgrade
+
+    settings = load_settings(args.config)
+    db = Database(settings.database_url)
+    if args.db_command == "upgrade":
+        before = upgrade(db.engine)
+        after = status(db.engine)
+        out = {"from": before.current, "to": after.current, "applied": list(before.pending)}
+        text = (f"upgraded {before.current or 'empty database'} → {after.current} ({len(before.pending)} revisions)"
+                if before.pending else f"already at {after.current}, nothing to do")
+    else:
+        now = status(db.engine)
+        out = {"current": now.current, "head": now.head, "pending": list(now.pending), "up_to_date": now.up_to_date}
+        text = (f"at {now.current}, up to date" if now.up_to_date else
+                f"at {now.current or 'no revision (empty, or made before migrations)'}; {len(now.pending)} to apply "
+                f"({', '.join(now.pending)}): run `streetwarden db upgrade --config {args.config}` "
+                "(services also upgrade when they start)")
+    print(json.dumps(out) if args.json else text)
+    return 0
+
+
+def _db_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True)
+    for name, help_text in (("status", "the database's schema revision against this version's newest"),
+                            ("upgrade", "apply the missing schema migrations (one process at a time)")):
+        q = sub.add_parser(name, help=help_text, description=help_text)
+        q.add_argument("--config", required=True, help="YAML configuration file")
+        q.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+register("db", "Schema migrations: `db status` and `db upgrade` (services upgrade by themselves at start).", _db, _db_args)
+
+
 def _load_plugins() -> None:
     """Commands defined by later stages (api: serve, users)."""
     for mod in ("api.cli",):
@@ -251,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
 
     from camera_adapters import SourceError
     from models import ModelError
+    from store.migrate import SchemaError
     from streetwarden.logs import setup_logging
 
     parser = build_parser()
@@ -261,7 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level)
     try:
         return args.func(args)
-    except (ConfigError, ModelError, SourceError, UserError) as err:
+    except (ConfigError, ModelError, SourceError, SchemaError, UserError) as err:
         print(f"streetwarden: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:

@@ -42,7 +42,7 @@ def make_settings(root: Path, source: str = "unused.avi", **over):
 
 def open_db(settings) -> Database:
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     with db.session() as s:
         sync_cameras(s, settings)
         sync_shops(s, settings)

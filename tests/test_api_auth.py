@@ -26,7 +26,7 @@ def env(tmp_path_factory, vtest_path):
     tmp = tmp_path_factory.mktemp("auth")
     settings = make_settings(tmp, vtest_path, login_max_failures=3)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     from store.cameras import sync_cameras
 
     with db.session() as s:

@@ -30,7 +30,7 @@ def env(tmp_path_factory, vtest_path):
                             "source": "rtsp://admin:Sup3rSecret@10.1.2.3:554/stream1", "zones": []})
     settings = parse_settings(base, origin="test", base_dir=tmp)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     add_users(db)
     worker = Worker(settings, db, reload_seconds=0.3)
     thread = threading.Thread(target=worker.run, daemon=True)

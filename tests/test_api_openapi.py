@@ -14,7 +14,7 @@ def server(tmp_path_factory, vtest_path):
     tmp = tmp_path_factory.mktemp("openapi")
     settings = make_settings(tmp, vtest_path)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     add_users(db)
     with LiveServer(settings, db) as s:
         yield s

@@ -30,7 +30,7 @@ def env(tmp_path_factory, vtest_path):
     tmp = tmp_path_factory.mktemp("queue")
     settings = make_settings(tmp, vtest_path)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     stats = Worker(settings, db, once=True).run()  # the real pipeline: raises the parked-vehicle candidates
     assert stats["created"] >= 2, stats
     with db.session() as s:

@@ -16,7 +16,7 @@ def test_warn_and_case_decisions_issue_notice_and_case(tmp_path, vtest_path):
     settings = make_settings(tmp_path, vtest_path)
     settings.webhooks.url = "http://127.0.0.1:9/hooks"  # nothing listens: the rows stay in the outbox
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     with db.session() as s:
         sync_cameras(s, settings)
     add_users(db)

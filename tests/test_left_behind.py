@@ -366,7 +366,7 @@ def test_rejected_object_is_absorbed_by_the_worker(tmp_path: Path, vtest_path: P
                                 "polygon": [list(p) for p in WHOLE]}]}],
     }, base_dir=tmp_path)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     worker = Worker(settings, db, once=True)
     runner = worker.runners[0]
     modify = paste(garbage_crop, place, (T0, 1e9))

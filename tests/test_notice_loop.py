@@ -72,7 +72,7 @@ def raised(tmp_path_factory, vtest_path) -> Path:
     root = tmp_path_factory.mktemp("raised")
     settings = make_settings(root, str(vtest_path))
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     stats = Worker(settings, db, once=True).run()
     assert stats["frames"] > 100
     db.engine.dispose()

@@ -146,7 +146,7 @@ def test_every_analysed_frame_reaches_the_engine_in_order(tmp_path, parallel, ma
                      "zones": [{"id": "walk-1", "kind": "sidewalk", "dwell_seconds": 30, "polygon": WALK}]}],
     }, base_dir=tmp_path)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     worker = Worker(settings, db, once=True)
     seen: list[float] = []
     engine = worker.runners[0].engine

@@ -44,7 +44,7 @@ def pg_db():
         f"-p {port} -k {root} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
     try:
         db = Database(f"postgresql+psycopg://postgres@127.0.0.1:{port}/postgres")
-        db.create_all()
+        db.upgrade()
         yield db
         db.engine.dispose()
     finally:

@@ -77,7 +77,7 @@ def file_van_candidate(tmp_path: Path, vtest_path: Path) -> Candidate:
     """What the file source raises for the same zone and rate."""
     _, settings = settings_for(tmp_path / "file", [{"id": "file", "source": str(vtest_path), "analysis_fps": 1, "zones": [VAN_ZONE]}])
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     Worker(settings, db, once=True).run()
     with db.session() as s:
         rows = s.scalars(select(Candidate)).all()
@@ -160,7 +160,7 @@ def server(rtsp_media):  # type: ignore[no-untyped-def]
 
 def start_worker(settings):  # type: ignore[no-untyped-def]
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     worker = Worker(settings, db, reload_seconds=1.0)
     thread = threading.Thread(target=worker.run, daemon=True)
     thread.start()
@@ -181,7 +181,7 @@ def test_health_api_and_metrics(tmp_path: Path, server: RtspServer) -> None:
     ])
     os.environ.pop("SW_TEST_UNSET_PASSWORD", None)
     db = Database(settings.database_url)
-    db.create_all()
+    db.upgrade()
     background = BackgroundWorker(settings, db, reload_seconds=1.0).start()  # as `streetwarden serve` runs it
     thread = background.thread
     app = FastAPI()

@@ -1,0 +1,186 @@
+"""Schema migrations on SQLite and a real PostgreSQL: the migrations build exactly the schema the
+code declares, old databases are adopted without losing rows, many processes upgrading at once
+do not collide, a pending revision is applied, and a database from a newer version is refused."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import create_engine, inspect, text
+
+import store.migrate
+import store.tables  # noqa: F401 - every table on Base.metadata
+from store.db import Database
+from store.migrate import SchemaError, head, status, upgrade
+from store.schema import Base, Camera
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def drift(url: str) -> list:
+    """Differences between the database and the tables the code declares (empty: none)."""
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return compare_metadata(MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata)
+    finally:
+        engine.dispose()
+
+
+def revision(url: str) -> list[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            return [r[0] for r in conn.execute(text("SELECT version_num FROM alembic_version"))]
+    finally:
+        engine.dispose()
+
+
+def assert_audit_log_append_only(url: str) -> None:
+    """The database itself refuses to change history (triggers made by the baseline)."""
+    engine = create_engine(url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO audit_log (at, action, details) VALUES (1.0, 'auth.token', '{}')"))
+        for sql in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
+            with pytest.raises(Exception, match="append-only"):
+                with engine.begin() as conn:
+                    conn.execute(text(sql))
+    finally:
+        engine.dispose()
+
+
+def config_file(tmp_path: Path, url: str) -> Path:
+    path = tmp_path / "sw.yaml"
+    path.write_text(yaml.safe_dump({"database": url, "storage": str(tmp_path / "data"),
+                                    "models": {"default": {"path": "yolox_nano_coco_416.onnx"}}, "cameras": []}))
+    return path
+
+
+def db_cli(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "streetwarden", "db", *args], cwd=REPO, capture_output=True,
+                          text=True, timeout=120)
+
+
+def test_migrations_build_the_schema_the_code_declares(database_url):
+    db = Database(database_url)
+    assert status(db.engine).pending == (head(),)
+    db.upgrade()
+    assert drift(database_url) == []
+    assert revision(database_url) == [head()]
+    assert status(db.engine).up_to_date
+    db.upgrade()  # nothing left to do: same revision, no error
+    assert revision(database_url) == [head()]
+    assert_audit_log_append_only(database_url)
+
+
+def test_a_database_made_before_migrations_is_adopted_with_its_rows(database_url):
+    engine = create_engine(database_url)
+    Base.metadata.create_all(engine)  # how every earlier version made its database (the triggers aside)
+    with engine.begin() as conn:
+        conn.execute(Camera.__table__.insert().values(id="west-gate", name="西门", source_masked="", analysis_fps=2,
+                                                      enabled=True, zones_version=3, updated_at=1.0))
+        conn.execute(text("DROP TABLE shop_zones"))  # a version older still, before shops had zones
+    engine.dispose()
+    assert status(Database(database_url).engine).current is None
+    Database(database_url).upgrade()
+    assert revision(database_url) == [head()]
+    assert drift(database_url) == []  # the missing table is there, nothing else changed
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT name, zones_version FROM cameras")).all() == [("西门", 3)]
+    engine.dispose()
+    assert_audit_log_append_only(database_url)  # an adopted database gets the guard too
+
+
+def test_many_processes_upgrading_one_database_at_once(database_url, tmp_path):
+    """Scale-out workers all start together; without the lock concurrent CREATE TABLEs collide."""
+    config = config_file(tmp_path, database_url)
+    procs = [subprocess.Popen([sys.executable, "-m", "streetwarden", "db", "upgrade", "--config", str(config), "--json"],
+                              cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(4)]
+    results = [p.communicate(timeout=180) + (p.returncode,) for p in procs]
+    assert [rc for _, _, rc in results] == [0, 0, 0, 0], [err[-1500:] for _, err, _ in results]
+    applied = [json.loads(out)["applied"] for out, _, _ in results]
+    assert sorted(applied, key=len) == [[], [], [], [head()]]  # exactly one process did the work
+    assert revision(database_url) == [head()] and drift(database_url) == []
+
+
+def test_status_and_upgrade_from_the_command_line(tmp_path):
+    config = config_file(tmp_path, f"sqlite:///{tmp_path / 'sw.db'}")
+    before = db_cli("status", "--config", str(config), "--json")
+    assert before.returncode == 0, before.stderr
+    assert json.loads(before.stdout) == {"current": None, "head": head(), "pending": [head()], "up_to_date": False}
+    text_status = db_cli("status", "--config", str(config))
+    assert "streetwarden db upgrade --config" in text_status.stdout  # says what to do next
+    up = db_cli("upgrade", "--config", str(config))
+    assert up.returncode == 0 and f"→ {head()}" in up.stdout, up.stderr
+    assert json.loads(db_cli("status", "--config", str(config), "--json").stdout)["up_to_date"] is True
+
+
+def test_a_database_from_a_newer_version_is_refused_with_a_clear_error(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sw.db'}"
+    Database(url).upgrade()
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE alembic_version SET version_num = 'f00dfeed'"))
+    engine.dispose()
+    with pytest.raises(SchemaError, match="newer StreetWarden"):
+        Database(url).upgrade()
+    run = db_cli("upgrade", "--config", str(config_file(tmp_path, url)))
+    assert run.returncode == 2
+    assert run.stderr.startswith("streetwarden: error: the database schema is at revision 'f00dfeed'")
+    assert "Traceback" not in run.stderr and len(run.stderr.strip().splitlines()) == 1
+    assert revision(url) == ["f00dfeed"]  # refused, not touched
+
+
+NEXT_REVISION = '''"""test: cameras get a note column"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "9001"
+down_revision = {head!r}
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    with op.batch_alter_table("cameras") as batch:
+        batch.add_column(sa.Column("note", sa.String(100), nullable=True))
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("cameras") as batch:
+        batch.drop_column("note")
+'''
+
+
+def test_a_later_revision_is_applied_to_a_running_database(database_url, tmp_path, monkeypatch):
+    """How an upgrade reaches a deployment: its database is at the shipped head, a new version brings
+    one more revision, the next start applies it and keeps the rows."""
+    Database(database_url).upgrade()
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        conn.execute(Camera.__table__.insert().values(id="c1", source_masked="", analysis_fps=1, enabled=True,
+                                                      zones_version=0, updated_at=1.0))
+    engine.dispose()
+    migrations = tmp_path / "migrations"
+    shutil.copytree(store.migrate.MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    (migrations / "versions" / "9001_note.py").write_text(NEXT_REVISION.format(head=head()))
+    monkeypatch.setattr(store.migrate, "MIGRATIONS", migrations)
+    db = Database(database_url)
+    assert status(db.engine).pending == ("9001",)
+    assert upgrade(db.engine).current != "9001"
+    assert revision(database_url) == ["9001"]
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert "note" in {c["name"] for c in inspect(conn).get_columns("cameras")}
+        assert conn.execute(text("SELECT id, note FROM cameras")).all() == [("c1", None)]
+    engine.dispose()
