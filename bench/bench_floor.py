@@ -30,11 +30,10 @@ sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("STREETWARDEN_SHARED", REPO.parent / "shared"))
 os.environ.setdefault("STREETWARDEN_MODELS", str(SHARED / "models"))
 
-from bench_pipeline import raw_fps  # noqa: E402
+from bench_pipeline import example_settings, raw_fps  # noqa: E402
 from camera_adapters import open_source  # noqa: E402
 from detectors import CameraEngine  # noqa: E402
 from models import OnnxDetector  # noqa: E402
-from streetwarden.config import parse_settings  # noqa: E402
 
 VIDEO = SHARED / "media" / "vtest.avi"
 
@@ -87,14 +86,8 @@ def main() -> None:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args()
     cv2.setNumThreads(1)
-    with tempfile.TemporaryDirectory() as tmp:
-        settings = parse_settings({
-            "database": f"sqlite:///{tmp}/b.db", "storage": f"{tmp}/data",
-            "models": {"default": {"path": "yolox_nano_coco_416.onnx"}},
-            "cameras": [{"id": "west-gate", "source": str(VIDEO), "analysis_fps": 10,
-                         "zones": [{"id": "walk-1", "kind": "sidewalk", "dwell_seconds": 30,
-                                    "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]}],
-        }, base_dir=Path(tmp))
+    with tempfile.TemporaryDirectory() as tmp:  # only the camera, zone and tracker settings are used
+        settings = example_settings(tmp, 10)
     det = OnnxDetector(SHARED / "models" / "yolox_nano_coco_416.onnx", threads=1, max_batch=1)
     frames = [f.image for f in open_source("v", str(VIDEO), 10).frames()]
     pixels = [det.prepare(img)[0][None] for img in frames]

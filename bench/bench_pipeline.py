@@ -5,7 +5,7 @@
 Raw: plain onnxruntime on the unmodified model (batch axis made dynamic; height and width too
 unless --square), fed float tensors of the same shape the pipeline uses (416x320 for vtest's 4:3
 frames; 416x416 with --square), preprocessed before the clock starts, in batches of 1 frame and of
-the worker's max_batch (on this 2-core machine batch 1 is the faster by ≈ 10 %), each
+the worker's max_batch (on this 2-core machine batch 1 is the faster by 12-17 %), each
 in the two ways 2 cores can be used: one call at a time with 2 intra-op threads (onnxruntime's
 default), and 2 concurrent single-threaded calls. The best of the four is the reference.
 Pipeline: `Worker` with the default model settings over vtest.avi (decode, letterbox, model, NMS,
@@ -36,7 +36,7 @@ from models import OnnxDetector  # noqa: E402
 from models.detector import _graph_bytes  # noqa: E402
 from pipeline.worker import Worker  # noqa: E402
 from store.db import Database  # noqa: E402
-from streetwarden.config import parse_settings  # noqa: E402
+from streetwarden.config import Settings, parse_settings  # noqa: E402
 
 
 def plain_session(path: Path, threads: int, rect: bool) -> ort.InferenceSession:
@@ -65,15 +65,20 @@ def raw_fps(session: ort.InferenceSession, tensors: list[np.ndarray], calls: int
     return frames / (time.perf_counter() - t), (time.process_time() - c) * 1000 / frames
 
 
+def example_settings(tmp: str, fps: float, rect: bool = True, max_batch: int = 8) -> Settings:
+    """The example camera on vtest.avi with its sidewalk zone, database and evidence under tmp."""
+    return parse_settings({
+        "database": f"sqlite:///{tmp}/b.db", "storage": f"{tmp}/data",
+        "models": {"default": {"path": "yolox_nano_coco_416.onnx", "rect": rect, "max_batch": max_batch}},
+        "cameras": [{"id": "west-gate", "source": str(SHARED / "media" / "vtest.avi"), "analysis_fps": fps,
+                     "zones": [{"id": "walk-1", "kind": "sidewalk", "dwell_seconds": 30,
+                                "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]}],
+    }, base_dir=Path(tmp))
+
+
 def pipeline_fps(fps: float, rect: bool, max_batch: int) -> tuple[float, float, int]:
     with tempfile.TemporaryDirectory() as tmp:
-        settings = parse_settings({
-            "database": f"sqlite:///{tmp}/b.db", "storage": f"{tmp}/data",
-            "models": {"default": {"path": "yolox_nano_coco_416.onnx", "rect": rect, "max_batch": max_batch}},
-            "cameras": [{"id": "west-gate", "source": str(SHARED / "media" / "vtest.avi"), "analysis_fps": fps,
-                         "zones": [{"id": "walk-1", "kind": "sidewalk", "dwell_seconds": 30,
-                                    "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]}],
-        }, base_dir=Path(tmp))
+        settings = example_settings(tmp, fps, rect, max_batch)
         db = Database(settings.database_url)
         db.upgrade()
         worker = Worker(settings, db, once=True)

@@ -54,18 +54,22 @@ def _config(connection: Connection | None = None) -> Config:
     return cfg
 
 
-def head() -> str:
-    """The newest revision this version of StreetWarden knows."""
-    found = ScriptDirectory.from_config(_config()).get_current_head()
+def _head(script: ScriptDirectory) -> str:
+    found = script.get_current_head()
     if found is None:  # pragma: no cover - the baseline always ships
         raise SchemaError(f"no migrations found in {MIGRATIONS} (broken installation: reinstall StreetWarden)")
     return found
 
 
+def head() -> str:
+    """The newest revision this version of StreetWarden knows."""
+    return _head(ScriptDirectory.from_config(_config()))
+
+
 def _status(connection: Connection) -> SchemaStatus:
     script = ScriptDirectory.from_config(_config())
     current = MigrationContext.configure(connection).get_current_revision()
-    top = head()
+    top = _head(script)
     if current is not None and current not in {s.revision for s in script.walk_revisions()}:
         raise SchemaError(
             f"the database schema is at revision {current!r}, which this StreetWarden (newest revision {top!r}) "
