@@ -10,19 +10,19 @@ from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api import errors, pages
-from api.audit.views import router as audit_router
-from api.auth.service import ADMINS, READERS, REVIEWERS, LoginLimiter, require
-from api.auth.views import router as auth_router
-from api.cameras.views import router as cameras_router
-from api.candidates.views import router as candidates_router
-from api.context import AppContext
-from api.decisions.views import router as decisions_router
-from api.enforcement.views import router as enforcement_router
-from api.health_routes import build_health_router
-from api.integration.views import router as integration_router
-from api.users.views import router as users_router
-from store.db import Database
+from streetwarden.api import errors, pages
+from streetwarden.api.audit.views import router as audit_router
+from streetwarden.api.auth.service import ADMINS, READERS, REVIEWERS, LoginLimiter, require
+from streetwarden.api.auth.views import router as auth_router
+from streetwarden.api.cameras.views import router as cameras_router
+from streetwarden.api.candidates.views import router as candidates_router
+from streetwarden.api.context import AppContext
+from streetwarden.api.decisions.views import router as decisions_router
+from streetwarden.api.enforcement.views import router as enforcement_router
+from streetwarden.api.health_routes import build_health_router
+from streetwarden.api.integration.views import router as integration_router
+from streetwarden.api.users.views import router as users_router
+from streetwarden.store.db import Database
 from streetwarden.config import Settings
 
 log = logging.getLogger("streetwarden.api")

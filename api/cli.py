@@ -33,8 +33,8 @@ def _secret(env_name: str) -> str:
 
 def _bootstrap_admin(db, config: str) -> None:  # type: ignore[no-untyped-def]
     """First start: an admin from $STREETWARDEN_ADMIN_PASSWORD, else say how to add one."""
-    from api.users.service import AccountError, count_users, create_user
-    from store.audit import record
+    from streetwarden.api.users.service import AccountError, count_users, create_user
+    from streetwarden.store.audit import record
 
     with db.session() as s:
         if count_users(s):
@@ -54,8 +54,8 @@ def _bootstrap_admin(db, config: str) -> None:  # type: ignore[no-untyped-def]
 
 
 def _housekeeping(db) -> None:  # type: ignore[no-untyped-def]
-    from api.auth.service import purge_expired
-    from api.decisions.service import purge_idempotency
+    from streetwarden.api.auth.service import purge_expired
+    from streetwarden.api.decisions.service import purge_idempotency
 
     with db.session() as s:
         purge_expired(s)
@@ -65,9 +65,9 @@ def _housekeeping(db) -> None:  # type: ignore[no-untyped-def]
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from api.app import create_app
-    from store.cameras import sync_cameras
-    from store.db import Database
+    from streetwarden.api.app import create_app
+    from streetwarden.store.cameras import sync_cameras
+    from streetwarden.store.db import Database
 
     settings = load_settings(args.config)
     if args.host:
@@ -89,7 +89,7 @@ def _serve(args: argparse.Namespace) -> int:
         with db.session() as s:
             sync_cameras(s, settings)
     else:
-        from pipeline.worker import Worker
+        from streetwarden.pipeline.worker import Worker
 
         worker = Worker(settings, db)
 
@@ -120,7 +120,7 @@ def _serve(args: argparse.Namespace) -> int:
             os.environ["STREETWARDEN_CONFIG"] = str(Path(args.config).resolve())
             os.environ[settings.server.secret_env] = secret  # every worker process signs with the same secret
             os.environ["STREETWARDEN_LOG_LEVEL"] = logging.getLevelName(logging.getLogger().level)
-            config = uvicorn.Config("api.app:app_from_env", factory=True, workers=settings.server.workers, **common)
+            config = uvicorn.Config("streetwarden.api.app:app_from_env", factory=True, workers=settings.server.workers, **common)
             Multiprocess(config, sockets=[config.bind_socket()]).run()
         else:
             uvicorn.Server(uvicorn.Config(create_app(settings, db, worker=worker, secret=secret), **common)).run()
@@ -157,10 +157,10 @@ def _read_password(args: argparse.Namespace) -> str:
 def _users(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from api.users.service import AccountError, create_user, update_user
-    from store.audit import record
-    from store.db import Database
-    from store.users import User
+    from streetwarden.api.users.service import AccountError, create_user, update_user
+    from streetwarden.store.audit import record
+    from streetwarden.store.db import Database
+    from streetwarden.store.users import User
 
     settings = load_settings(args.config)
     db = Database(settings.database_url)
@@ -196,7 +196,7 @@ def _users(args: argparse.Namespace) -> int:
 
 
 def _users_args(p: argparse.ArgumentParser) -> None:
-    from store.users import Role
+    from streetwarden.store.users import Role
 
     sub = p.add_subparsers(dest="users_command", metavar="ACTION")
     add = sub.add_parser("add", help="add an account")

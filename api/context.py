@@ -11,7 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
-from store.db import Database
+from streetwarden.store.db import Database
 from streetwarden.config import Settings
 
 

@@ -10,8 +10,8 @@ from collections.abc import Callable
 
 from fastapi import Depends, HTTPException, Request
 
-from api.auth.service import Principal, current_principal
-from store.db import Database
+from streetwarden.api.auth.service import Principal, current_principal
+from streetwarden.store.db import Database
 from streetwarden.config import Settings
 
 ROLES = ("reviewer", "supervisor", "admin", "integration")

@@ -17,8 +17,8 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 
-from pipeline.health import camera_health_snapshot
-from pipeline.metrics import CONTENT_TYPE, metrics_text
+from streetwarden.pipeline.health import camera_health_snapshot
+from streetwarden.pipeline.metrics import CONTENT_TYPE, metrics_text
 
 
 def require_auth_placeholder() -> None:

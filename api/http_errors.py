@@ -7,7 +7,7 @@ from contextlib import contextmanager
 
 from fastapi import HTTPException
 
-from store.errors import Conflict, Invalid, NotFound
+from streetwarden.store.errors import Conflict, Invalid, NotFound
 
 
 @contextmanager

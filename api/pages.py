@@ -17,9 +17,9 @@ from pydantic import BaseModel, Field
 from sqlalchemy import text
 from starlette.types import Receive, Scope, Send
 
-from api.auth.service import REVIEWERS, Principal, current_principal, identify
-from api.context import AppContext, get_ctx
-from review_ui import STATIC_DIR
+from streetwarden.api.auth.service import REVIEWERS, Principal, current_principal, identify
+from streetwarden.api.context import AppContext, get_ctx
+from streetwarden.review_ui import STATIC_DIR
 
 PUBLIC_STATIC = {"style.css", "i18n.js", "login.js", "common.js", "favicon.svg"}
 PAGE_ROLES = {r.value for r in REVIEWERS}

@@ -26,7 +26,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("STREETWARDEN_SHARED", REPO.parent / "shared"))
 
-from models import OnnxDetector  # noqa: E402
+from streetwarden.models import OnnxDetector  # noqa: E402
 
 VIDEO = str(SHARED / "media" / "vtest.avi")
 

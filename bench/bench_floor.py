@@ -31,9 +31,9 @@ SHARED = Path(os.environ.get("STREETWARDEN_SHARED", REPO.parent / "shared"))
 os.environ.setdefault("STREETWARDEN_MODELS", str(SHARED / "models"))
 
 from bench_pipeline import example_settings, raw_fps  # noqa: E402
-from camera_adapters import open_source  # noqa: E402
-from detectors import CameraEngine  # noqa: E402
-from models import OnnxDetector  # noqa: E402
+from streetwarden.camera_adapters import open_source  # noqa: E402
+from streetwarden.detectors import CameraEngine  # noqa: E402
+from streetwarden.models import OnnxDetector  # noqa: E402
 
 VIDEO = SHARED / "media" / "vtest.avi"
 

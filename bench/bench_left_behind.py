@@ -37,9 +37,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("STREETWARDEN_SHARED", REPO.parent / "shared"))
 
-from camera_adapters.video_file import VideoFileSource  # noqa: E402
-from detectors import CameraEngine  # noqa: E402
-from models import OnnxDetector  # noqa: E402
+from streetwarden.camera_adapters.video_file import VideoFileSource  # noqa: E402
+from streetwarden.detectors import CameraEngine  # noqa: E402
+from streetwarden.models import OnnxDetector  # noqa: E402
 from streetwarden.config import ZoneConfig  # noqa: E402
 
 SIZE = (1280, 720)

@@ -31,11 +31,11 @@ sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("STREETWARDEN_SHARED", REPO.parent / "shared"))
 os.environ.setdefault("STREETWARDEN_MODELS", str(SHARED / "models"))
 
-from camera_adapters import open_source  # noqa: E402
-from models import OnnxDetector  # noqa: E402
-from models.detector import _graph_bytes  # noqa: E402
-from pipeline.worker import Worker  # noqa: E402
-from store.db import Database  # noqa: E402
+from streetwarden.camera_adapters import open_source  # noqa: E402
+from streetwarden.models import OnnxDetector  # noqa: E402
+from streetwarden.models.detector import _graph_bytes  # noqa: E402
+from streetwarden.pipeline.worker import Worker  # noqa: E402
+from streetwarden.store.db import Database  # noqa: E402
 from streetwarden.config import Settings, parse_settings  # noqa: E402
 
 

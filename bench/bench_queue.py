@@ -43,10 +43,10 @@ def fill(db_url: str, storage: Path, n: int, reviewers: int) -> None:
     import numpy as np
     from sqlalchemy import insert
 
-    from api.users.service import create_user
-    from store.db import Database
-    from store.evidence import crop_with_margin, save_image
-    from store.schema import Candidate, Evidence
+    from streetwarden.api.users.service import create_user
+    from streetwarden.store.db import Database
+    from streetwarden.store.evidence import crop_with_margin, save_image
+    from streetwarden.store.schema import Candidate, Evidence
 
     db = Database(db_url)
     db.upgrade()
@@ -167,8 +167,8 @@ def main() -> int:
         from streetwarden.config import load_settings
 
         settings = load_settings(tmp_path / "bench.yaml")
-        from store.cameras import sync_cameras
-        from store.db import Database
+        from streetwarden.store.cameras import sync_cameras
+        from streetwarden.store.db import Database
 
         db = Database(settings.database_url)
         db.upgrade()

@@ -23,8 +23,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("STREETWARDEN_SHARED", REPO.parent / "shared"))
 
-from models import OnnxDetector  # noqa: E402
-from models.detections import box_iou  # noqa: E402
+from streetwarden.models import OnnxDetector  # noqa: E402
+from streetwarden.models.detections import box_iou  # noqa: E402
 
 
 def matched(a, b, min_score: float = 0.4) -> tuple[int, int]:  # type: ignore[no-untyped-def]

@@ -31,8 +31,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from pipeline.worker import Worker  # noqa: E402
-from store.db import Database  # noqa: E402
+from streetwarden.pipeline.worker import Worker  # noqa: E402
+from streetwarden.store.db import Database  # noqa: E402
 from streetwarden.config import parse_settings  # noqa: E402
 from tests.rtsp_server import RtspServer, transcode  # noqa: E402
 

@@ -25,8 +25,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from bench.bench_rtsp import make_clip  # noqa: E402
-from camera_adapters.live import LiveOptions  # noqa: E402
-from camera_adapters.rtsp import container_options  # noqa: E402
+from streetwarden.camera_adapters.live import LiveOptions  # noqa: E402
+from streetwarden.camera_adapters.rtsp import container_options  # noqa: E402
 from tests.rtsp_server import RtspServer  # noqa: E402
 
 

@@ -16,8 +16,8 @@ from pathlib import Path
 import cv2
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from detectors.plates import read_plate  # noqa: E402
-from models.plate_ocr import PlateOCR  # noqa: E402
+from streetwarden.detectors.plates import read_plate  # noqa: E402
+from streetwarden.models.plate_ocr import PlateOCR  # noqa: E402
 
 SHARED = Path(os.environ.get("STREETWARDEN_SHARED", Path(__file__).resolve().parents[2] / "shared"))
 PHOTO = SHARED / "datasets/garbage-cn/images/000756_jpg.rf.091f11e0258aa2fa8e6c4aa089c9f1c0.jpg"

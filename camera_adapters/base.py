@@ -7,7 +7,7 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from camera_adapters.frame import Frame
+from streetwarden.camera_adapters.frame import Frame
 
 
 class SourceError(RuntimeError):

@@ -7,22 +7,22 @@ from pathlib import Path
 
 import numpy as np
 
-from camera_adapters.base import FrameSource, SourceError
-from camera_adapters.images import IMAGE_SUFFIXES, ImageSource
-from camera_adapters.live import LiveOptions
-from camera_adapters.video_file import VideoFileSource
+from streetwarden.camera_adapters.base import FrameSource, SourceError
+from streetwarden.camera_adapters.images import IMAGE_SUFFIXES, ImageSource
+from streetwarden.camera_adapters.live import LiveOptions
+from streetwarden.camera_adapters.video_file import VideoFileSource
 
 LiveFactory = Callable[[str, str, float, LiveOptions | None], FrameSource]
 
 
 def _rtsp(camera_id: str, url: str, analysis_fps: float, options: LiveOptions | None = None) -> FrameSource:
-    from camera_adapters.rtsp import RtspSource
+    from streetwarden.camera_adapters.rtsp import RtspSource
 
     return RtspSource(camera_id, url, analysis_fps, options)
 
 
 def _http(camera_id: str, url: str, analysis_fps: float, options: LiveOptions | None = None) -> FrameSource:
-    from camera_adapters.http_snapshot import HttpSnapshotSource
+    from streetwarden.camera_adapters.http_snapshot import HttpSnapshotSource
 
     return HttpSnapshotSource(camera_id, url, analysis_fps, options)
 
@@ -49,12 +49,12 @@ def grab_still(url: str, options: LiveOptions) -> np.ndarray:
     """One full-resolution picture from a camera URL (rtsp: first key frame; http: one snapshot)."""
     scheme = url.split("://", 1)[0].lower()
     if scheme in ("rtsp", "rtsps"):
-        from camera_adapters.live import with_credentials
-        from camera_adapters.rtsp import grab_keyframe
+        from streetwarden.camera_adapters.live import with_credentials
+        from streetwarden.camera_adapters.rtsp import grab_keyframe
 
         return grab_keyframe(with_credentials(url, options.username, options.password), options)
     if scheme in ("http", "https"):
-        from camera_adapters.http_snapshot import grab_snapshot
+        from streetwarden.camera_adapters.http_snapshot import grab_snapshot
 
         return grab_snapshot(url, options)
     raise SourceError(f"no still-picture adapter for '{scheme}://' URLs")

@@ -14,9 +14,9 @@ import cv2
 import httpx
 import numpy as np
 
-from camera_adapters.base import SourceError
-from camera_adapters.frame import Frame
-from camera_adapters.live import LiveOptions, LiveSource, split_credentials
+from streetwarden.camera_adapters.base import SourceError
+from streetwarden.camera_adapters.frame import Frame
+from streetwarden.camera_adapters.live import LiveOptions, LiveSource, split_credentials
 
 
 class AutoAuth(httpx.Auth):
@@ -113,7 +113,7 @@ class HttpStatusError(Exception):
 
 def grab_snapshot(url: str, options: LiveOptions) -> np.ndarray:
     """One picture from a snapshot URL (the evidence picture of a camera whose main stream is HTTP)."""
-    from camera_adapters.live import with_credentials
+    from streetwarden.camera_adapters.live import with_credentials
 
     bare, user, password = split_credentials(with_credentials(url, options.username, options.password))
     auth = AutoAuth(user or "", password or "", options.http_auth) if user or password else None

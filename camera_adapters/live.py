@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from camera_adapters.base import FrameSource
-from camera_adapters.frame import Frame
+from streetwarden.camera_adapters.base import FrameSource
+from streetwarden.camera_adapters.frame import Frame
 from streetwarden.redact import mask_secrets
 
 log = logging.getLogger("streetwarden.camera")

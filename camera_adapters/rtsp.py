@@ -16,9 +16,9 @@ import av
 import av.error
 import numpy as np
 
-from camera_adapters.base import SourceError
-from camera_adapters.frame import Frame
-from camera_adapters.live import LiveOptions, LiveSource, RateGate, StreamClock
+from streetwarden.camera_adapters.base import SourceError
+from streetwarden.camera_adapters.frame import Frame
+from streetwarden.camera_adapters.live import LiveOptions, LiveSource, RateGate, StreamClock
 
 MAX_CONSECUTIVE_DECODE_ERRORS = 100
 

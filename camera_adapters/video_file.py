@@ -7,8 +7,8 @@ from pathlib import Path
 
 import cv2
 
-from camera_adapters.base import FrameSource, SourceError
-from camera_adapters.frame import Frame
+from streetwarden.camera_adapters.base import FrameSource, SourceError
+from streetwarden.camera_adapters.frame import Frame
 
 
 class VideoFileSource(FrameSource):

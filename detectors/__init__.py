@@ -1,6 +1,6 @@
 """Detections -> violations: tracker, zones, dwell timers, one rule per violation, incidents."""
 
-from detectors.engine import CameraEngine
-from detectors.events import CandidateEvent, EvidenceImage
+from streetwarden.detectors.engine import CameraEngine
+from streetwarden.detectors.events import CandidateEvent, EvidenceImage
 
 __all__ = ["CameraEngine", "CandidateEvent", "EvidenceImage"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.detections import box_iou
+from streetwarden.models.detections import box_iou
 
 
 @dataclass

@@ -6,14 +6,14 @@ from collections.abc import Callable, Iterable
 
 import numpy as np
 
-from detectors.dwell import DwellTimers
-from detectors.events import CandidateEvent, EvidenceImage
-from detectors.incidents import IncidentBook
-from detectors.left_behind import LEFT_BEHIND_KINDS, LeftBehindEngine
-from detectors.rules import RULES, Observation, SceneView
-from detectors.tracker import IouTracker
-from detectors.zones import Zone
-from models.detections import Detections
+from streetwarden.detectors.dwell import DwellTimers
+from streetwarden.detectors.events import CandidateEvent, EvidenceImage
+from streetwarden.detectors.incidents import IncidentBook
+from streetwarden.detectors.left_behind import LEFT_BEHIND_KINDS, LeftBehindEngine
+from streetwarden.detectors.rules import RULES, Observation, SceneView
+from streetwarden.detectors.tracker import IouTracker
+from streetwarden.detectors.zones import Zone
+from streetwarden.models.detections import Detections
 from streetwarden.config import DedupeConfig, TrackerConfig, ZoneConfig
 
 # Extra observers (e.g. the left-behind object engine) return observations per zone for a scene.

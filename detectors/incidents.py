@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from detectors.events import CandidateEvent, EvidenceImage
-from models.detections import box_iou
+from streetwarden.detectors.events import CandidateEvent, EvidenceImage
+from streetwarden.models.detections import box_iou
 
 
 @dataclass

@@ -45,11 +45,11 @@ from dataclasses import dataclass, field
 import cv2
 import numpy as np
 
-from detectors.events import EvidenceImage
-from detectors.rules.base import Observation, SceneView
-from detectors.static_foreground import Box, StaticForeground
-from detectors.zones import Zone
-from models.detections import box_iou
+from streetwarden.detectors.events import EvidenceImage
+from streetwarden.detectors.rules.base import Observation, SceneView
+from streetwarden.detectors.static_foreground import Box, StaticForeground
+from streetwarden.detectors.zones import Zone
+from streetwarden.models.detections import box_iou
 from streetwarden.config import ZoneKind
 
 LEFT_BEHIND_KINDS = frozenset({ZoneKind.no_dumping, ZoneKind.shopfront})

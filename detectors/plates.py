@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.plate_ocr import PlateOCR, TextLine
+from streetwarden.models.plate_ocr import PlateOCR, TextLine
 
 PROVINCES = "京津沪渝冀豫云辽黑湘皖鲁新苏浙赣鄂桂甘晋蒙陕吉闽贵粤青藏川宁琼"
 _L = "A-HJ-NP-Z"  # letters without I and O

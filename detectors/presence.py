@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
-from models.detections import Detections, box_iou
+from streetwarden.models.detections import Detections, box_iou
 
 SIMILARITY_VIOLATIONS = ("illegal_dumping", "out_of_shop")
 

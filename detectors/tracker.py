@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 
-from models.detections import Detections, box_iou
+from streetwarden.models.detections import Detections, box_iou
 
 VEHICLE_LABELS = frozenset({"car", "truck", "bus", "motorcycle"})
 CLASS_GROUPS = {name: "vehicle" for name in VEHICLE_LABELS} | {"bicycle": "cycle", "motorcycle": "vehicle"}

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from models.detections import COCO_LABELS
+from streetwarden.models.detections import COCO_LABELS
 
 CARDS_DIR = Path(__file__).parent / "cards"
 

@@ -11,11 +11,11 @@ import onnxruntime as ort
 
 ort.set_default_logger_severity(3)  # our own messages explain failures; keep ORT quiet
 
-from models.card import ModelCard, card_from_metadata, find_card
-from models.detections import COCO_LABELS, Detections
-from models.families import FAMILIES, guess_family
-from models.letterbox import LetterboxInfo, letterbox, unletterbox
-from models.nms import classwise_nms
+from streetwarden.models.card import ModelCard, card_from_metadata, find_card
+from streetwarden.models.detections import COCO_LABELS, Detections
+from streetwarden.models.families import FAMILIES, guess_family
+from streetwarden.models.letterbox import LetterboxInfo, letterbox, unletterbox
+from streetwarden.models.nms import classwise_nms
 
 
 class ModelError(RuntimeError):

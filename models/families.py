@@ -13,7 +13,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from models.letterbox import LetterboxInfo, letterbox
+from streetwarden.models.letterbox import LetterboxInfo, letterbox
 
 
 @dataclass(frozen=True)

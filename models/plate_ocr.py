@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from models.detector import ModelError
+from streetwarden.models.detector import ModelError
 
 
 @dataclass(frozen=True)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import logging
 import threading
 
-from pipeline.worker import Worker
-from store.db import Database
+from streetwarden.pipeline.worker import Worker
+from streetwarden.store.db import Database
 from streetwarden.config import Settings
 from streetwarden.logs import event
 from streetwarden.redact import mask_all

@@ -10,11 +10,11 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from camera_adapters import Frame, FrameSource, LiveOptions, SourceError, SourceHealth, open_source
-from camera_adapters.live import split_credentials
-from detectors import CameraEngine
-from pipeline.health import CameraHealth
-from store.evidence import save_image
+from streetwarden.camera_adapters import Frame, FrameSource, LiveOptions, SourceError, SourceHealth, open_source
+from streetwarden.camera_adapters.live import split_credentials
+from streetwarden.detectors import CameraEngine
+from streetwarden.pipeline.health import CameraHealth
+from streetwarden.store.evidence import save_image
 from streetwarden.config import CameraConfig, ConfigError, Settings, ZoneConfig
 from streetwarden.logs import event
 from streetwarden.redact import mask_all, mask_url, register_secret

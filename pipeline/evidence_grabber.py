@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from camera_adapters import LiveOptions
-from camera_adapters.factory import grab_still
-from detectors.events import EvidenceImage
-from store.db import Database
-from store.evidence import render, save_image
-from store.schema import Candidate, Evidence
+from streetwarden.camera_adapters import LiveOptions
+from streetwarden.camera_adapters.factory import grab_still
+from streetwarden.detectors.events import EvidenceImage
+from streetwarden.store.db import Database
+from streetwarden.store.evidence import render, save_image
+from streetwarden.store.schema import Candidate, Evidence
 from streetwarden.logs import event
 from streetwarden.redact import mask_all
 

@@ -10,7 +10,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
-from camera_adapters import SourceHealth
+from streetwarden.camera_adapters import SourceHealth
 from streetwarden.logs import event
 from streetwarden.redact import mask_all
 

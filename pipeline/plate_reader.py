@@ -8,11 +8,11 @@ from __future__ import annotations
 
 import logging
 
-from detectors.events import CandidateEvent
-from detectors.plates import PlateReading, read_plate
-from models.plate_ocr import PlateOCR
-from store.plates import apply_reading
-from store.schema import Candidate
+from streetwarden.detectors.events import CandidateEvent
+from streetwarden.detectors.plates import PlateReading, read_plate
+from streetwarden.models.plate_ocr import PlateOCR
+from streetwarden.store.plates import apply_reading
+from streetwarden.store.schema import Candidate
 from streetwarden.config import PlatesConfig
 from streetwarden.logs import event
 

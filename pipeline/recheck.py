@@ -20,16 +20,16 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from camera_adapters import SourceHealth
-from detectors.presence import Presence, scale_box, still_there
-from detectors.rules import RULES
-from models.detections import Detections
-from store.cameras import load_zones
-from store.db import Database
-from store.evidence import crop_with_margin, save_image
-from store.notice_schema import Notice
-from store.notices import close_complied, due_notices, persisted, postpone
-from store.schema import Evidence
+from streetwarden.camera_adapters import SourceHealth
+from streetwarden.detectors.presence import Presence, scale_box, still_there
+from streetwarden.detectors.rules import RULES
+from streetwarden.models.detections import Detections
+from streetwarden.store.cameras import load_zones
+from streetwarden.store.db import Database
+from streetwarden.store.evidence import crop_with_margin, save_image
+from streetwarden.store.notice_schema import Notice
+from streetwarden.store.notices import close_complied, due_notices, persisted, postpone
+from streetwarden.store.schema import Evidence
 from streetwarden.config import VIOLATION_BY_ZONE_KIND, Settings
 from streetwarden.logs import event
 

@@ -21,9 +21,9 @@ from collections.abc import Callable
 
 import httpx
 
-from store.db import Database
-from store.outbox import claim_due, mark_delivered, mark_failed, release
-from store.outbox_schema import OutboxMessage
+from streetwarden.store.db import Database
+from streetwarden.store.outbox import claim_due, mark_delivered, mark_failed, release
+from streetwarden.store.outbox_schema import OutboxMessage
 from streetwarden.config import ConfigError, WebhooksConfig
 from streetwarden.logs import event
 

@@ -25,19 +25,19 @@ import cv2
 import numpy as np
 from sqlalchemy import select
 
-from camera_adapters import Frame
-from models import Detections, OnnxDetector
-from pipeline.camera_runner import CameraRunner
-from pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
-from pipeline.health import HealthRegistry
-from pipeline.recheck import LiveBoard, RecheckService
-from store.camera_settings import load_camera_configs, sync_camera_settings
-from store.cameras import load_zones, sync_cameras
-from store.candidates import CandidateWriter
-from store.db import Database
-from store.review import Decision
-from store.schema import Camera, Candidate
-from store.shops import sync_shops
+from streetwarden.camera_adapters import Frame
+from streetwarden.models import Detections, OnnxDetector
+from streetwarden.pipeline.camera_runner import CameraRunner
+from streetwarden.pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
+from streetwarden.pipeline.health import HealthRegistry
+from streetwarden.pipeline.recheck import LiveBoard, RecheckService
+from streetwarden.store.camera_settings import load_camera_configs, sync_camera_settings
+from streetwarden.store.cameras import load_zones, sync_cameras
+from streetwarden.store.candidates import CandidateWriter
+from streetwarden.store.db import Database
+from streetwarden.store.review import Decision
+from streetwarden.store.schema import Camera, Candidate
+from streetwarden.store.shops import sync_shops
 from streetwarden.config import CameraConfig, Settings
 from streetwarden.logs import event
 from streetwarden.redact import mask_all
@@ -105,7 +105,7 @@ class Worker:
         self.recheck = RecheckService(db, settings, self.board)
         self.plates = None
         if settings.plates.enabled:
-            from pipeline.plate_reader import PlateReader
+            from streetwarden.pipeline.plate_reader import PlateReader
 
             self.plates = PlateReader(settings.plates)
         with db.session() as s:

@@ -1,5 +1,5 @@
 """Persistence: SQLAlchemy schema, queries, evidence files."""
 
-from store.db import Database
+from streetwarden.store.db import Database
 
 __all__ = ["Database"]

@@ -12,7 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, Index, Integer, String, event, insert
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.schema import Base, now
+from streetwarden.store.schema import Base, now
 
 
 class AuditEntry(Base):

@@ -20,10 +20,10 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.notice_schema import Case, Notice
-from store.notices import case_json, get_case, get_notice, notice_json
-from store.schema import Evidence, now
-from store.timefmt import iso
+from streetwarden.store.notice_schema import Case, Notice
+from streetwarden.store.notices import case_json, get_case, get_notice, notice_json
+from streetwarden.store.schema import Evidence, now
+from streetwarden.store.timefmt import iso
 
 STRIP_KINDS = ("first", "frame", "recheck")
 STRIP_HEIGHT = 360

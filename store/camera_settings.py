@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.schema import Base, Camera
+from streetwarden.store.schema import Base, Camera
 from streetwarden.config import CameraConfig, Settings
 from streetwarden.redact import mask_url
 

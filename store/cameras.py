@@ -8,7 +8,7 @@ import json
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.schema import Camera, ZoneRow
+from streetwarden.store.schema import Camera, ZoneRow
 from streetwarden.config import CameraConfig, Settings, ZoneConfig
 from streetwarden.redact import mask_url
 

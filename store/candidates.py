@@ -14,10 +14,10 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from detectors.events import CandidateEvent
-from models.detections import box_iou
-from store.evidence import render, save_image
-from store.schema import Candidate, Evidence
+from streetwarden.detectors.events import CandidateEvent
+from streetwarden.models.detections import box_iou
+from streetwarden.store.evidence import render, save_image
+from streetwarden.store.schema import Candidate, Evidence
 
 log = logging.getLogger("streetwarden.store")
 

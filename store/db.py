@@ -41,7 +41,7 @@ class Database:
         """Bring the schema to this version's newest migration (creates it in an empty database);
         safe to call from many processes at once. Raises store.migrate.SchemaError when the
         database belongs to a newer StreetWarden."""
-        from store.migrate import upgrade
+        from streetwarden.store.migrate import upgrade
 
         upgrade(self.engine)
 

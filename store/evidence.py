@@ -10,7 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detectors.events import EvidenceImage
+from streetwarden.detectors.events import EvidenceImage
 
 BOX_COLOUR = (0, 0, 255)
 

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from store.schema import Base, Candidate, now
+from streetwarden.store.schema import Base, Candidate, now
 
 NOTICE_STATUSES = ("open", "awaiting_supervisor", "complied", "escalated", "cancelled")
 CASE_STATUSES = ("open", "accepted", "closed", "rejected")

@@ -12,14 +12,14 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.audit import record as audit_record
+from streetwarden.store.audit import record as audit_record
 
-from store.errors import Conflict, Invalid, NotFound
-from store.notice_schema import CASE_STATUSES, Case, CaseHistory, Notice
-from store.outbox import enqueue
-from store.schema import Camera, Candidate, Evidence, now
-from store.shops import shop_for_zone
-from store.timefmt import iso, seen_time
+from streetwarden.store.errors import Conflict, Invalid, NotFound
+from streetwarden.store.notice_schema import CASE_STATUSES, Case, CaseHistory, Notice
+from streetwarden.store.outbox import enqueue
+from streetwarden.store.schema import Camera, Candidate, Evidence, now
+from streetwarden.store.shops import shop_for_zone
+from streetwarden.store.timefmt import iso, seen_time
 from streetwarden.config import Settings
 
 DECISIONS = ("warn", "case")

@@ -13,10 +13,10 @@ from typing import Any
 from sqlalchemy import and_, exists, or_, select, update
 from sqlalchemy.orm import Session, aliased
 
-from store.errors import Conflict, NotFound
-from store.outbox_schema import OutboxMessage
-from store.schema import now
-from store.timefmt import iso
+from streetwarden.store.errors import Conflict, NotFound
+from streetwarden.store.outbox_schema import OutboxMessage
+from streetwarden.store.schema import now
+from streetwarden.store.timefmt import iso
 from streetwarden.config import WebhooksConfig
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.schema import Base, now
+from streetwarden.store.schema import Base, now
 
 OUTBOX_STATUSES = ("pending", "delivered", "dead")
 

@@ -11,12 +11,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from detectors.plates import PlateReading, normalise, plate_kind
-from store.errors import Invalid, NotFound
-from store.notice_schema import Case, Notice
-from store.notices import actor_name, case_json
-from store.outbox import enqueue
-from store.schema import Candidate, now
+from streetwarden.detectors.plates import PlateReading, normalise, plate_kind
+from streetwarden.store.errors import Invalid, NotFound
+from streetwarden.store.notice_schema import Case, Notice
+from streetwarden.store.notices import actor_name, case_json
+from streetwarden.store.outbox import enqueue
+from streetwarden.store.schema import Candidate, now
 from streetwarden.config import Settings
 
 

@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
-from store.errors import Invalid
-from store.notice_schema import Case, Notice
-from store.notices import case_json, notice_json
+from streetwarden.store.errors import Invalid
+from streetwarden.store.notice_schema import Case, Notice
+from streetwarden.store.notices import case_json, notice_json
 
 MAX_LIMIT = 500
 

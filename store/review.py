@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint, delete, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from store.schema import Base, Candidate, now
+from streetwarden.store.schema import Base, Candidate, now
 
 DECISION_STATUS = {"warn": "warned", "case": "case", "reject": "rejected"}
 REJECT_REASONS = ("false_detection", "not_a_violation", "duplicate", "other")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Float, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from store.schema import Base, now
+from streetwarden.store.schema import Base, now
 
 
 class Shop(Base):

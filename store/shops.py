@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from store.notice_schema import Case, Notice
-from store.schema import now
-from store.shop_schema import Shop, ShopZone
+from streetwarden.store.notice_schema import Case, Notice
+from streetwarden.store.schema import now
+from streetwarden.store.shop_schema import Shop, ShopZone
 from streetwarden.config import Settings, ShopRatingConfig
 
 DAY = 86400.0

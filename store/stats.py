@@ -16,8 +16,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.notice_schema import Case, Notice
-from store.schema import Candidate
+from streetwarden.store.notice_schema import Case, Notice
+from streetwarden.store.schema import Candidate
 
 COUNTERS = ("captured", "confirmed", "rejected", "warned", "complied", "escalated", "cases", "closed_without_case")
 CONFIRMED_STATUSES = ("confirmed", "warned", "warn", "case", "escalated")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from store.errors import Invalid
+from streetwarden.store.errors import Invalid
 
 
 def iso(t: float | None) -> str | None:

@@ -9,7 +9,7 @@ from enum import Enum
 from sqlalchemy import Boolean, Float, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from store.schema import Base, now
+from streetwarden.store.schema import Base, now
 
 
 class Role(str, Enum):

@@ -32,7 +32,7 @@ def register(name: str, help_text: str, fn: Command, configure: Callable[[argpar
 def _detect(args: argparse.Namespace) -> int:
     import cv2
 
-    from models import OnnxDetector
+    from streetwarden.models import OnnxDetector
 
     detector = OnnxDetector(resolve_model_path(args.model), score_threshold=args.score, threads=args.threads)
     status = 0
@@ -67,9 +67,9 @@ register("detect", "Run a model on images and print what it finds.", _detect, _d
 
 # ---------------------------------------------------------------- run
 def _run(args: argparse.Namespace) -> int:
-    from camera_adapters import SourceError
-    from pipeline.worker import Worker
-    from store.db import Database
+    from streetwarden.camera_adapters import SourceError
+    from streetwarden.pipeline.worker import Worker
+    from streetwarden.store.db import Database
     from streetwarden.progress import Progress
 
     settings = load_settings(args.config)
@@ -95,7 +95,7 @@ def _run(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: worker.stop())
     hooks = None
     if settings.webhooks.url:  # notices and cases raised while running are announced as they happen
-        from pipeline.webhooks import WebhookDeliverer
+        from streetwarden.pipeline.webhooks import WebhookDeliverer
 
         hooks = WebhookDeliverer(db, settings.webhooks).start()
     try:
@@ -123,8 +123,8 @@ register("run", "Run the camera workers (no web server).", _run, _run_args)
 def _webhooks(args: argparse.Namespace) -> int:
     import threading
 
-    from pipeline.webhooks import WebhookDeliverer
-    from store.db import Database
+    from streetwarden.pipeline.webhooks import WebhookDeliverer
+    from streetwarden.store.db import Database
 
     settings = load_settings(args.config)
     db = Database(settings.database_url)
@@ -175,8 +175,8 @@ def candidate_json(row) -> dict:  # type: ignore[no-untyped-def]
 def _candidates(args: argparse.Namespace) -> int:
     from sqlalchemy import select
 
-    from store.db import Database
-    from store.schema import Candidate
+    from streetwarden.store.db import Database
+    from streetwarden.store.schema import Candidate
 
     settings = load_settings(args.config)
     db = Database(settings.database_url)
@@ -226,8 +226,8 @@ register("config-doc", "Describe every configuration field, or check a file with
 
 # ---------------------------------------------------------------- db
 def _db(args: argparse.Namespace) -> int:
-    from store.db import Database
-    from store.migrate import status, upgrade
+    from streetwarden.store.db import Database
+    from streetwarden.store.migrate import status, upgrade
 
     settings = load_settings(args.config)
     db = Database(settings.database_url)
@@ -262,7 +262,7 @@ register("db", "Schema migrations: `db status` and `db upgrade` (services upgrad
 
 def _load_plugins() -> None:
     """Commands defined by later stages (api: serve, users)."""
-    for mod in ("api.cli",):
+    for mod in ("streetwarden.api.cli",):
         try:
             __import__(mod)
         except ModuleNotFoundError as err:
@@ -285,9 +285,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     from sqlalchemy.exc import OperationalError
 
-    from camera_adapters import SourceError
-    from models import ModelError
-    from store.migrate import SchemaError
+    from streetwarden.camera_adapters import SourceError
+    from streetwarden.models import ModelError
+    from streetwarden.store.migrate import SchemaError
     from streetwarden.logs import setup_logging
 
     parser = build_parser()

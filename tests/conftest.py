@@ -47,7 +47,7 @@ def vtest_path() -> Path:
 
 @pytest.fixture(scope="session")
 def yolox(yolox_path: Path):
-    from models import OnnxDetector
+    from streetwarden.models import OnnxDetector
 
     return OnnxDetector(yolox_path)
 

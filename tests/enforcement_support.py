@@ -14,11 +14,11 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from detectors.events import CandidateEvent, EvidenceImage
-from store.cameras import sync_cameras
-from store.candidates import CandidateWriter
-from store.db import Database
-from store.shops import sync_shops
+from streetwarden.detectors.events import CandidateEvent, EvidenceImage
+from streetwarden.store.cameras import sync_cameras
+from streetwarden.store.candidates import CandidateWriter
+from streetwarden.store.db import Database
+from streetwarden.store.shops import sync_shops
 from streetwarden.config import parse_settings
 
 SECRET = "test-webhook-secret-0123456789"
@@ -132,9 +132,9 @@ def make_app(settings, db: Database, role: str = "integration", username: str = 
 
     from fastapi import FastAPI
 
-    from api.deps import current_user
-    from api.enforcement.views import router as enforcement
-    from api.integration.views import router as integration
+    from streetwarden.api.deps import current_user
+    from streetwarden.api.enforcement.views import router as enforcement
+    from streetwarden.api.integration.views import router as integration
 
     app = FastAPI()
     app.state.ctx = SimpleNamespace(db=db, settings=settings)

@@ -14,9 +14,9 @@ import httpx
 import numpy as np
 import uvicorn
 
-from store.db import Database
-from store.evidence import crop_with_margin, render, save_image
-from store.schema import Candidate, Evidence
+from streetwarden.store.db import Database
+from streetwarden.store.evidence import crop_with_margin, render, save_image
+from streetwarden.store.schema import Candidate, Evidence
 from streetwarden.config import Settings, parse_settings
 
 PASSWORD = "correct-horse-42"
@@ -49,7 +49,7 @@ def make_settings(tmp: Path, vtest: Path, **server: object) -> Settings:
 
 
 def add_users(db: Database) -> None:
-    from api.users.service import create_user
+    from streetwarden.api.users.service import create_user
 
     with db.session() as s:
         for name, role in ROLES.items():
@@ -73,7 +73,7 @@ def seed_candidates(db: Database, storage: Path, frames: list[np.ndarray], n: in
                     violation: str = "sidewalk_parking", zone: str = "walk-1", dumping_pair: bool = False,
                     t0: float = 1_700_000_000.0) -> list[int]:
     """n pending candidates with frame + crop evidence cut from real frames (one JPEG pair shared per frame)."""
-    from detectors.events import EvidenceImage
+    from streetwarden.detectors.events import EvidenceImage
 
     box = np.array([651.7, 42.0, 724.9, 99.4], np.float32)
     files = []
@@ -107,7 +107,7 @@ class LiveServer:
     """The real app under uvicorn in a thread, on a free localhost port."""
 
     def __init__(self, settings: Settings, db: Database, worker=None, secret: str = "test-secret-0123456789") -> None:  # type: ignore[no-untyped-def]
-        from api.app import create_app
+        from streetwarden.api.app import create_app
 
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"

@@ -8,8 +8,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from camera_adapters import open_source
-from detectors import CameraEngine, CandidateEvent
+from streetwarden.camera_adapters import open_source
+from streetwarden.detectors import CameraEngine, CandidateEvent
 from streetwarden.config import ZoneConfig
 from tests.conftest import shared_path
 
@@ -78,6 +78,6 @@ def opened(events: list[CandidateEvent], violation: str | None = None) -> list[C
 
 
 def iou(a, b) -> float:
-    from models.detections import box_iou
+    from streetwarden.models.detections import box_iou
 
     return float(box_iou(np.asarray(a, np.float32)[None], np.asarray(b, np.float32)[None])[0, 0])

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select
 
 from tests.review_support import PASSWORD, LiveServer, add_users, make_settings, real_frames, seed_candidates
-from store.db import Database
-from store.users import AuthToken, User
+from streetwarden.store.db import Database
+from streetwarden.store.users import AuthToken, User
 
 REPO = Path(__file__).resolve().parents[1]
 PUBLIC = {("POST", "/api/v1/auth/login"), ("POST", "/api/v1/auth/token"), ("GET", "/healthz"), ("GET", "/api/v1/health")}
@@ -27,7 +27,7 @@ def env(tmp_path_factory, vtest_path):
     settings = make_settings(tmp, vtest_path, login_max_failures=3)
     db = Database(settings.database_url)
     db.upgrade()
-    from store.cameras import sync_cameras
+    from streetwarden.store.cameras import sync_cameras
 
     with db.session() as s:
         sync_cameras(s, settings)
@@ -235,7 +235,7 @@ def test_users_command_line(tmp_path):
     listed = _cli("users", "list", config=config)
     assert "chen" in listed.stdout and "supervisor" in listed.stdout and "li " not in listed.stdout
     db = Database(f"sqlite:///{tmp_path / 'cli.db'}")
-    from api.auth.security import verify_password
+    from streetwarden.api.auth.security import verify_password
 
     with db.session() as s:
         user = s.scalar(select(User).where(User.username == "chen"))

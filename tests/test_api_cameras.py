@@ -12,7 +12,7 @@ import pytest
 
 from tests.review_support import LiveServer, add_users, make_settings
 from tests.waiting import wait_for
-from store.db import Database
+from streetwarden.store.db import Database
 from streetwarden.config import parse_settings
 
 NEW_ZONE = {"id": "kerb-3", "name": "路缘", "kind": "no_dumping", "dwell_seconds": 45,
@@ -21,7 +21,7 @@ NEW_ZONE = {"id": "kerb-3", "name": "路缘", "kind": "no_dumping", "dwell_secon
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, vtest_path):
-    from pipeline.worker import Worker
+    from streetwarden.pipeline.worker import Worker
 
     tmp = tmp_path_factory.mktemp("cameras")
     base = make_settings(tmp, vtest_path, snapshot_seconds=1).model_dump(mode="json")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from tests.review_support import LiveServer, add_users, make_settings
-from store.db import Database
+from streetwarden.store.db import Database
 
 
 @pytest.fixture(scope="module")

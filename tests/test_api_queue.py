@@ -15,17 +15,17 @@ import pytest
 from sqlalchemy import delete, func, select, text
 
 from tests.review_support import LiveServer, ROLES, add_users, make_settings, real_frames, seed_candidates
-from store.audit import AuditEntry
-from store.db import Database
-from store.review import Claim, Decision, IdempotencyKey, Skip, try_claim
-from store.schema import Camera, Candidate
+from streetwarden.store.audit import AuditEntry
+from streetwarden.store.db import Database
+from streetwarden.store.review import Claim, Decision, IdempotencyKey, Skip, try_claim
+from streetwarden.store.schema import Camera, Candidate
 
 REVIEWERS = ["rev1", "rev2", "rev3", "sup", "adm"]
 
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, vtest_path):
-    from pipeline.worker import Worker
+    from streetwarden.pipeline.worker import Worker
 
     tmp = tmp_path_factory.mktemp("queue")
     settings = make_settings(tmp, vtest_path)
@@ -131,7 +131,7 @@ def test_claim_gives_the_oldest_free_candidates_and_renews(env):
 
 
 def _uid(env, name):
-    from store.users import User
+    from streetwarden.store.users import User
 
     with env["db"].session() as s:
         return s.scalar(select(User.id).where(User.username == name))

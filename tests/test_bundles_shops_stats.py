@@ -14,10 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.enforcement_support import make_app, make_settings, open_db, raise_candidate, vtest_frame
-from pipeline.recheck import LiveBoard, RecheckService
-from store.notice_schema import Case, Notice
-from store.notices import close_complied, issue_from_decision
-from store.schema import Candidate, Evidence
+from streetwarden.pipeline.recheck import LiveBoard, RecheckService
+from streetwarden.store.notice_schema import Case, Notice
+from streetwarden.store.notices import close_complied, issue_from_decision
+from streetwarden.store.schema import Candidate, Evidence
 
 CLOTH = (68, 495, 160, 530)
 

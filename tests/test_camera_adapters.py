@@ -7,9 +7,9 @@ import shutil
 import numpy as np
 import pytest
 
-from camera_adapters import SourceError, open_source
-from camera_adapters.images import ImageSource
-from camera_adapters.video_file import VideoFileSource
+from streetwarden.camera_adapters import SourceError, open_source
+from streetwarden.camera_adapters.images import ImageSource
+from streetwarden.camera_adapters.video_file import VideoFileSource
 from tests.conftest import shared_path
 
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from store.cameras import sync_cameras
-from store.db import Database
+from streetwarden.store.cameras import sync_cameras
+from streetwarden.store.db import Database
 from tests.review_support import LiveServer, add_users, make_settings, real_frames, seed_candidates
 
 
 def test_warn_and_case_decisions_issue_notice_and_case(tmp_path, vtest_path):
-    from store.outbox_schema import OutboxMessage
+    from streetwarden.store.outbox_schema import OutboxMessage
 
     settings = make_settings(tmp_path, vtest_path)
     settings.webhooks.url = "http://127.0.0.1:9/hooks"  # nothing listens: the rows stay in the outbox

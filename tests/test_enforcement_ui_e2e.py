@@ -24,8 +24,8 @@ import httpx
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from store.db import Database
-from store.notices import get_notice, persisted
+from streetwarden.store.db import Database
+from streetwarden.store.notices import get_notice, persisted
 from streetwarden.config import load_settings
 from tests.review_support import real_frames, seed_candidates
 from tests.ui_support import REPO, chromium, login, serve, token_client

@@ -12,8 +12,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from tests.enforcement_support import make_app, make_settings, open_db, raise_candidate, vtest_frame
-from store.notices import issue_from_decision
-from store.schema import Candidate
+from streetwarden.store.notices import issue_from_decision
+from streetwarden.store.schema import Candidate
 
 
 @pytest.fixture()
@@ -86,7 +86,7 @@ def test_status_back_into_history(world):
     # and the shared audit log holds both changes
     from sqlalchemy import select
 
-    from store.audit import AuditEntry
+    from streetwarden.store.audit import AuditEntry
 
     with db.session() as s:
         rows = s.scalars(select(AuditEntry).where(AuditEntry.action == "case.status", AuditEntry.target_id == ref)).all()

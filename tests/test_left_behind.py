@@ -21,10 +21,10 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_adapters.video_file import VideoFileSource
-from detectors import CameraEngine, CandidateEvent
-from detectors.left_behind import KEY_BASE, LeftBehindEngine
-from models.detections import Detections, box_iou
+from streetwarden.camera_adapters.video_file import VideoFileSource
+from streetwarden.detectors import CameraEngine, CandidateEvent
+from streetwarden.detectors.left_behind import KEY_BASE, LeftBehindEngine
+from streetwarden.models.detections import Detections, box_iou
 from streetwarden.config import ZoneConfig
 
 REPO = Path(__file__).resolve().parents[1]
@@ -349,14 +349,14 @@ def test_rejected_object_is_absorbed_by_the_worker(tmp_path: Path, vtest_path: P
                                                    garbage_crop: np.ndarray, place: np.ndarray) -> None:
     """A reviewer rejects the left-behind candidate (say, a fixture): the worker hands it to the
     camera's left-behind engine, which learns it into the background and stops reporting it."""
-    from camera_adapters import Frame
-    from pipeline.worker import Worker
-    from api.auth.service import Principal
-    from api.decisions.models import DecisionIn
-    from api.decisions.service import decide
-    from api.users.service import create_user
-    from store.db import Database
-    from store.schema import Candidate
+    from streetwarden.camera_adapters import Frame
+    from streetwarden.pipeline.worker import Worker
+    from streetwarden.api.auth.service import Principal
+    from streetwarden.api.decisions.models import DecisionIn
+    from streetwarden.api.decisions.service import decide
+    from streetwarden.api.users.service import create_user
+    from streetwarden.store.db import Database
+    from streetwarden.store.schema import Candidate
     from streetwarden.config import parse_settings
 
     settings = parse_settings({

@@ -15,10 +15,10 @@ import cv2
 import numpy as np
 import pytest
 
-from camera_adapters import LiveOptions, open_source
-from camera_adapters.http_snapshot import HttpSnapshotSource
-from camera_adapters.live import Backoff, RateGate, StreamClock, split_credentials, with_credentials
-from camera_adapters.rtsp import RtspSource, configure_decoder
+from streetwarden.camera_adapters import LiveOptions, open_source
+from streetwarden.camera_adapters.http_snapshot import HttpSnapshotSource
+from streetwarden.camera_adapters.live import Backoff, RateGate, StreamClock, split_credentials, with_credentials
+from streetwarden.camera_adapters.rtsp import RtspSource, configure_decoder
 from tests.rtsp_server import BlackHoleServer, RtspServer, free_port
 from tests.waiting import wait_for
 

@@ -16,11 +16,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect, text
 
-import store.migrate
-import store.tables  # noqa: F401 - every table on Base.metadata
-from store.db import Database
-from store.migrate import SchemaError, head, status, upgrade
-from store.schema import Base, Camera
+from streetwarden.store import migrate as store_migrate
+import streetwarden.store.tables  # noqa: F401 - every table on Base.metadata
+from streetwarden.store.db import Database
+from streetwarden.store.migrate import SchemaError, head, status, upgrade
+from streetwarden.store.schema import Base, Camera
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -172,9 +172,9 @@ def test_a_later_revision_is_applied_to_a_running_database(database_url, tmp_pat
                                                       zones_version=0, updated_at=1.0))
     engine.dispose()
     migrations = tmp_path / "migrations"
-    shutil.copytree(store.migrate.MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
+    shutil.copytree(store_migrate.MIGRATIONS, migrations, ignore=shutil.ignore_patterns("__pycache__"))
     (migrations / "versions" / "9001_note.py").write_text(NEXT_REVISION.format(head=head()))
-    monkeypatch.setattr(store.migrate, "MIGRATIONS", migrations)
+    monkeypatch.setattr(store_migrate, "MIGRATIONS", migrations)
     db = Database(database_url)
     assert status(db.engine).pending == ("9001",)
     assert upgrade(db.engine).current != "9001"

@@ -10,10 +10,10 @@ import cv2
 import numpy as np
 import pytest
 
-from models import ModelError, OnnxDetector
-from models.card import find_card
-from models.families import guess_family
-from store.evidence import sha256_file
+from streetwarden.models import ModelError, OnnxDetector
+from streetwarden.models.card import find_card
+from streetwarden.models.families import guess_family
+from streetwarden.store.evidence import sha256_file
 from tests.conftest import REPO, shared_path
 from tests.scenes import iou, vtest_frames
 
@@ -77,7 +77,7 @@ def test_score_threshold_and_nms(yolox_path, bus_image):
     # class-wise NMS: no two same-class boxes overlap more than the NMS IoU
     for c in set(loose.class_id.tolist()):
         boxes = loose.xyxy[loose.class_id == c]
-        from models.detections import box_iou
+        from streetwarden.models.detections import box_iou
 
         m = box_iou(boxes, boxes)
         np.fill_diagonal(m, 0)
@@ -112,7 +112,7 @@ def test_pixel_input_graph_gives_the_plain_models_output(model_name, bus_image):
     """The uint8-pixel prefix (transpose, cast, scale inside onnxruntime) must not change the model."""
     import onnxruntime as ort
 
-    from models.detector import _graph_bytes
+    from streetwarden.models.detector import _graph_bytes
 
     det = OnnxDetector(shared_path("models", model_name))
     assert det.pixel_input and det.session.get_inputs()[0].type == "tensor(uint8)"

@@ -22,11 +22,11 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from pipeline.worker import Worker
-from store.db import Database
-from store.notice_schema import Case, Notice
-from store.notices import issue_from_decision, supervisor_decide
-from store.schema import Candidate, Evidence
+from streetwarden.pipeline.worker import Worker
+from streetwarden.store.db import Database
+from streetwarden.store.notice_schema import Case, Notice
+from streetwarden.store.notices import issue_from_decision, supervisor_decide
+from streetwarden.store.schema import Candidate, Evidence
 from streetwarden.config import parse_settings
 
 VAN_REGION = (644, 34, 731, 106)  # x1, y1, x2, y2 of the parked van plus a margin, in vtest pixels

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import yaml
 
-from store.evidence import sha256_file
+from streetwarden.store.evidence import sha256_file
 from tests.conftest import REPO, shared_path
 from tests.scenes import iou, opened, run_engine, vtest_frames, zone
 
@@ -131,8 +131,8 @@ def test_every_analysed_frame_reaches_the_engine_in_order(tmp_path, parallel, ma
     and each camera's engine sees its frames in order (the van's last sighting is the clip's end)."""
     import cv2
 
-    from pipeline.worker import Worker
-    from store.db import Database
+    from streetwarden.pipeline.worker import Worker
+    from streetwarden.store.db import Database
     from streetwarden.config import parse_settings
 
     vtest = shared_path("media", "vtest.avi")
@@ -157,7 +157,7 @@ def test_every_analysed_frame_reaches_the_engine_in_order(tmp_path, parallel, ma
     assert seen == sorted(seen) and len(set(seen)) == len(seen)
     from sqlalchemy import select
 
-    from store.schema import Candidate
+    from streetwarden.store.schema import Candidate
     with db.session() as s:
         cands = s.scalars(select(Candidate)).all()
     assert len(cands) == 1 and cands[0].last_seen >= (total - 3) / 10.0

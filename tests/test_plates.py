@@ -18,12 +18,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from tests.conftest import shared_path
-from detectors.plates import PROVINCES, best_plate, normalise, plate_kind, read_plate
+from streetwarden.detectors.plates import PROVINCES, best_plate, normalise, plate_kind, read_plate
 from tests.enforcement_support import make_app, make_settings, open_db, raise_candidate
-from models.plate_ocr import PlateOCR, TextLine
-from pipeline.worker import Worker
-from store.notices import issue_from_decision
-from store.schema import Candidate
+from streetwarden.models.plate_ocr import PlateOCR, TextLine
+from streetwarden.pipeline.worker import Worker
+from streetwarden.store.notices import issue_from_decision
+from streetwarden.store.schema import Candidate
 
 CAR_PHOTO = "000756_jpg.rf.091f11e0258aa2fa8e6c4aa089c9f1c0.jpg"
 BLURRED = Path("/usr/share/doc/opencv-doc/examples/data/licenseplate_motion.jpg")
@@ -99,10 +99,10 @@ def test_blurred_foreign_plate_stores_nothing(tmp_path, ocr, vtest_path):
     image = cv2.imread(str(BLURRED))
     assert read_plate(ocr, image) is None
     # through the worker's plate step: a candidate on this photo keeps no plate
-    from detectors.events import CandidateEvent, EvidenceImage
+    from streetwarden.detectors.events import CandidateEvent, EvidenceImage
     import numpy as np
 
-    from pipeline.plate_reader import PlateReader
+    from streetwarden.pipeline.plate_reader import PlateReader
     from streetwarden.config import PlatesConfig
 
     settings = make_settings(tmp_path)

@@ -12,12 +12,12 @@ import numpy as np
 import pytest
 from sqlalchemy import select
 
-from camera_adapters import SourceHealth
+from streetwarden.camera_adapters import SourceHealth
 from tests.enforcement_support import make_settings, open_db, raise_candidate, vtest_frame
-from pipeline.recheck import LiveBoard, RecheckService
-from store.notice_schema import Case, Notice
-from store.notices import issue_from_decision
-from store.schema import Candidate, Evidence
+from streetwarden.pipeline.recheck import LiveBoard, RecheckService
+from streetwarden.store.notice_schema import Case, Notice
+from streetwarden.store.notices import issue_from_decision
+from streetwarden.store.schema import Candidate, Evidence
 
 CLOTH = (68, 495, 160, 530)
 

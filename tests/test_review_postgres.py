@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from store.db import Database
+from streetwarden.store.db import Database
 
 
 def _pg_bin(name: str) -> str:
@@ -54,8 +54,8 @@ def pg_db():
 
 @pytest.fixture(scope="module")
 def seeded(pg_db):
-    from api.users.service import create_user
-    from store.schema import Camera, Candidate
+    from streetwarden.api.users.service import create_user
+    from streetwarden.store.schema import Camera, Candidate
 
     with pg_db.session() as s:
         s.add(Camera(id="west-gate", name="西门", zones_version=0))
@@ -72,13 +72,13 @@ def seeded(pg_db):
 
 
 def _principal(uid: int):
-    from api.auth.service import Principal
+    from streetwarden.api.auth.service import Principal
 
     return Principal(uid, f"pg{uid}", None, "reviewer", "bearer", None, 2e9)
 
 
 def test_one_conditional_claim_wins_among_many_threads(pg_db, seeded):
-    from store.review import Claim, try_claim
+    from streetwarden.store.review import Claim, try_claim
 
     target = seeded["ids"][-1]
     barrier = threading.Barrier(len(seeded["users"]))
@@ -98,9 +98,9 @@ def test_one_conditional_claim_wins_among_many_threads(pg_db, seeded):
 
 
 def test_reviewers_claiming_at_once_get_disjoint_sets(pg_db, seeded):
-    from api.candidates import service
-    from api.candidates.models import ListFilters
-    from store.review import Claim
+    from streetwarden.api.candidates import service
+    from streetwarden.api.candidates.models import ListFilters
+    from streetwarden.store.review import Claim
 
     for _ in range(3):
         barrier = threading.Barrier(len(seeded["users"]))
@@ -119,9 +119,9 @@ def test_reviewers_claiming_at_once_get_disjoint_sets(pg_db, seeded):
 
 
 def test_concurrent_decisions_exactly_one_wins_and_retries_replay(pg_db, seeded):
-    from api.decisions import service
-    from api.decisions.models import DecisionIn
-    from store.review import Decision
+    from streetwarden.api.decisions import service
+    from streetwarden.api.decisions.models import DecisionIn
+    from streetwarden.store.review import Decision
 
     cid = seeded["ids"][0]
     barrier = threading.Barrier(len(seeded["users"]))
@@ -150,7 +150,7 @@ def test_concurrent_decisions_exactly_one_wins_and_retries_replay(pg_db, seeded)
 
 
 def test_audit_log_is_append_only_on_postgres(pg_db):
-    from store.audit import record
+    from streetwarden.store.audit import record
 
     with pg_db.session() as s:
         record(s, "test.entry", actor="pg0")

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from tests.review_support import real_frames, seed_candidates
 from tests.ui_support import REPO, chromium, login, serve, token_client
-from store.db import Database
+from streetwarden.store.db import Database
 
 ART = REPO / "test-artifacts" / "review_ui"
 ADMIN_PW = "admin-pass-e2e-1"
@@ -63,7 +63,7 @@ cameras:
         # a dumping candidate with a before/after pair cut from real frames, added through the store
         db = Database(f"sqlite:///{tmp / 'sw.db'}")
         with db.session() as s:
-            from store.schema import Candidate
+            from streetwarden.store.schema import Candidate
 
             s.query(Candidate).count()
         dump = seed_candidates(db, tmp / "storage", real_frames(vtest_path, 3), 1, violation="illegal_dumping",

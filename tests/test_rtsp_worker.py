@@ -21,14 +21,14 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
-from api.health_routes import build_health_router
-from models.detections import box_iou
-from pipeline.background import BackgroundWorker
-from pipeline.worker import Worker
-from store.camera_settings import put_camera_settings
-from store.cameras import zone_row
-from store.db import Database
-from store.schema import Camera, Candidate, Evidence
+from streetwarden.api.health_routes import build_health_router
+from streetwarden.models.detections import box_iou
+from streetwarden.pipeline.background import BackgroundWorker
+from streetwarden.pipeline.worker import Worker
+from streetwarden.store.camera_settings import put_camera_settings
+from streetwarden.store.cameras import zone_row
+from streetwarden.store.db import Database
+from streetwarden.store.schema import Camera, Candidate, Evidence
 from streetwarden.config import CameraConfig, ZoneConfig, parse_settings
 from tests.rtsp_server import BlackHoleServer, RtspServer
 from tests.waiting import wait_for

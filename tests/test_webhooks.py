@@ -14,12 +14,12 @@ from sqlalchemy import select
 
 from tests.enforcement_support import SECRET, Receiver, free_port, make_app, make_settings, open_db, raise_candidate, vtest_frame
 from tests.waiting import wait_for
-from pipeline.webhooks import WebhookDeliverer, body_bytes, sign, verify
-from store.db import Database
-from store.notices import change_case_status, issue_from_decision
-from store.outbox import backoff
-from store.outbox_schema import OutboxMessage
-from store.schema import Candidate
+from streetwarden.pipeline.webhooks import WebhookDeliverer, body_bytes, sign, verify
+from streetwarden.store.db import Database
+from streetwarden.store.notices import change_case_status, issue_from_decision
+from streetwarden.store.outbox import backoff
+from streetwarden.store.outbox_schema import OutboxMessage
+from streetwarden.store.schema import Candidate
 from streetwarden.config import ConfigError, WebhooksConfig, parse_settings
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from store.audit import AuditEntry
+from streetwarden.store.audit import AuditEntry
 
 
 def page(s: Session, action: str | None, actor: str | None, target_type: str | None, target_id: str | None,

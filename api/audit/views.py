@@ -6,12 +6,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
 
-from api.audit import service
-from api.audit.models import AuditOut, AuditPage
-from api.auth.service import SUPERVISORS, Principal, require
-from api.context import AppContext, get_ctx
-from api.errors import responses
-from api.values import decode_cursor, encode_cursor, iso
+from streetwarden.api.audit import service
+from streetwarden.api.audit.models import AuditOut, AuditPage
+from streetwarden.api.auth.service import SUPERVISORS, Principal, require
+from streetwarden.api.context import AppContext, get_ctx
+from streetwarden.api.errors import responses
+from streetwarden.api.values import decode_cursor, encode_cursor, iso
 
 router = APIRouter(prefix="/api/v1/audit", tags=["audit"])
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from store.users import Role
+from streetwarden.store.users import Role
 
 
 class LoginIn(BaseModel):

@@ -17,9 +17,9 @@ from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.auth.security import CookieSigner, new_token, verify_password
-from api.context import AppContext, get_ctx
-from store.users import AuthToken, Role, User, token_digest
+from streetwarden.api.auth.security import CookieSigner, new_token, verify_password
+from streetwarden.api.context import AppContext, get_ctx
+from streetwarden.store.users import AuthToken, Role, User, token_digest
 
 SESSION_COOKIE = "sw_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -182,7 +182,7 @@ def current_principal(
         raise HTTPException(401, "not authenticated: log in, or send Authorization: Bearer <token> "
                             "(POST /api/v1/auth/token)", headers={"WWW-Authenticate": "Bearer"})
     if principal.via == "session" and request.method not in SAFE_METHODS:
-        from api.auth.security import same
+        from streetwarden.api.auth.security import same
 
         if not same(request.headers.get(CSRF_HEADER), principal.csrf):
             raise HTTPException(403, f"CSRF token missing or wrong: send the {CSRF_HEADER} header "

@@ -7,15 +7,15 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 
-from api.auth.models import LoginIn, SessionOut, TokenOut, UserOut
-from api.auth.security import CookieSigner
-from api.auth.service import (
+from streetwarden.api.auth.models import LoginIn, SessionOut, TokenOut, UserOut
+from streetwarden.api.auth.security import CookieSigner
+from streetwarden.api.auth.service import (
     SESSION_COOKIE, LoginLimiter, Principal, authenticate, current_principal, issue, revoke, session_token,
 )
-from api.context import AppContext, client_ip, get_ctx
-from api.errors import responses
-from store.audit import record
-from store.users import Role, User
+from streetwarden.api.context import AppContext, client_ip, get_ctx
+from streetwarden.api.errors import responses
+from streetwarden.store.audit import record
+from streetwarden.store.users import Role, User
 from streetwarden.logs import event
 
 log = logging.getLogger("streetwarden.api")

@@ -8,9 +8,9 @@ from pathlib import Path
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from api.cameras.models import CameraHealth, CameraOut, ZoneOut
-from store.cameras import row_to_zone, zone_row
-from store.schema import Camera, Evidence, ZoneRow, now
+from streetwarden.api.cameras.models import CameraHealth, CameraOut, ZoneOut
+from streetwarden.store.cameras import row_to_zone, zone_row
+from streetwarden.store.schema import Camera, Evidence, ZoneRow, now
 from streetwarden.config import ZoneConfig
 
 
@@ -66,7 +66,7 @@ def snapshot_path(s: Session, storage: Path, camera_id: str) -> Path | None:
     snap = storage / "snapshots" / f"{camera_id}.jpg"
     if snap.is_file():
         return snap
-    from store.schema import Candidate
+    from streetwarden.store.schema import Candidate
 
     rel = s.scalar(select(Evidence.path).join(Candidate, Candidate.id == Evidence.candidate_id)
                    .where(Candidate.camera_id == camera_id, Evidence.kind == "frame").order_by(Evidence.id.desc()).limit(1))

@@ -9,15 +9,15 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Request, Response
 from fastapi.responses import FileResponse
 from sqlalchemy import select
 
-from api.auth.service import REVIEWERS, SUPERVISORS, Principal, require
-from api.cameras import service
-from api.cameras.models import CameraOut, ZoneOut, ZonesIn
-from api.candidates.service import names
-from api.context import AppContext, client_ip, get_ctx
-from api.errors import responses
-from api.values import ID_PATTERN, CameraId, bad_request_value
-from store.audit import record
-from store.schema import Camera
+from streetwarden.api.auth.service import REVIEWERS, SUPERVISORS, Principal, require
+from streetwarden.api.cameras import service
+from streetwarden.api.cameras.models import CameraOut, ZoneOut, ZonesIn
+from streetwarden.api.candidates.service import names
+from streetwarden.api.context import AppContext, client_ip, get_ctx
+from streetwarden.api.errors import responses
+from streetwarden.api.values import ID_PATTERN, CameraId, bad_request_value
+from streetwarden.store.audit import record
+from streetwarden.store.schema import Camera
 from streetwarden.config import ZoneConfig
 from streetwarden.logs import event
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.values import CandidateStatus, Violation
+from streetwarden.api.values import CandidateStatus, Violation
 
 
 class EvidenceOut(BaseModel):

@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from sqlalchemy import Text, and_, bindparam, delete, exists, func, select, type_coerce, update
 from sqlalchemy.orm import Session
 
-from api.auth.service import Principal
-from api.candidates.models import ListFilters
-from api.values import iso
-from store.audit import record
-from store.review import Claim, Decision, Skip, release_claim, try_claim
-from store.schema import Camera, Candidate, Evidence, ZoneRow
-from store.users import User
+from streetwarden.api.auth.service import Principal
+from streetwarden.api.candidates.models import ListFilters
+from streetwarden.api.values import iso
+from streetwarden.store.audit import record
+from streetwarden.store.review import Claim, Decision, Skip, release_claim, try_claim
+from streetwarden.store.schema import Camera, Candidate, Evidence, ZoneRow
+from streetwarden.store.users import User
 from streetwarden.logs import event
 
 log = logging.getLogger("streetwarden.api")

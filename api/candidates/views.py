@@ -9,15 +9,15 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, Response
 from fastapi.responses import FileResponse
 
-from api.auth.service import READERS, REVIEWERS, SUPERVISORS, Principal, require
-from api.candidates import service
-from api.candidates.models import CandidateOut, CandidatePage, ClaimIn, ClaimOut, ListFilters, QueueStats
-from api.context import AppContext, client_ip, get_ctx
-from api.errors import responses
-from api.values import (
+from streetwarden.api.auth.service import READERS, REVIEWERS, SUPERVISORS, Principal, require
+from streetwarden.api.candidates import service
+from streetwarden.api.candidates.models import CandidateOut, CandidatePage, ClaimIn, ClaimOut, ListFilters, QueueStats
+from streetwarden.api.context import AppContext, client_ip, get_ctx
+from streetwarden.api.errors import responses
+from streetwarden.api.values import (
     ID_PATTERN, MAX_ID, CandidateId, CandidateStatus, Violation, decode_cursor, encode_cursor, json_response, to_seconds,
 )
-from store.schema import Candidate, Evidence
+from streetwarden.store.schema import Candidate, Evidence
 
 router = APIRouter(prefix="/api/v1", tags=["candidates"])
 

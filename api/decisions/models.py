@@ -7,7 +7,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from api.values import Note
+from streetwarden.api.values import Note
 
 
 class DecisionKind(str, Enum):

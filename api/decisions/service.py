@@ -18,17 +18,17 @@ from sqlalchemy import delete, func, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from store.notice_schema import Case, Notice
-from store.notices import issue_from_decision
+from streetwarden.store.notice_schema import Case, Notice
+from streetwarden.store.notices import issue_from_decision
 from streetwarden.config import Settings
 
-from api.auth.service import Principal
-from api.decisions.models import DecisionIn, DecisionKind, DecisionOut
-from api.values import iso
-from store.audit import record
-from store.review import Decision, IdempotencyKey, Skip, finalize, held_claim, release_claim
-from store.schema import Candidate, Evidence, now
-from store.users import User
+from streetwarden.api.auth.service import Principal
+from streetwarden.api.decisions.models import DecisionIn, DecisionKind, DecisionOut
+from streetwarden.api.values import iso
+from streetwarden.store.audit import record
+from streetwarden.store.review import Decision, IdempotencyKey, Skip, finalize, held_claim, release_claim
+from streetwarden.store.schema import Candidate, Evidence, now
+from streetwarden.store.users import User
 from streetwarden.logs import event
 
 log = logging.getLogger("streetwarden.api")

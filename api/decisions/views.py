@@ -7,12 +7,12 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
-from api.auth.service import READERS, REVIEWERS, Principal, require
-from api.context import AppContext, client_ip, get_ctx
-from api.decisions import service
-from api.decisions.models import ConflictOut, DecisionIn, DecisionKind, DecisionOut, HistoryPage, RejectReason
-from api.errors import responses
-from api.values import (
+from streetwarden.api.auth.service import READERS, REVIEWERS, Principal, require
+from streetwarden.api.context import AppContext, client_ip, get_ctx
+from streetwarden.api.decisions import service
+from streetwarden.api.decisions.models import ConflictOut, DecisionIn, DecisionKind, DecisionOut, HistoryPage, RejectReason
+from streetwarden.api.errors import responses
+from streetwarden.api.values import (
     ID_PATTERN, CandidateId, Violation, bad_request_value, decode_cursor, encode_cursor, json_response, to_seconds,
 )
 

@@ -12,17 +12,17 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.deps import Principal, get_db, get_settings, require_role
-from api.http_errors import http_errors
-from api.integration.views import REF
-from store.bundles import build_bundle
-from store.db import Database
-from store.notice_schema import Case
-from store.notices import case_json, notice_json, supervisor_decide
-from store.plates import correct_plate
-from store.shop_schema import Shop
-from store.shops import list_shops, shop_json
-from store.stats import daily_stats
+from streetwarden.api.deps import Principal, get_db, get_settings, require_role
+from streetwarden.api.http_errors import http_errors
+from streetwarden.api.integration.views import REF
+from streetwarden.store.bundles import build_bundle
+from streetwarden.store.db import Database
+from streetwarden.store.notice_schema import Case
+from streetwarden.store.notices import case_json, notice_json, supervisor_decide
+from streetwarden.store.plates import correct_plate
+from streetwarden.store.shop_schema import Shop
+from streetwarden.store.shops import list_shops, shop_json
+from streetwarden.store.stats import daily_stats
 from streetwarden.config import Settings
 
 router = APIRouter(tags=["enforcement"])

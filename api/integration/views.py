@@ -6,14 +6,14 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Path, Query
 
-from api.deps import Principal, get_db, get_settings, require_role
-from api.http_errors import http_errors
-from api.integration.models import CaseOut, CasePage, Delivery, NoticeOut, NoticePage, StatusChange, StatusResult
-from store.db import Database
-from store.notices import case_json, change_case_status, get_case, get_notice, notice_json
-from store.outbox import list_messages, message_json, redeliver
-from store.pull import MAX_LIMIT, changed_page
-from store.timefmt import parse_time
+from streetwarden.api.deps import Principal, get_db, get_settings, require_role
+from streetwarden.api.http_errors import http_errors
+from streetwarden.api.integration.models import CaseOut, CasePage, Delivery, NoticeOut, NoticePage, StatusChange, StatusResult
+from streetwarden.store.db import Database
+from streetwarden.store.notices import case_json, change_case_status, get_case, get_notice, notice_json
+from streetwarden.store.outbox import list_messages, message_json, redeliver
+from streetwarden.store.pull import MAX_LIMIT, changed_page
+from streetwarden.store.timefmt import parse_time
 from streetwarden.config import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["integration"])

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from api.auth.security import MIN_PASSWORD
-from store.users import Role
+from streetwarden.api.auth.security import MIN_PASSWORD
+from streetwarden.store.users import Role
 
 USERNAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$"
 

@@ -7,10 +7,10 @@ import re
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from api.auth.security import MIN_PASSWORD, hash_password
-from api.auth.service import principal_cache
-from api.users.models import USERNAME_PATTERN
-from store.users import AuthToken, Role, User
+from streetwarden.api.auth.security import MIN_PASSWORD, hash_password
+from streetwarden.api.auth.service import principal_cache
+from streetwarden.api.users.models import USERNAME_PATTERN
+from streetwarden.store.users import AuthToken, Role, User
 
 
 class AccountError(ValueError):

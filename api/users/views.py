@@ -5,14 +5,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from sqlalchemy import select
 
-from api.auth.models import UserOut
-from api.auth.service import ADMINS, Principal, require
-from api.context import AppContext, client_ip, get_ctx
-from api.errors import responses
-from api.users.models import USERNAME_PATTERN, UserIn, UserPatch
-from api.users.service import AccountError, create_user, update_user
-from store.audit import record
-from store.users import User
+from streetwarden.api.auth.models import UserOut
+from streetwarden.api.auth.service import ADMINS, Principal, require
+from streetwarden.api.context import AppContext, client_ip, get_ctx
+from streetwarden.api.errors import responses
+from streetwarden.api.users.models import USERNAME_PATTERN, UserIn, UserPatch
+from streetwarden.api.users.service import AccountError, create_user, update_user
+from streetwarden.store.audit import record
+from streetwarden.store.users import User
 
 router = APIRouter(prefix="/api/v1/users", tags=["users"])
 

@@ -7,10 +7,10 @@ from typing import Any
 
 import numpy as np
 
-from detectors.dwell import Dwell
-from detectors.tracker import Track
-from detectors.zones import Zone
-from models.detections import Detections
+from streetwarden.detectors.dwell import Dwell
+from streetwarden.detectors.tracker import Track
+from streetwarden.detectors.zones import Zone
+from streetwarden.models.detections import Detections
 
 
 @dataclass

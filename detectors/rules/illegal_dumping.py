@@ -3,7 +3,7 @@
 Class-agnostic left-behind objects reach this rule through the static-object engine.
 """
 
-from detectors.rules.base import Rule
+from streetwarden.detectors.rules.base import Rule
 
 GARBAGE_LABELS = frozenset({"garbage", "overflow", "trash", "rubbish", "litter", "debris", "garbage_bag", "unknown"})
 

@@ -1,6 +1,6 @@
 """Out-of-shop trading: goods, tables, racks set out in the strip in front of a registered shop."""
 
-from detectors.rules.base import Rule
+from streetwarden.detectors.rules.base import Rule
 
 GOODS_LABELS = frozenset({"bench", "chair", "couch", "dining table", "potted plant", "suitcase", "bottle", "bowl",
                           "umbrella", "refrigerator", "tv", "microwave", "oven", "sink", "vase", "book", "clock",

@@ -1,7 +1,7 @@
 """Motor vehicles standing on the sidewalk longer than the zone's dwell."""
 
-from detectors.rules.base import Rule
-from detectors.tracker import VEHICLE_LABELS
+from streetwarden.detectors.rules.base import Rule
+from streetwarden.detectors.tracker import VEHICLE_LABELS
 
 
 class SidewalkParking(Rule):

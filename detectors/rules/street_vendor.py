@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from detectors.dwell import Dwell
-from detectors.rules.base import Observation, Rule, SceneView
-from detectors.zones import Zone
+from streetwarden.detectors.dwell import Dwell
+from streetwarden.detectors.rules.base import Observation, Rule, SceneView
+from streetwarden.detectors.zones import Zone
 
 STALL_LABELS = frozenset({"umbrella", "dining table", "chair", "bench", "suitcase", "bicycle", "motorcycle",
                           "cart", "tricycle", "stall", "vendor", "goods", "table", "rack"})

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from alembic import context
 
-import store.tables  # noqa: F401 - registers every table on Base.metadata
-from store.schema import Base
+import streetwarden.store.tables  # noqa: F401 - registers every table on Base.metadata
+from streetwarden.store.schema import Base
 
 connection = context.config.attributes["connection"]
 context.configure(
