@@ -106,8 +106,8 @@ class OnnxDetector:
         self.path = Path(path)
         if not self.path.exists():
             raise ModelError(
-                f"model file not found: {self.path} (set STREETWARDEN_MODELS to the folder holding the .onnx files, "
-                "or give an absolute path)"
+                f"model file not found: {self.path} (bring it into the model store with `streetwarden models fetch "
+                f"{self.path.name}` or `streetwarden models import FILE`, or give an absolute path)"
             )
         self.score_threshold = score_threshold
         self.nms_iou = nms_iou

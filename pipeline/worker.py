@@ -27,6 +27,7 @@ from sqlalchemy import select
 
 from streetwarden.camera_adapters import Frame
 from streetwarden.models import Detections, OnnxDetector
+from streetwarden.models.store import require_model
 from streetwarden.pipeline.camera_runner import CameraRunner
 from streetwarden.pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
 from streetwarden.pipeline.health import HealthRegistry
@@ -53,7 +54,7 @@ def build_detectors(settings: Settings, keys: set[str]) -> dict[str, OnnxDetecto
     out = {}
     for key in sorted(keys):
         m = settings.models[key]
-        out[key] = OnnxDetector(settings.model_path(key), family=m.family, score_threshold=m.score_threshold,
+        out[key] = OnnxDetector(require_model(m.path, settings), family=m.family, score_threshold=m.score_threshold,
                                 nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch, rect=m.rect)
     return out
 

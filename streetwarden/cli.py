@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-from streetwarden.config import ConfigError, load_settings, resolve_model_path
+from streetwarden.config import ConfigError, Settings, load_settings, parse_settings
 
 log = logging.getLogger("streetwarden.cli")
 
@@ -33,8 +33,11 @@ def _detect(args: argparse.Namespace) -> int:
     import cv2
 
     from streetwarden.models import OnnxDetector
+    from streetwarden.models.store import require_model
 
-    detector = OnnxDetector(resolve_model_path(args.model), score_threshold=args.score, threads=args.threads)
+    settings = _settings_or_defaults(args.config)
+    model = require_model(args.model or settings.models["default"].path, settings)
+    detector = OnnxDetector(model, score_threshold=args.score, threads=args.threads)
     status = 0
     for image_path in args.images:
         image = cv2.imread(image_path, cv2.IMREAD_COLOR)
@@ -56,13 +59,71 @@ def _detect(args: argparse.Namespace) -> int:
 
 def _detect_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("images", nargs="+", help="image files")
-    p.add_argument("--model", default="yolox_nano_coco_416.onnx", help="ONNX model path (relative: looked up in $STREETWARDEN_MODELS)")
+    p.add_argument("--model", help="ONNX model (default: the config's `default` model, yolox_nano_coco_416.onnx); "
+                   "a relative path is looked up in $STREETWARDEN_MODELS, the model store, the config's folder")
+    p.add_argument("--config", help="YAML configuration file (for its model store); without it: ./data/models")
     p.add_argument("--score", type=float, default=0.25, help="minimum score (default 0.25)")
     p.add_argument("--threads", type=int, default=0, help="onnxruntime threads (0 = all cores)")
     p.add_argument("--json", action="store_true", help="one JSON object per image")
 
 
 register("detect", "Run a model on images and print what it finds.", _detect, _detect_args)
+
+
+def _settings_or_defaults(config: str | None) -> Settings:
+    """The config file's settings, or the defaults relative to the current folder (model store ./data/models)."""
+    return load_settings(config) if config else parse_settings({}, origin="defaults")
+
+
+# ---------------------------------------------------------------- models
+def _models(args: argparse.Namespace) -> int:
+    settings = _settings_or_defaults(args.config)
+    if args.models_command == "list":
+        from streetwarden.models.listing import format_line, list_models
+
+        out = list_models(settings)
+        if args.json:
+            print(json.dumps(out, ensure_ascii=False, indent=1))
+        else:
+            print(f"model store: {out['store']}")
+            for m in out["models"]:
+                print(format_line(m))
+        return 0 if all(m["present"] for m in out["models"] if m["config_keys"]) else 1
+    try:
+        if args.models_command == "fetch":
+            from streetwarden.models.fetch import fetch
+
+            notes = fetch(args.name, settings, mirror=args.mirror).notes
+        else:
+            from streetwarden.models.importing import import_model
+
+            notes = import_model(Path(args.file), settings, name=args.name, replace=args.replace).notes
+    except OSError as err:  # e.g. a read-only store ($STREETWARDEN_MODELS on a shared mount)
+        raise UserError(f"cannot write the model store {settings.model_store_dir}: {err.strerror or err} "
+                        f"({err.filename or ''}); set `model_store.path` or $STREETWARDEN_MODELS to a writable folder") from None
+    print("\n".join(notes))
+    return 0
+
+
+def _models_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="models_command", metavar="ACTION", required=True)
+    cfg = "YAML configuration file (for `model_store`); without it the store is ./data/models"
+    q = sub.add_parser("list", help="the configured and stored models: where, what, sha256, present or not")
+    q.add_argument("--config", help=cfg)
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+    q = sub.add_parser("fetch", help="download a model its card names, verify it, put it in the model store")
+    q.add_argument("name", help="model file name (yolox_nano_coco_416.onnx) or a key of the config's `models`")
+    q.add_argument("--config", help=cfg)
+    q.add_argument("--mirror", help="base URL serving the file under its download name (overrides "
+                   "$STREETWARDEN_MODEL_MIRROR and `model_store.mirror`)")
+    q = sub.add_parser("import", help="copy a model file (and the card beside it) into the model store, checked")
+    q.add_argument("file", help="the .onnx file (a NAME.yaml card beside it is copied too)")
+    q.add_argument("--name", help="file name in the store (default: the file's own name)")
+    q.add_argument("--config", help=cfg)
+    q.add_argument("--replace", action="store_true", help="replace a stored model whose sha256 differs")
+
+
+register("models", "Model files: `models list`, `models fetch NAME`, `models import FILE` (offline).", _models, _models_args)
 
 
 # ---------------------------------------------------------------- run
@@ -210,7 +271,11 @@ def _config_doc(args: argparse.Namespace) -> int:
     from streetwarden.config import describe_settings
 
     if args.config:
-        load_settings(args.config)
+        from streetwarden.models.store import require_model
+
+        settings = load_settings(args.config)
+        for m in settings.models.values():
+            require_model(m.path, settings)  # a missing model: the fetch/import command to run
         print(f"{args.config}: OK")
         return 0
     print(describe_settings())
@@ -312,4 +377,7 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    # `python3 -m streetwarden.cli`: run the importable module's main, where plugins (serve, users) register
+    from streetwarden.cli import main as _main
+
+    sys.exit(_main())

@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 SHARED_DIR_ENV = "STREETWARDEN_SHARED"
 MODELS_DIR_ENV = "STREETWARDEN_MODELS"
+MODEL_MIRROR_ENV = "STREETWARDEN_MODEL_MIRROR"
 
 
 class ConfigError(ValueError):
@@ -58,6 +59,13 @@ def _check_id(value: str) -> str:
     if not _ID_RE.match(value):
         raise ValueError("must be 1-64 characters of letters, digits, '-', '_' or '.', starting with a letter or digit")
     return value
+
+
+def _http_url(value: str | None) -> str | None:
+    """An http(s) URL, or None for an empty value."""
+    if value and not value.startswith(("http://", "https://")):
+        raise ValueError(f"must start with http:// or https://, got '{value}'")
+    return value or None
 
 
 class ZoneConfig(_Strict):
@@ -255,7 +263,8 @@ class CameraConfig(_Strict):
 class ModelConfig(_Strict):
     """An ONNX detector and how to run it."""
 
-    path: str = Field(description="ONNX file; a relative path is looked up in $STREETWARDEN_MODELS, then next to the config file.")
+    path: str = Field(description="ONNX file; a relative path is looked up in $STREETWARDEN_MODELS, the model store "
+                      "(`model_store.path`), then next to the config file.")
     family: str | None = Field(default=None, description="Output family: 'yolox' or 'ultralytics'. Read from the model card or the ONNX file when omitted.")
     score_threshold: float = Field(default=0.25, ge=0, le=1, description="Detections below this score are dropped.")
     nms_iou: float = Field(default=0.45, gt=0, le=1, description="IoU above which same-class boxes are suppressed.")
@@ -269,6 +278,24 @@ class ModelConfig(_Strict):
         "Keep each frame's aspect ratio in the model input, padding only up to a multiple of 32 (a 16:9 camera "
         "runs at 416x256 instead of 416x416: about 40 % less model time, same detections). Used only where the "
         "ONNX graph runs such inputs (checked at load); false = always the model's square input."))
+
+
+class ModelStoreConfig(_Strict):
+    """The deployment's folder of model files, filled by `streetwarden models fetch` / `models import`."""
+
+    path: str | None = Field(
+        default=None,
+        description="Model store folder (relative to the config file). Default: `<storage>/models`. "
+        "$STREETWARDEN_MODELS, when set, overrides it.",
+    )
+    mirror: str | None = Field(
+        default=None,
+        description="Base URL of a mirror inside the city network that serves each model under its download file "
+        "name (e.g. http://mirror.city.local/models/yolox_nano.onnx); `models fetch` then downloads from it "
+        "instead of the internet. $STREETWARDEN_MODEL_MIRROR, or `models fetch --mirror`, overrides it.",
+    )
+
+    _v_mirror = field_validator("mirror")(lambda cls, v: _http_url(v))
 
 
 class TrackerConfig(_Strict):
@@ -394,12 +421,7 @@ class WebhooksConfig(_Strict):
     timeout_seconds: float = Field(default=10.0, gt=0, le=300, description="HTTP timeout of one delivery attempt.")
     poll_seconds: float = Field(default=1.0, gt=0, description="How often the delivery worker looks for due messages.")
 
-    @field_validator("url")
-    @classmethod
-    def _url(cls, value: str | None) -> str | None:
-        if value and not value.startswith(("http://", "https://")):
-            raise ValueError(f"must start with http:// or https://, got '{value}'")
-        return value or None
+    _v_url = field_validator("url")(lambda cls, v: _http_url(v))
 
     @model_validator(mode="after")
     def _secret_present(self) -> "WebhooksConfig":
@@ -463,6 +485,7 @@ class Settings(_Strict):
         default_factory=lambda: {"default": ModelConfig(path="yolox_nano_coco_416.onnx")},
         description="Detectors by key; cameras pick one with `model` (default: 'default').",
     )
+    model_store: ModelStoreConfig = Field(default_factory=ModelStoreConfig, description="Where model files live and where they are downloaded from.")
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig, description="De-duplication settings.")
     server: ServerConfig = Field(default_factory=ServerConfig, description="Web server settings.")
@@ -473,6 +496,7 @@ class Settings(_Strict):
     shop_rating: ShopRatingConfig = Field(default_factory=ShopRatingConfig, description="Shop rating thresholds.")
     plates: PlatesConfig = Field(default_factory=PlatesConfig, description="Licence plate reading.")
     base_dir: Annotated[str, Field(exclude=True)] = "."
+    config_file: Annotated[str | None, Field(exclude=True)] = None  # the YAML it came from (for hints)
 
     @model_validator(mode="after")
     def _refs(self) -> "Settings":
@@ -519,8 +543,20 @@ class Settings(_Strict):
             return prefix + str(self.resolve(url[len(prefix):]))
         return url
 
+    @property
+    def model_store_dir(self) -> Path:
+        """$STREETWARDEN_MODELS, else `model_store.path`, else `<storage>/models`."""
+        env = os.environ.get(MODELS_DIR_ENV)
+        if env:
+            return Path(os.path.expanduser(env))
+        return self.resolve(self.model_store.path) if self.model_store.path else self.storage_path / "models"
+
+    @property
+    def model_mirror(self) -> str | None:
+        return os.environ.get(MODEL_MIRROR_ENV) or self.model_store.mirror
+
     def model_path(self, key: str) -> Path:
-        return resolve_model_path(self.models[key].path, Path(self.base_dir))
+        return resolve_model_path(self.models[key].path, Path(self.base_dir), self.model_store_dir)
 
     def camera_source(self, cam: CameraConfig) -> str:
         if "://" in cam.source:
@@ -528,22 +564,35 @@ class Settings(_Strict):
         return str(self.resolve(cam.source))
 
 
-def resolve_model_path(path: str, base_dir: Path | None = None) -> Path:
-    """Find a model file: absolute, else $STREETWARDEN_MODELS, else the config folder."""
+def model_search_dirs(base_dir: Path | None = None, store: Path | None = None) -> list[tuple[str, Path]]:
+    """Where a relative model path is looked for, in order, each with the name shown to users."""
+    places: list[tuple[str, Path]] = []
+    env = os.environ.get(MODELS_DIR_ENV)
+    if env:
+        places.append(("$" + MODELS_DIR_ENV, Path(os.path.expanduser(env))))
+    if store is not None:
+        places.append(("model store", store))
+    if base_dir is not None:
+        places.append(("config folder", base_dir))
+    places.append(("current folder", Path.cwd()))
+    unique: list[tuple[str, Path]] = []
+    for name, folder in places:  # $STREETWARDEN_MODELS is also the store when set: list it once
+        if all(folder.resolve() != seen.resolve() for _, seen in unique):
+            unique.append((name, folder))
+    return unique
+
+
+def resolve_model_path(path: str, base_dir: Path | None = None, store: Path | None = None) -> Path:
+    """Find a model file: absolute, else $STREETWARDEN_MODELS, the model store, the config folder, the
+    current folder. Not found: where `models fetch` would put it (the store), else the first place."""
     p = Path(os.path.expanduser(path))
     if p.is_absolute():
         return p
-    candidates = []
-    env = os.environ.get(MODELS_DIR_ENV)
-    if env:
-        candidates.append(Path(env) / p)
-    if base_dir is not None:
-        candidates.append(base_dir / p)
-    candidates.append(Path.cwd() / p)
+    candidates = [d / p for _, d in model_search_dirs(base_dir, store)]
     for c in candidates:
         if c.exists():
             return c
-    return candidates[0]
+    return store / p if store is not None else candidates[0]
 
 
 def _format_loc(loc: tuple[Any, ...], data: Any) -> str:
@@ -610,7 +659,9 @@ def load_settings(path: str | os.PathLike[str]) -> Settings:
         mark = getattr(err, "problem_mark", None)
         where = f" line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         raise ConfigError(f"{p}:{where} is not valid YAML: {getattr(err, 'problem', err)}") from None
-    return parse_settings(data, origin=str(p), base_dir=p.resolve().parent)
+    settings = parse_settings(data, origin=str(p), base_dir=p.resolve().parent)
+    settings.config_file = str(p)
+    return settings
 
 
 def describe_settings() -> str:
