@@ -25,7 +25,12 @@ ASSET = "yolox_nano.onnx"  # the release asset's file name, which a mirror serve
 def cli(*args: str, cwd: Path, **env: str) -> subprocess.CompletedProcess[str]:
     base = {k: v for k, v in os.environ.items() if k not in ("STREETWARDEN_MODELS", "STREETWARDEN_MODEL_MIRROR")}
     return subprocess.run([sys.executable, "-m", "streetwarden.cli", *args], cwd=cwd, capture_output=True, text=True,
-                          env={**base, "PYTHONPATH": str(REPO), **env}, timeout=300)
+                          env={**base, "PYTHONPATH": str(REPO), "no_proxy": _no_proxy(base), **env}, timeout=300)
+
+
+def _no_proxy(env: dict[str, str]) -> str:
+    """The test server is local: never send its requests to a proxy the machine may have set."""
+    return ",".join(filter(None, [env.get("no_proxy", ""), "127.0.0.1", "localhost"]))
 
 
 def error_lines(result: subprocess.CompletedProcess[str]) -> list[str]:
