@@ -12,7 +12,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from streetwarden.api import errors, pages
 from streetwarden.api.audit.views import router as audit_router
-from streetwarden.api.auth.service import ADMINS, READERS, REVIEWERS, LoginLimiter, require
+from streetwarden.api.auth.service import ADMINS, READERS, REVIEWERS, require
 from streetwarden.api.auth.views import router as auth_router
 from streetwarden.api.cameras.views import router as cameras_router
 from streetwarden.api.candidates.views import router as candidates_router
@@ -82,7 +82,6 @@ def create_app(settings: Settings, db: Database, worker: Any | None = None, secr
     app = FastAPI(title="StreetWarden review API", version="1", description=DESCRIPTION,
                   docs_url=None, redoc_url=None, openapi_url=None)
     app.state.ctx = AppContext(settings=settings, db=db, secret=secret or secrets.token_urlsafe(32), worker=worker)
-    app.state.login_limiter = LoginLimiter(settings.server.login_max_failures)
     errors.install(app)
     # first, so /cameras/health is not taken for a camera id; camera health for signed-in staff; Prometheus scrapes /metrics with an admin or integration token
     app.include_router(build_health_router(lambda: app.state.ctx.worker, auth=require(*REVIEWERS),

@@ -11,6 +11,7 @@ from typing import Any
 
 from fastapi import Request
 
+from streetwarden.api.auth.addresses import client_address
 from streetwarden.store.db import Database
 from streetwarden.config import Settings
 
@@ -69,4 +70,5 @@ def get_ctx(request: Request) -> AppContext:
 
 
 def client_ip(request: Request) -> str | None:
-    return request.client.host if request.client else None
+    """The caller's address; X-Forwarded-For only from `server.trusted_proxies` (api/auth/addresses.py)."""
+    return client_address(request, get_ctx(request).settings.server.trusted_proxies)

@@ -1,8 +1,9 @@
 """The append-only audit log: every login, claim, decision and zone change, with who and when.
 
 Rows are only ever inserted. The ORM refuses updates and deletes of AuditEntry, and the database
-itself refuses them too (a trigger on SQLite and PostgreSQL, made by the baseline migration in
-store/migrations), so not even a hand-written UPDATE changes history.
+itself refuses them too (triggers on SQLite and PostgreSQL, made by migrations 0001 and 0002 in
+store/migrations): UPDATE, DELETE, upserts, SQLite's REPLACE (an insert whose id exists) and
+PostgreSQL's TRUNCATE, so not even hand-written SQL changes history.
 """
 
 from __future__ import annotations

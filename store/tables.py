@@ -2,6 +2,7 @@
 
 import streetwarden.store.audit  # noqa: F401
 import streetwarden.store.camera_settings  # noqa: F401
+import streetwarden.store.login_throttle  # noqa: F401
 import streetwarden.store.notice_schema  # noqa: F401
 import streetwarden.store.outbox_schema  # noqa: F401
 import streetwarden.store.review  # noqa: F401

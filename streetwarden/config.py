@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
 
 SHARED_DIR_ENV = "STREETWARDEN_SHARED"
 MODELS_DIR_ENV = "STREETWARDEN_MODELS"
@@ -350,9 +350,28 @@ class ServerConfig(_Strict):
         "shown by the API).",
     )
     login_max_failures: int = Field(
-        default=10,
+        default=5,
         ge=1,
-        description="Failed logins of one username within 15 minutes before further attempts are refused (429).",
+        description="Failed logins from one client address for one account before that address must wait "
+        "(429 with Retry-After) before trying that account again; other addresses are not affected.",
+    )
+    login_address_max_failures: int = Field(
+        default=30, ge=1,
+        description="Failed logins from one client address across all accounts (password spraying) before "
+        "that address must wait before any login.",
+    )
+    login_first_delay_seconds: float = Field(
+        default=1.0, gt=0, description="The first wait; it doubles with each further failure.")
+    login_max_delay_seconds: float = Field(default=900.0, gt=0, description="The longest wait.")
+    login_forget_seconds: float = Field(
+        default=300.0, gt=0,
+        description="One remembered failure is forgotten per this many seconds (a correct password from "
+        "that address forgets its failures for that account at once).",
+    )
+    trusted_proxies: list[IPvAnyNetwork] = Field(
+        default_factory=list,
+        description="Addresses or networks (CIDR) of your reverse proxies. Only requests from these have "
+        "their X-Forwarded-For believed for the client address (login limits, audit log); empty = never.",
     )
 
 

@@ -44,16 +44,36 @@ def revision(url: str) -> list[str]:
         engine.dispose()
 
 
+REVISIONS = ("0001", "0002")  # every shipped revision, oldest first
+
+
 def assert_audit_log_append_only(url: str) -> None:
-    """The database itself refuses to change history (triggers made by the baseline)."""
+    """The database itself refuses to change history: UPDATE, DELETE, SQLite's REPLACE (delete +
+    insert, which the delete trigger does not see), upserts and PostgreSQL's TRUNCATE."""
     engine = create_engine(url)
     try:
         with engine.begin() as conn:
             conn.execute(text("INSERT INTO audit_log (at, action, details) VALUES (1.0, 'auth.token', '{}')"))
-        for sql in ("UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log"):
+            row_id = conn.execute(text("SELECT max(id) FROM audit_log")).scalar_one()
+        rewrites = ["UPDATE audit_log SET action = 'x'", "DELETE FROM audit_log",
+                    "INSERT INTO audit_log (id, at, action, details) VALUES (:id, 2.0, 'forged', '{}') "
+                    "ON CONFLICT (id) DO UPDATE SET action = 'forged'"]
+        if engine.dialect.name == "sqlite":
+            rewrites += ["REPLACE INTO audit_log (id, at, action, details) VALUES (:id, 2.0, 'forged', '{}')",
+                         "INSERT OR REPLACE INTO audit_log (id, at, action, details) VALUES (:id, 2.0, 'forged', '{}')"]
+        else:
+            rewrites += ["TRUNCATE audit_log"]
+        for sql in rewrites:
             with pytest.raises(Exception, match="append-only"):
                 with engine.begin() as conn:
-                    conn.execute(text(sql))
+                    conn.execute(text(sql), {"id": row_id})
+        with engine.connect() as conn:
+            assert conn.execute(text("SELECT id, action FROM audit_log WHERE id = :id"), {"id": row_id}).all() == \
+                [(row_id, "auth.token")]
+        with engine.begin() as conn:  # appending still works, with or without an explicit new id
+            conn.execute(text("INSERT INTO audit_log (at, action, details) VALUES (3.0, 'auth.login', '{}')"))
+            conn.execute(text("INSERT INTO audit_log (id, at, action, details) VALUES (:id, 4.0, 'auth.login', '{}')"),
+                         {"id": row_id + 100})
     finally:
         engine.dispose()
 
@@ -72,7 +92,8 @@ def db_cli(*args: str) -> subprocess.CompletedProcess:
 
 def test_migrations_build_the_schema_the_code_declares(database_url):
     db = Database(database_url)
-    assert status(db.engine).pending == (head(),)
+    assert head() == REVISIONS[-1]
+    assert status(db.engine).pending == REVISIONS
     db.upgrade()
     assert drift(database_url) == []
     assert revision(database_url) == [head()]
@@ -109,7 +130,7 @@ def test_many_processes_upgrading_one_database_at_once(database_url, tmp_path):
     results = [p.communicate(timeout=180) + (p.returncode,) for p in procs]
     assert [rc for _, _, rc in results] == [0, 0, 0, 0], [err[-1500:] for _, err, _ in results]
     applied = [json.loads(out)["applied"] for out, _, _ in results]
-    assert sorted(applied, key=len) == [[], [], [], [head()]]  # exactly one process did the work
+    assert sorted(applied, key=len) == [[], [], [], list(REVISIONS)]  # exactly one process did the work
     assert revision(database_url) == [head()] and drift(database_url) == []
 
 
@@ -117,7 +138,7 @@ def test_status_and_upgrade_from_the_command_line(tmp_path):
     config = config_file(tmp_path, f"sqlite:///{tmp_path / 'sw.db'}")
     before = db_cli("status", "--config", str(config), "--json")
     assert before.returncode == 0, before.stderr
-    assert json.loads(before.stdout) == {"current": None, "head": head(), "pending": [head()], "up_to_date": False}
+    assert json.loads(before.stdout) == {"current": None, "head": head(), "pending": list(REVISIONS), "up_to_date": False}
     text_status = db_cli("status", "--config", str(config))
     assert "streetwarden db upgrade --config" in text_status.stdout  # says what to do next
     up = db_cli("upgrade", "--config", str(config))
@@ -184,3 +205,24 @@ def test_a_later_revision_is_applied_to_a_running_database(database_url, tmp_pat
         assert "note" in {c["name"] for c in inspect(conn).get_columns("cameras")}
         assert conn.execute(text("SELECT id, note FROM cameras")).all() == [("c1", None)]
     engine.dispose()
+
+
+def test_a_database_at_the_baseline_gets_the_login_counters_and_the_replace_guard(database_url):
+    """A deployment made by 0.1 (revision 0001) is upgraded in place: its audit rows stay, and from
+    then on REPLACE / TRUNCATE cannot rewrite them."""
+    from alembic import command
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(store_migrate._config(conn), "0001")
+        conn.execute(text("INSERT INTO audit_log (at, action, details) VALUES (1.0, 'auth.login', '{}')"))
+    assert status(engine).pending == ("0002",)
+    assert "login_throttle" not in inspect(engine).get_table_names()
+    engine.dispose()
+    Database(database_url).upgrade()
+    assert revision(database_url) == ["0002"] and drift(database_url) == []
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT action FROM audit_log")).scalars().all() == ["auth.login"]
+    engine.dispose()
+    assert_audit_log_append_only(database_url)

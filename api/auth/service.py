@@ -7,14 +7,12 @@ session's CSRF token in `X-CSRF-Token`; bearer requests need none (browsers neve
 
 from __future__ import annotations
 
-import collections
-import threading
 import time
 from dataclasses import dataclass
 
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import APIKeyCookie, OAuth2PasswordBearer
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from streetwarden.api.auth.security import CookieSigner, new_token, verify_password
@@ -24,7 +22,6 @@ from streetwarden.store.users import AuthToken, Role, User, token_digest
 SESSION_COOKIE = "sw_session"
 CSRF_HEADER = "X-CSRF-Token"
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
-_CACHE_SECONDS = 5.0
 
 bearer_scheme = OAuth2PasswordBearer(
     tokenUrl="/api/v1/auth/token", auto_error=False, scheme_name="bearer",
@@ -52,60 +49,6 @@ class Principal:
         return self.display_name or self.username
 
 
-class _PrincipalCache:
-    """A few seconds of memory per token, so the hot queue routes skip a database round trip."""
-
-    def __init__(self) -> None:
-        self._items: dict[str, tuple[float, Principal]] = {}
-        self._lock = threading.Lock()
-
-    def get(self, digest: str) -> Principal | None:
-        item = self._items.get(digest)
-        if item is None or item[0] < time.monotonic():
-            return None
-        return item[1]
-
-    def put(self, digest: str, principal: Principal) -> None:
-        with self._lock:
-            if len(self._items) > 10000:
-                self._items.clear()
-            self._items[digest] = (time.monotonic() + _CACHE_SECONDS, principal)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._items.clear()
-
-
-principal_cache = _PrincipalCache()
-
-
-class LoginLimiter:
-    """Refuses further logins of a username after too many failures in a window (in memory)."""
-
-    def __init__(self, max_failures: int, window: float = 900.0) -> None:
-        self.max_failures = max_failures
-        self.window = window
-        self._fails: dict[str, collections.deque[float]] = {}
-        self._lock = threading.Lock()
-
-    def blocked(self, username: str) -> bool:
-        with self._lock:
-            q = self._fails.get(username.lower())
-            if not q:
-                return False
-            while q and q[0] < time.monotonic() - self.window:
-                q.popleft()
-            return len(q) >= self.max_failures
-
-    def failed(self, username: str) -> None:
-        with self._lock:
-            self._fails.setdefault(username.lower(), collections.deque()).append(time.monotonic())
-
-    def succeeded(self, username: str) -> None:
-        with self._lock:
-            self._fails.pop(username.lower(), None)
-
-
 def authenticate(s: Session, username: str, password: str) -> User | None:
     user = s.scalar(select(User).where(User.username == username))
     ok = verify_password(user.password_hash if user else None, password)
@@ -125,31 +68,27 @@ def issue(s: Session, user: User, kind: str, seconds: float) -> tuple[str, AuthT
 
 def revoke(s: Session, raw: str) -> None:
     s.execute(delete(AuthToken).where(AuthToken.token_sha256 == token_digest(raw)))
-    principal_cache.clear()
 
 
 def purge_expired(s: Session) -> int:
     return s.execute(delete(AuthToken).where(AuthToken.expires_at < time.time())).rowcount
 
 
+_LOOKUP = (select(AuthToken.expires_at, AuthToken.csrf, User.id, User.username, User.display_name, User.role)
+           .join(User, User.id == AuthToken.user_id)
+           .where(AuthToken.token_sha256 == bindparam("digest"), AuthToken.kind == bindparam("kind"),
+                  User.active.is_(True)))
+
+
 def _lookup(ctx: AppContext, raw: str, kind: str) -> Principal | None:
-    digest = token_digest(raw)
-    cached = principal_cache.get(digest)
-    if cached is not None and cached.via == kind and cached.expires_at > time.time():
-        return cached
-    with ctx.db.session() as s:
-        row = s.execute(
-            select(AuthToken, User).join(User, User.id == AuthToken.user_id)
-            .where(AuthToken.token_sha256 == digest, AuthToken.kind == kind)
-        ).first()
-    if row is None:
+    """The token's account, read from the database on every request (no cache): disabling an
+    account, a new password or a logout ends its tokens at once in every process. One query on the
+    unique token index plus the users primary key (see bench/bench_auth_lookup.py for its cost)."""
+    with ctx.db.engine.connect() as conn:
+        row = conn.execute(_LOOKUP, {"digest": token_digest(raw), "kind": kind}).first()
+    if row is None or row.expires_at <= time.time():
         return None
-    tok, user = row
-    if tok.expires_at <= time.time() or not user.active:
-        return None
-    principal = Principal(user.id, user.username, user.display_name, user.role, kind, tok.csrf, tok.expires_at)
-    principal_cache.put(digest, principal)
-    return principal
+    return Principal(row.id, row.username, row.display_name, row.role, kind, row.csrf, row.expires_at)
 
 
 def session_token(ctx: AppContext, request: Request) -> str | None:

@@ -8,9 +8,10 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, Response
 
 from streetwarden.api.auth.models import LoginIn, SessionOut, TokenOut, UserOut
+from streetwarden.api.auth import throttle
 from streetwarden.api.auth.security import CookieSigner
 from streetwarden.api.auth.service import (
-    SESSION_COOKIE, LoginLimiter, Principal, authenticate, current_principal, issue, revoke, session_token,
+    SESSION_COOKIE, Principal, authenticate, current_principal, issue, revoke, session_token,
 )
 from streetwarden.api.context import AppContext, client_ip, get_ctx
 from streetwarden.api.errors import responses
@@ -22,23 +23,22 @@ log = logging.getLogger("streetwarden.api")
 router = APIRouter(prefix="/api/v1/auth", tags=["auth"])
 
 
-def _limiter(request: Request) -> LoginLimiter:
-    return request.app.state.login_limiter
-
-
 def _check_login(ctx: AppContext, request: Request, username: str, password: str, how: str) -> User:
-    limiter = _limiter(request)
-    if limiter.blocked(username):
-        raise HTTPException(429, "too many failed logins for this account; wait 15 minutes")
+    address = client_ip(request) or "unknown"
+    attempt = throttle.begin(ctx, address, username)
+    if isinstance(attempt, throttle.Refusal):
+        event(log, "login_throttled", logging.WARNING, user=username, address=address, how=how, scope=attempt.scope,
+              retry_after=attempt.retry_after)
+        raise HTTPException(429, attempt.message, headers={"Retry-After": str(attempt.retry_after)})
     with ctx.db.session() as s:
         user = authenticate(s, username, password)
         if user is None:
-            limiter.failed(username)
-            record(s, "auth.login_failed", actor=username, ip=client_ip(request), how=how)
-            event(log, "login_failed", logging.WARNING, user=username, how=how)
-            raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
-        limiter.succeeded(username)
-        return user
+            record(s, "auth.login_failed", actor=username, ip=address, how=how)
+            event(log, "login_failed", logging.WARNING, user=username, address=address, how=how)
+    if user is None:
+        raise HTTPException(401, "wrong username or password", headers={"WWW-Authenticate": "Bearer"})
+    throttle.succeeded(ctx, attempt)
+    return user
 
 
 def _user_out(u: User) -> UserOut:

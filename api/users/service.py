@@ -8,7 +8,6 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from streetwarden.api.auth.security import MIN_PASSWORD, hash_password
-from streetwarden.api.auth.service import principal_cache
 from streetwarden.api.users.models import USERNAME_PATTERN
 from streetwarden.store.users import AuthToken, Role, User
 
@@ -48,7 +47,6 @@ def update_user(s: Session, user: User, *, role: str | None = None, active: bool
         user.active = active
     if password is not None or active is False:
         s.execute(delete(AuthToken).where(AuthToken.user_id == user.id))  # a new password ends old logins
-    principal_cache.clear()
     s.flush()
     return user
 

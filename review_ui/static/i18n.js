@@ -4,7 +4,7 @@ const I18N = {
   "zh-CN": {
     app: "街巡审核", nav_queue: "审核队列", nav_history: "审核记录", nav_cameras: "摄像头", nav_enforcement: "通知与案件", nav_stats: "统计", nav_docs: "API 文档",
     logout: "退出", lang_switch: "EN", login_title: "登录街巡审核", username: "用户名", password: "密码",
-    login: "登录", login_failed: "用户名或密码错误", login_locked: "失败次数过多，请 15 分钟后再试",
+    login: "登录", login_failed: "用户名或密码错误", login_locked: "本机登录失败次数过多，请稍后再试",
     login_integration: "集成账号只能使用 API 令牌", network_error: "网络错误，正在重试…",
     pending: "待审", available: "可领取", mine: "我已认领", decided_today: "我 24 小时内已审",
     all_violations: "全部违规类型", all_cameras: "全部摄像头", filter: "筛选",
@@ -64,7 +64,7 @@ const I18N = {
   en: {
     app: "StreetWarden review", nav_queue: "Queue", nav_history: "History", nav_cameras: "Cameras", nav_enforcement: "Notices & cases", nav_stats: "Statistics", nav_docs: "API docs",
     logout: "Log out", lang_switch: "中文", login_title: "Log in to StreetWarden", username: "Username", password: "Password",
-    login: "Log in", login_failed: "Wrong username or password", login_locked: "Too many failures; try again in 15 minutes",
+    login: "Log in", login_failed: "Wrong username or password", login_locked: "Too many failed logins from this computer; wait a little and try again",
     login_integration: "Integration accounts use API tokens only", network_error: "Network error, retrying…",
     pending: "Pending", available: "Available", mine: "Claimed by me", decided_today: "Decided by me (24 h)",
     all_violations: "All violations", all_cameras: "All cameras", filter: "Filter",
