@@ -191,7 +191,7 @@
   });
 
   // filters: violation types and cameras
-  for (const v of ["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"]) {
+  for (const v of SW.VIOLATIONS) {
     $("f-violation").append(SW.el("option", { value: v, "data-i18n": v, text: t(v) }));
   }
   const cams = await SW.api("GET", "/api/v1/cameras");
