@@ -43,6 +43,8 @@ def _place(s: Session, candidate: Candidate) -> dict[str, Any]:
     cam = s.get(Camera, candidate.camera_id)
     shop = shop_for_zone(s, candidate.camera_id, candidate.zone_id)
     plate = (candidate.attributes or {}).get("plate") or {}
+    if plate.get("uncertain"):
+        plate = {}  # a doubtful reading waits for the reviewer: a wrong plate on a notice is worse than none
     return dict(
         camera_id=candidate.camera_id, zone_id=candidate.zone_id, violation=candidate.violation, label=candidate.label,
         box=list(candidate.box), frame_width=candidate.frame_width, frame_height=candidate.frame_height,

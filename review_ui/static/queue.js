@@ -80,7 +80,7 @@
     ];
     const plate = (c.attributes || {}).plate;
     if (c.violation === "sidewalk_parking") {
-      rows.push(["plate", plate && plate.text ? plate.text + (plate.corrected_by ? " ✓" : plate.confidence ? " (" + (plate.confidence * 100).toFixed(0) + "%)" : "") : t("plate_none")]);
+      rows.push(["plate", plate && plate.text ? plate.text + (plate.corrected_by ? " ✓" : plate.uncertain ? " ⚠ " + t("plate_uncertain") : plate.confidence ? " (" + (plate.confidence * 100).toFixed(0) + "%)" : "") : t("plate_none")]);
     }
     if (c.claim) rows.push(["claim_until", new Date(c.claim.expires_at * 1000).toLocaleTimeString(currentLang() === "en" ? "en-GB" : "zh-CN", { hour12: false })]);
     const meta = $("meta");
