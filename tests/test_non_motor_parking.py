@@ -13,6 +13,7 @@ import pytest
 
 from streetwarden.config import ZoneConfig
 from streetwarden.detectors.rules import RULES
+from streetwarden.detectors.zones import Zone
 from streetwarden.vocabulary import DEFAULT_DWELL, ZoneKind
 from tests.scenes import iou, opened, paste, real_crop, run_engine, vtest_frames, zone
 
@@ -46,8 +47,6 @@ def test_default_dwell_and_labels():
     cfg = ZoneConfig(id="z", kind="non_motor", polygon=PAVEMENT)
     assert cfg.dwell == DEFAULT_DWELL[ZoneKind.non_motor] == 300.0 and cfg.violation == "non_motor_parking"
     rule = RULES[ZoneKind.non_motor]
-    from streetwarden.detectors.zones import Zone
-
     assert {"bicycle", "motorcycle", "tricycle"} <= rule.labels(Zone(cfg))
     assert "motorcycle" not in RULES[ZoneKind.sidewalk].labels(Zone(ZoneConfig(id="s", kind="sidewalk", polygon=PAVEMENT)))
 

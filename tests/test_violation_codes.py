@@ -66,6 +66,11 @@ def test_pull_api_carries_codes_and_override_changes_them(tmp_path, vtest_path, 
     with db.session() as s:
         escalated = issue_from_decision(s, s.get(Candidate, later), "case", "alice", city).ref
     assert client.get(f"/api/v1/cases/{escalated}").json()["violation_code"]["code"] == "020105"
+    # a record issued before codes were stamped reports the standard's default
+    with db.session() as s:
+        row = s.get(Candidate, bike)
+        row.attributes = {k: v for k, v in row.attributes.items() if k != "violation_code"}
+    assert client.get(f"/api/v1/cases/{case_ref}").json()["violation_code"]["code"] == "0506"
 
 
 def test_webhook_bodies_carry_the_configured_code(tmp_path, vtest_path, monkeypatch):
