@@ -20,7 +20,7 @@ MAX_ID = 2**63 - 1
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 Violation = Enum("Violation", {v: v for v in VIOLATION_BY_ZONE_KIND.values()}, type=str)  # type: ignore[misc]
-Violation.__doc__ = "Violation type: sidewalk_parking, street_vendor, out_of_shop or illegal_dumping."
+Violation.__doc__ = "Violation type: sidewalk_parking, non_motor_parking, street_vendor, out_of_shop or illegal_dumping."
 
 
 class CandidateStatus(str, Enum):

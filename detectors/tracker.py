@@ -2,8 +2,8 @@
 
 Boxes are matched to tracks by IoU with the Hungarian method, high-score detections first, then
 low-score ones (ByteTrack's trick to keep occluded objects). Vehicles form one class group, so a van
-the model calls `truck` in one frame and `car` in the next stays one track; its label is the
-score-weighted vote over its life.
+the model calls `truck` in one frame and `car` in the next stays one track; two-wheelers form another
+(an e-bike is `bicycle` now, `motorcycle` next); a track's label is the score-weighted vote over its life.
 """
 
 from __future__ import annotations
@@ -15,8 +15,9 @@ from scipy.optimize import linear_sum_assignment
 
 from streetwarden.models.detections import Detections, box_iou
 
-VEHICLE_LABELS = frozenset({"car", "truck", "bus", "motorcycle"})
-CLASS_GROUPS = {name: "vehicle" for name in VEHICLE_LABELS} | {"bicycle": "cycle", "motorcycle": "vehicle"}
+VEHICLE_LABELS = frozenset({"car", "truck", "bus"})
+CYCLE_LABELS = frozenset({"bicycle", "motorcycle", "tricycle"})  # an e-bike flips between bicycle and motorcycle
+CLASS_GROUPS = {name: "vehicle" for name in VEHICLE_LABELS} | {name: "cycle" for name in CYCLE_LABELS}
 
 
 def class_group(label: str) -> str:

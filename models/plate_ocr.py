@@ -16,11 +16,14 @@ from streetwarden.models.detector import ModelError
 
 @dataclass(frozen=True)
 class TextLine:
-    """One line of text found in an image: its characters, recognition confidence and quadrilateral."""
+    """One line of text found in an image: its characters, recognition confidence and quadrilateral,
+    and each character with its own confidence (the line's is their mean, which hides one doubtful
+    character among seven sure ones: the province character of a small plate)."""
 
     text: str
     confidence: float
     quad: np.ndarray  # [4, 2] corner points in the image's pixels
+    chars: tuple[tuple[str, float], ...] = ()
 
 
 class PlateOCR:
@@ -46,6 +49,15 @@ class PlateOCR:
         if image.size == 0:
             return []
         with self._lock:
-            result, _ = self._engine(np.ascontiguousarray(image))
-        lines = [TextLine(str(text), float(score), np.asarray(quad, np.float32)) for quad, text, score in (result or [])]
+            result, _ = self._engine(np.ascontiguousarray(image), return_word_box=True)
+        lines = [_line(item) for item in (result or [])]
         return sorted(lines, key=lambda ln: (round(float(ln.quad[:, 1].mean()) / 10), float(ln.quad[:, 0].min())))
+
+
+def _line(item: list) -> TextLine:
+    """A result row: [quad, text, score] or, with word boxes, [quad, text, score, boxes, chars, confidences]."""
+    quad, text, score = item[0], item[1], item[2]
+    chars: tuple[tuple[str, float], ...] = ()
+    if len(item) >= 6 and item[4] is not None and len(item[4]) == len(item[5]):
+        chars = tuple((str(c), float(p)) for c, p in zip(item[4], item[5]))
+    return TextLine(str(text), float(score), np.asarray(quad, np.float32), chars)

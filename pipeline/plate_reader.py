@@ -45,7 +45,7 @@ class PlateReader:
         kept = apply_reading(row, reading, ts)
         if kept:
             event(log, "plate_read", camera=row.camera_id, candidate=row.id, plate=reading.text,
-                  confidence=reading.confidence)
+                  confidence=reading.confidence, uncertain=reading.uncertain)
         return kept
 
     def update(self, row: Candidate, ev: CandidateEvent) -> bool:

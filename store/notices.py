@@ -21,6 +21,7 @@ from streetwarden.store.schema import Camera, Candidate, Evidence, now
 from streetwarden.store.shops import shop_for_zone
 from streetwarden.store.timefmt import iso, seen_time
 from streetwarden.config import Settings
+from streetwarden.vocabulary import DEFAULT_VIOLATION_CODES
 
 DECISIONS = ("warn", "case")
 # open -> accepted -> closed; rejected from open or accepted; closed and rejected are final.
@@ -42,6 +43,8 @@ def _place(s: Session, candidate: Candidate) -> dict[str, Any]:
     cam = s.get(Camera, candidate.camera_id)
     shop = shop_for_zone(s, candidate.camera_id, candidate.zone_id)
     plate = (candidate.attributes or {}).get("plate") or {}
+    if plate.get("uncertain"):
+        plate = {}  # a doubtful reading waits for the reviewer: a wrong plate on a notice is worse than none
     return dict(
         camera_id=candidate.camera_id, zone_id=candidate.zone_id, violation=candidate.violation, label=candidate.label,
         box=list(candidate.box), frame_width=candidate.frame_width, frame_height=candidate.frame_height,
@@ -50,6 +53,23 @@ def _place(s: Session, candidate: Candidate) -> dict[str, Any]:
         live=candidate.live, shop_id=shop.id if shop else None, plate_text=plate.get("text"),
         plate_confidence=plate.get("confidence"),
     )
+
+
+def stamp_violation_code(candidate: Candidate, settings: Settings) -> None:
+    """Keep, on the candidate, the classification its first notice or case is issued under, so a later
+    change of `violation_codes` never rewrites what the case system was already told."""
+    attrs = candidate.attributes or {}
+    if "violation_code" not in attrs:
+        candidate.attributes = {**attrs, "violation_code": settings.violation_code(candidate.violation)._asdict()}
+
+
+def violation_code_of(candidate: Candidate, violation: str) -> dict[str, str] | None:
+    """The stamped classification; the standard's default for records issued before codes were stamped."""
+    stamped = (candidate.attributes or {}).get("violation_code") if candidate is not None else None
+    if stamped:
+        return dict(stamped)
+    default = DEFAULT_VIOLATION_CODES.get(violation)
+    return default._asdict() if default else None
 
 
 def notice_for_candidate(s: Session, candidate_id: int) -> Notice | None:
@@ -73,6 +93,7 @@ def issue_from_decision(s: Session, candidate: Candidate, decision: object, user
         raise Invalid(f"decision: '{kind}' does not issue a notice or case (expected one of {', '.join(DECISIONS)})")
     at = now() if at is None else at
     who = actor_name(user)
+    stamp_violation_code(candidate, settings)
     existing_case = case_for_candidate(s, candidate.id)
     if existing_case is not None:
         return existing_case
@@ -242,8 +263,8 @@ def _evidence(s: Session, candidate_id: int) -> list[dict[str, Any]]:
 
 def _common(row: Notice | Case) -> dict[str, Any]:
     return {
-        "violation": row.violation, "label": row.label,
-        "place": {"camera_id": row.camera_id, "zone_id": row.zone_id, "address": row.address,
+        "violation": row.violation, "violation_code": violation_code_of(row.candidate, row.violation),
+        "label": row.label, "place": {"camera_id": row.camera_id, "zone_id": row.zone_id, "address": row.address,
                   "latitude": row.latitude, "longitude": row.longitude},
         "box": row.box, "frame_size": [row.frame_width, row.frame_height],
         "seen": {"first": seen_time(row.first_seen, row.live), "last": seen_time(row.last_seen, row.live),

@@ -25,12 +25,16 @@ def plate_of(candidate: Candidate) -> dict[str, Any] | None:
 
 
 def apply_reading(candidate: Candidate, reading: PlateReading, ts: float) -> bool:
-    """Keep an OCR reading if it beats the stored one; never over a reviewer's correction."""
+    """Keep an OCR reading if it beats the stored one (a certain reading beats any uncertain one);
+    never over a reviewer's correction."""
     current = plate_of(candidate)
-    if current and (current.get("source") == "reviewer" or float(current.get("confidence") or 0) >= reading.confidence):
+    if current and (current.get("source") == "reviewer"
+                    or (not current.get("uncertain"), float(current.get("confidence") or 0)) >= (not reading.uncertain, reading.confidence)):
         return False
-    candidate.attributes = {**(candidate.attributes or {}), "plate": {
-        "text": reading.text, "confidence": reading.confidence, "kind": reading.kind, "source": "ocr", "ts": ts}}
+    stored: dict[str, Any] = {"text": reading.text, "confidence": reading.confidence, "kind": reading.kind, "source": "ocr", "ts": ts}
+    if reading.uncertain:
+        stored["uncertain"] = reading.uncertain  # shown to the reviewer, never printed on a notice
+    candidate.attributes = {**(candidate.attributes or {}), "plate": stored}
     return True
 
 

@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import os
 import re
-from enum import Enum
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
+
+from streetwarden.vocabulary import (DEFAULT_DWELL, DEFAULT_GRACE, DEFAULT_VIOLATION_CODES, VIOLATION_BY_ZONE_KIND,
+                                     VIOLATIONS, ViolationCode, ZoneKind)
 
 SHARED_DIR_ENV = "STREETWARDEN_SHARED"
 MODELS_DIR_ENV = "STREETWARDEN_MODELS"
@@ -27,29 +29,6 @@ class ConfigError(ValueError):
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=False)
 
-
-class ZoneKind(str, Enum):
-    """What a zone is for; each kind is watched by one violation rule."""
-
-    sidewalk = "sidewalk"
-    no_vending = "no_vending"
-    shopfront = "shopfront"
-    no_dumping = "no_dumping"
-
-
-VIOLATION_BY_ZONE_KIND: dict[ZoneKind, str] = {
-    ZoneKind.sidewalk: "sidewalk_parking",
-    ZoneKind.no_vending: "street_vendor",
-    ZoneKind.shopfront: "out_of_shop",
-    ZoneKind.no_dumping: "illegal_dumping",
-}
-
-DEFAULT_DWELL: dict[ZoneKind, float] = {
-    ZoneKind.sidewalk: 120.0,
-    ZoneKind.no_vending: 300.0,
-    ZoneKind.shopfront: 600.0,
-    ZoneKind.no_dumping: 60.0,
-}
 
 Point = tuple[float, float]
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -73,7 +52,8 @@ class ZoneConfig(_Strict):
 
     id: str = Field(description="Zone id, unique within its camera (letters, digits, '-', '_', '.').")
     name: str | None = Field(default=None, description="Human-readable name shown to reviewers (e.g. 人行道东段).")
-    kind: ZoneKind = Field(description="Zone kind: sidewalk, no_vending, shopfront or no_dumping.")
+    kind: ZoneKind = Field(description="Zone kind: sidewalk (motor vehicles parked), non_motor (bicycles, e-bikes, "
+                          "motorcycles, tricycles parked), no_vending, shopfront or no_dumping.")
     polygon: list[Point] = Field(
         description="Polygon corners as [x, y] fractions (0-1) of frame width and height, so the zone "
         "survives a change of stream resolution. At least 3 points."
@@ -81,7 +61,7 @@ class ZoneConfig(_Strict):
     dwell_seconds: float | None = Field(
         default=None,
         description="How long a violation must persist before a candidate is raised. Defaults per kind: "
-        "sidewalk 120, no_vending 300, shopfront 600, no_dumping 60.",
+        "sidewalk 120, non_motor 300, no_vending 300, shopfront 600, no_dumping 60.",
     )
     max_displacement: float = Field(
         default=0.5,
@@ -93,7 +73,9 @@ class ZoneConfig(_Strict):
     labels: list[str] | None = Field(
         default=None,
         description="Detector labels this zone's rule watches; default depends on the kind "
-        "(sidewalk: car, truck, bus, motorcycle).",
+        "(sidewalk: car, truck, bus; non_motor: bicycle, motorcycle, tricycle). COCO's `motorcycle` is mostly "
+        "an e-bike on a Chinese pavement, so it counts as non-motor by default; list it in a sidewalk zone's "
+        "labels (and leave it out of the non_motor zone's) where real motorcycles dominate.",
     )
     min_object_area: float = Field(
         default=0.0005,
@@ -375,17 +357,13 @@ class ServerConfig(_Strict):
     )
 
 
-VIOLATIONS: tuple[str, ...] = tuple(VIOLATION_BY_ZONE_KIND.values())
-
-
 class NoticesConfig(_Strict):
     """Warning notices: how long the offender has to comply, and what happens when they do not."""
 
     grace_seconds: dict[str, float] = Field(
-        default_factory=lambda: {"sidewalk_parking": 600.0, "street_vendor": 1800.0, "out_of_shop": 3600.0,
-                                 "illegal_dumping": 86400.0},
-        description="Grace period per violation type (sidewalk_parking, street_vendor, out_of_shop, "
-        "illegal_dumping) in seconds; at the deadline the camera re-checks the place.",
+        default_factory=lambda: dict(DEFAULT_GRACE),
+        description="Grace period per violation type (sidewalk_parking, non_motor_parking, street_vendor, "
+        "out_of_shop, illegal_dumping) in seconds; at the deadline the camera re-checks the place.",
     )
     on_persist: Literal["case", "supervisor"] = Field(
         default="case",
@@ -417,8 +395,7 @@ class NoticesConfig(_Strict):
         return value
 
     def grace_for(self, violation: str) -> float:
-        defaults = NoticesConfig.model_fields["grace_seconds"].default_factory()  # type: ignore[misc]
-        return float(self.grace_seconds.get(violation, defaults.get(violation, 600.0)))
+        return float(self.grace_seconds.get(violation, DEFAULT_GRACE.get(violation, 600.0)))
 
 
 class WebhooksConfig(_Strict):
@@ -495,6 +472,22 @@ class PlatesConfig(_Strict):
     min_confidence: float = Field(default=0.5, ge=0, le=1, description="Readings below this OCR confidence are not kept.")
 
 
+class ViolationCodeConfig(_Strict):
+    """How the city's case system classifies one violation (GB/T 30428 / CJJ/T 106 event classes)."""
+
+    category: str = Field(min_length=1, max_length=64, description="Category (大类), e.g. 街面秩序.")
+    category_code: str | None = Field(default=None, max_length=32, description="The category's code in the city's table; unset = the default's.")
+    code: str = Field(min_length=1, max_length=32, description="Subclass (小类) code in the city's table, e.g. 0505.")
+    name: str = Field(min_length=1, max_length=64, description="Subclass name, e.g. 机动车乱停放.")
+
+
+def _check_codes(value: dict[str, ViolationCodeConfig]) -> dict[str, ViolationCodeConfig]:
+    unknown = [k for k in value if k not in VIOLATIONS]
+    if unknown:
+        raise ValueError(f"unknown violation '{unknown[0]}' (known: {', '.join(VIOLATIONS)})")
+    return value
+
+
 class Settings(_Strict):
     """The whole StreetWarden configuration file."""
 
@@ -514,8 +507,24 @@ class Settings(_Strict):
     shops: list[ShopConfig] = Field(default_factory=list, description="Registered shops (out-of-shop trading is addressed to them).")
     shop_rating: ShopRatingConfig = Field(default_factory=ShopRatingConfig, description="Shop rating thresholds.")
     plates: PlatesConfig = Field(default_factory=PlatesConfig, description="Licence plate reading.")
+    violation_codes: dict[str, ViolationCodeConfig] = Field(
+        default_factory=dict,
+        description="Per violation type, the category / code / name the city's case system files it under, "
+        "replacing the GB/T 30428 defaults (e.g. {sidewalk_parking: {category: 街面秩序, code: '0505', name: "
+        "机动车乱停放}}). Stamped on each notice and case when it is issued.",
+    )
     base_dir: Annotated[str, Field(exclude=True)] = "."
     config_file: Annotated[str | None, Field(exclude=True)] = None  # the YAML it came from (for hints)
+
+    _v_codes = field_validator("violation_codes")(lambda cls, v: _check_codes(v))
+
+    def violation_code(self, violation: str) -> ViolationCode:
+        """The classification of a violation type: this deployment's override, else the standard's default."""
+        default = DEFAULT_VIOLATION_CODES[violation]
+        over = self.violation_codes.get(violation)
+        if over is None:
+            return default
+        return ViolationCode(over.category, over.category_code or default.category_code, over.code, over.name)
 
     @model_validator(mode="after")
     def _refs(self) -> "Settings":

@@ -19,6 +19,8 @@ REAL_OBJECTS = {
     "chair": ("000229_jpg", (250, 277, 402, 581)),
     "suitcase": ("000244_jpg", (202, 319, 292, 537)),
     "umbrella": ("000262_jpg", (7, 164, 127, 233)),
+    "bicycle": ("000582_jpg", (549, 271, 639, 377)),  # a white bicycle parked on grass
+    "e-scooter": ("000371_jpg", (0, 310, 152, 479)),  # a parked red e-scooter, a `motorcycle` to COCO
 }
 
 

@@ -1,8 +1,10 @@
 """Plates read by PP-OCR (shipped in rapidocr-onnxruntime) from real photos.
 
 - garbage-cn/000756: a real street photo from China with a parked car whose blue plate reads
-  ?A·50956 (the province character is too small to read by eye; OCR reads 鄂, a valid province):
-  the worker, with plates enabled, raises the candidate from the photo and stores the plate.
+  ?A·50956 (the province character is too small to read by eye; OCR reads 鄂, a valid province,
+  but gives that character only ~0.6): the worker, with plates enabled, raises the candidate from
+  the photo and keeps the reading marked `uncertain` (province) for the reviewer; a notice issued
+  before the reviewer checked it carries no plate, and gets the corrected one.
 - opencv-doc's licenseplate_motion.jpg: a motion-blurred plate that is no mainland plate: nothing
   may be stored.
 """
@@ -75,8 +77,9 @@ def test_reads_real_plate_through_the_worker(tmp_path):
         plate = cand[0].attributes["plate"]
         assert plate["text"][1:] == "A50956" and plate["text"][0] in PROVINCES, plate
         assert plate["source"] == "ocr" and 0.5 <= plate["confidence"] <= 1 and plate["kind"] == "regular"
+        assert plate["uncertain"] == "province"  # a guessed province never reaches a notice
         notice = issue_from_decision(s, cand[0], "warn", "alice", settings)
-        assert notice.plate_text == plate["text"] and notice.plate_confidence == plate["confidence"]
+        assert notice.plate_text is None and notice.plate_confidence is None
         cid = cand[0].id
 
     # the reviewer corrects it through the API; OCR never overwrites a correction
@@ -125,3 +128,61 @@ def test_van_in_vtest_has_no_readable_plate(ocr, vtest_path):
     ok, frame = cap.read()
     assert ok
     assert read_plate(ocr, frame, [651, 42, 724, 99]) is None  # 73×57 px: nothing wrong is stored
+
+
+# ---- plates that belong to the vehicle ----------------------------------------------------------
+BMW_PHOTO, BMW_BOX = "000927_jpg", [396.0, 210.0, 558.0, 334.0]  # YOLOX-Nano's car box on that photo
+SEDAN_BOX = (531, 14, 639, 280)  # the car of CAR_PHOTO (plate ?A·50956 on its right front)
+
+
+def two_cars() -> tuple:
+    """A real photo composed from real crops: the 000756 car parked just left of the 000927 BMW, its
+    plate inside the BMW's crop box (left part, at plate height)."""
+    folder = shared_path("datasets", "garbage-cn", "images")
+    bmw = cv2.imread(str(next(p for p in sorted(folder.iterdir()) if p.name.startswith(BMW_PHOTO))))
+    x1, y1, x2, y2 = SEDAN_BOX
+    sedan = cv2.imread(str(car_photo()))[y1:y2, x1:x2]
+    px, py = 334, 76
+    image = bmw.copy()
+    image[py:py + sedan.shape[0], px:px + sedan.shape[1]] = sedan
+    return image, BMW_BOX, [float(px), float(py), float(px + sedan.shape[1]), float(py + sedan.shape[0])]
+
+
+def test_only_the_right_cars_plate_is_stored(tmp_path, ocr):
+    from streetwarden.detectors.events import CandidateEvent, EvidenceImage
+    import numpy as np
+
+    from streetwarden.detectors.plates import vehicle_crop
+    from streetwarden.pipeline.plate_reader import PlateReader
+    from streetwarden.config import PlatesConfig
+
+    image, bmw, sedan = two_cars()
+    # the scene is real: the sedan's plate is read inside the BMW's crop, and beats the BMW's own text
+    lines = ocr.read(vehicle_crop(image, bmw))
+    foreign = best_plate(lines)
+    assert foreign is not None and foreign.text[1:] == "A50956", [(ln.text, ln.confidence) for ln in lines]
+
+    settings = make_settings(tmp_path)
+    db = open_db(settings)
+    reader = PlateReader(PlatesConfig(enabled=True), ocr)
+    ids = {}
+    for name, box in (("bmw", bmw), ("sedan", sedan)):
+        b = np.array(box, np.float32)
+        ids[name] = raise_candidate(db, settings, image, box=tuple(box), label="car", incident=name)
+        ev = CandidateEvent("update", name, "west-gate", "walk-1", "sidewalk_parking", "car", 0.9, b, 0, 1, False,
+                            (image.shape[1], image.shape[0]), [EvidenceImage("crop", image, 1.0, b, crop=True)])
+        with db.session() as s:
+            reader.update(s.get(Candidate, ids[name]), ev)
+    with db.session() as s:
+        assert "plate" not in (s.get(Candidate, ids["bmw"]).attributes or {})  # not the neighbour's plate
+        plate = s.get(Candidate, ids["sedan"]).attributes["plate"]
+        assert plate["text"][1:] == "A50956" and plate["text"][0] in PROVINCES and plate["uncertain"] == "province"
+
+
+def test_one_box_over_two_cars_keeps_no_guess(ocr):
+    image, bmw, sedan = two_cars()
+    both = [sedan[0], sedan[1], bmw[2], max(bmw[3], sedan[3])]
+    reading = read_plate(ocr, image, both)
+    # both plates fit a box that wide: a reviewer decides, the reading is no confident pick of one
+    assert reading is not None and reading.uncertain is not None and reading.uncertain.startswith("competing:"), reading
+    assert {reading.text[1:], reading.uncertain.split(":")[1][1:]} & {"A50956"}

@@ -126,7 +126,7 @@ FromQ = Annotated[date | None, Query(alias="from", description="First day (YYYY-
 ToQ = Annotated[date | None, Query(alias="to", description="Last day (YYYY-MM-DD); default today.")]
 TzQ = Annotated[int, Query(ge=-720, le=840, description="Time zone of the days in minutes east of UTC (China: 480).")]
 CamQ = Annotated[str | None, Query(max_length=64, description="Only this camera.")]
-VioQ = Annotated[Literal["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"] | None, Query(description="Only this violation type.")]
+VioQ = Annotated[Literal["sidewalk_parking", "non_motor_parking", "street_vendor", "out_of_shop", "illegal_dumping"] | None, Query(description="Only this violation type.")]
 
 
 @router.get("/api/v1/stats", summary="Per day / camera / violation: captured … closed without a case",

@@ -26,6 +26,13 @@ class Plate(BaseModel):
     confidence: float | None = Field(description="OCR confidence 0-1; 1.0 once a reviewer corrected it.")
 
 
+class ViolationCodeOut(BaseModel):
+    category: str = Field(description="Category (大类), e.g. 街面秩序.")
+    category_code: str = Field(description="The category's code, e.g. 05.")
+    code: str = Field(description="Subclass (小类) code, e.g. 0505.")
+    name: str = Field(description="Subclass name, e.g. 机动车乱停放.")
+
+
 class EvidenceItem(BaseModel):
     id: int = Field(description="Evidence item id.")
     kind: str = Field(description="frame | crop | first | before | after | attribution | recheck")
@@ -46,7 +53,8 @@ class Recheck(BaseModel):
 
 class _Record(BaseModel):
     ref: str = Field(description="Stable public id: SW-N-nnnnnn for notices, SW-C-nnnnnn for cases.")
-    violation: Literal["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"] = Field(description="Violation type.")
+    violation: Literal["sidewalk_parking", "non_motor_parking", "street_vendor", "out_of_shop", "illegal_dumping"] = Field(description="Violation type.")
+    violation_code: ViolationCodeOut = Field(description="How the case system files it (GB/T 30428 / CJJ/T 106 event class, or this deployment's `violation_codes`), as when it was issued.")
     label: str = Field(description="What the detector saw (car, truck, umbrella, …).")
     place: Place = Field(description="Where the violation was seen.")
     box: list[float] = Field(description="[x1, y1, x2, y2] in pixels of a frame of `frame_size`.")

@@ -2,16 +2,18 @@
 
 from streetwarden.detectors.rules.base import Observation, Rule, SceneView
 from streetwarden.detectors.rules.illegal_dumping import IllegalDumping
+from streetwarden.detectors.rules.non_motor_parking import NonMotorParking
 from streetwarden.detectors.rules.out_of_shop import OutOfShop
 from streetwarden.detectors.rules.sidewalk_parking import SidewalkParking
 from streetwarden.detectors.rules.street_vendor import StreetVendor
-from streetwarden.config import ZoneKind
+from streetwarden.vocabulary import ZoneKind
 
 RULES: dict[ZoneKind, Rule] = {
     ZoneKind.sidewalk: SidewalkParking(),
     ZoneKind.no_vending: StreetVendor(),
     ZoneKind.shopfront: OutOfShop(),
     ZoneKind.no_dumping: IllegalDumping(),
+    ZoneKind.non_motor: NonMotorParking(),
 }
 
 __all__ = ["RULES", "Observation", "Rule", "SceneView"]

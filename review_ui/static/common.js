@@ -1,6 +1,8 @@
 /* Shared by every page: API calls (CSRF header, retries with the same Idempotency-Key), the header, toasts. */
 "use strict";
 const SW = {
+  // the violation types, in the order the filters list them (streetwarden/vocabulary.py)
+  VIOLATIONS: ["sidewalk_parking", "non_motor_parking", "street_vendor", "out_of_shop", "illegal_dumping"],
   me: null,
   csrf: null,
 

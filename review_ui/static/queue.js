@@ -80,7 +80,7 @@
     ];
     const plate = (c.attributes || {}).plate;
     if (c.violation === "sidewalk_parking") {
-      rows.push(["plate", plate && plate.text ? plate.text + (plate.corrected_by ? " ✓" : plate.confidence ? " (" + (plate.confidence * 100).toFixed(0) + "%)" : "") : t("plate_none")]);
+      rows.push(["plate", plate && plate.text ? plate.text + (plate.corrected_by ? " ✓" : plate.uncertain ? " ⚠ " + t("plate_uncertain") : plate.confidence ? " (" + (plate.confidence * 100).toFixed(0) + "%)" : "") : t("plate_none")]);
     }
     if (c.claim) rows.push(["claim_until", new Date(c.claim.expires_at * 1000).toLocaleTimeString(currentLang() === "en" ? "en-GB" : "zh-CN", { hour12: false })]);
     const meta = $("meta");
@@ -191,7 +191,7 @@
   });
 
   // filters: violation types and cameras
-  for (const v of ["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"]) {
+  for (const v of SW.VIOLATIONS) {
     $("f-violation").append(SW.el("option", { value: v, "data-i18n": v, text: t(v) }));
   }
   const cams = await SW.api("GET", "/api/v1/cameras");

@@ -59,7 +59,7 @@
     render();
   }
 
-  for (const v of ["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"]) {
+  for (const v of SW.VIOLATIONS) {
     $("s-violation").append(SW.el("option", { value: v, "data-i18n": v, text: t(v) }));
   }
   const cams = await SW.api("GET", "/api/v1/cameras");
