@@ -1,14 +1,12 @@
-"""`streetwarden serve` (API + review UI + camera workers in one process) and `streetwarden users`."""
+"""`streetwarden serve` (API + review UI + camera workers + webhooks in one process) and `streetwarden users`."""
 
 from __future__ import annotations
 
 import argparse
 import logging
 import os
-import secrets
 import signal
 import sys
-import threading
 from pathlib import Path
 
 from streetwarden.cli import UserError, register
@@ -18,17 +16,6 @@ from streetwarden.logs import event
 log = logging.getLogger("streetwarden.serve")
 ADMIN_PASSWORD_ENV = "STREETWARDEN_ADMIN_PASSWORD"
 ADMIN_USER_ENV = "STREETWARDEN_ADMIN_USER"
-
-
-def _secret(env_name: str) -> str:
-    value = os.environ.get(env_name, "")
-    if value:
-        if len(value) < 16:
-            raise UserError(f"${env_name} is too short: use at least 16 random characters")
-        return value
-    event(log, "secret_generated", logging.WARNING, env=env_name,
-          hint=f"set ${env_name} so logins survive a restart")
-    return secrets.token_urlsafe(32)
 
 
 def _bootstrap_admin(db, config: str) -> None:  # type: ignore[no-untyped-def]
@@ -66,7 +53,8 @@ def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from streetwarden.api.app import create_app
-    from streetwarden.store.cameras import sync_cameras
+    from streetwarden.api.services import BackgroundServices
+    from streetwarden.api.session_secret import SecretError, session_secret
     from streetwarden.store.db import Database
 
     settings = load_settings(args.config)
@@ -80,32 +68,16 @@ def _serve(args: argparse.Namespace) -> int:
         settings.server.workers = args.workers
     db = Database(settings.database_url)
     db.upgrade()
-    secret = _secret(settings.server.secret_env)
+    try:  # before any HTTP process is forked, so all of them sign with the same secret
+        secret = session_secret(settings.server.secret_env, settings.storage_path)
+    except SecretError as err:
+        raise UserError(str(err)) from None
     _bootstrap_admin(db, args.config)
     _housekeeping(db)
-    worker = None
-    thread = None
-    if args.no_worker:
-        with db.session() as s:
-            sync_cameras(s, settings)
-    else:
-        from streetwarden.pipeline.worker import Worker
-
-        worker = Worker(settings, db)
-
-        def run_worker() -> None:
-            try:
-                stats = worker.run()
-                event(log, "worker_stopped", **stats)
-            except Exception as err:  # the API keeps serving the queue even if analysis dies
-                event(log, "worker_failed", logging.ERROR, error=f"{type(err).__name__}: {err}")
-
-        thread = threading.Thread(target=run_worker, name="worker", daemon=True)
-        thread.start()
+    services = BackgroundServices(settings, db, cameras=not args.no_worker, webhooks=not args.no_webhooks)
     common = dict(host=settings.server.host, port=settings.server.port, log_config=None, access_log=False,
                   lifespan="off", server_header=False)
-    event(log, "serving", url=f"http://{settings.server.host}:{settings.server.port}/",
-          cameras=len(worker.runners) if worker else 0, http_workers=settings.server.workers)
+
     def _exit(signum: int, _frame: object) -> None:
         raise SystemExit(0)
 
@@ -114,6 +86,10 @@ def _serve(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, _exit)
     signal.signal(signal.SIGINT, _exit)
     try:
+        services.start()
+        url = f"http://{settings.server.host}:{settings.server.port}/"
+        event(log, "component_started", component="api", url=url + "api/v1/", http_workers=settings.server.workers)
+        event(log, "component_started", component="review_ui", url=url)
         if settings.server.workers > 1:
             from uvicorn.supervisors import Multiprocess
 
@@ -123,11 +99,10 @@ def _serve(args: argparse.Namespace) -> int:
             config = uvicorn.Config("streetwarden.api.app:app_from_env", factory=True, workers=settings.server.workers, **common)
             Multiprocess(config, sockets=[config.bind_socket()]).run()
         else:
-            uvicorn.Server(uvicorn.Config(create_app(settings, db, worker=worker, secret=secret), **common)).run()
+            app = create_app(settings, db, worker=services.worker, secret=secret)
+            uvicorn.Server(uvicorn.Config(app, **common)).run()
     finally:
-        if worker is not None:
-            worker.stop()
-            thread.join(timeout=15)
+        services.stop()
         event(log, "stopped")
     return 0
 
@@ -136,11 +111,14 @@ def _serve_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--config", required=True, help="YAML configuration file")
     p.add_argument("--host", help="address to listen on (default: server.host of the config, 127.0.0.1)")
     p.add_argument("--port", type=int, help="TCP port (default: server.port of the config, 8080)")
-    p.add_argument("--no-worker", action="store_true", help="serve the API and UI only; run no cameras")
+    p.add_argument("--no-worker", action="store_true",
+                   help="run no cameras (and so no notice re-checks): serve the API and UI; run cameras with `streetwarden run`")
+    p.add_argument("--no-webhooks", action="store_true",
+                   help="deliver no webhooks from this process (run `streetwarden webhooks` elsewhere)")
     p.add_argument("--workers", type=int, help="HTTP worker processes (default: server.workers of the config, 1)")
 
 
-register("serve", "Serve the review API and web queue, and run the camera workers.", _serve, _serve_args)
+register("serve", "Serve the review API and web pages, and run the camera workers, notice re-checks and webhooks.", _serve, _serve_args)
 
 
 # ---------------------------------------------------------------- users

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,7 +16,8 @@ class VideoFileSource(FrameSource):
     """Decodes a video file and yields every n-th frame; timestamps are seconds from the start.
 
     Skipped frames are only grabbed (decoded without colour conversion or copying), which is all
-    inter-coded video allows.
+    inter-coded video allows. `close` may come from another thread (a worker stopping): it waits for
+    the decode in progress, since releasing the capture under a running grab() crashes FFmpeg.
     """
 
     def __init__(self, camera_id: str, path: str | Path, analysis_fps: float) -> None:
@@ -24,6 +26,8 @@ class VideoFileSource(FrameSource):
         if not self.path.exists():
             raise SourceError(f"video file not found: {self.path}")
         self._cap = cv2.VideoCapture(str(self.path))
+        self._lock = threading.Lock()
+        self._closed = False
         if not self._cap.isOpened():
             raise SourceError(f"cannot open video {self.path}: not a video format FFmpeg can read")
         fps = self._cap.get(cv2.CAP_PROP_FPS)
@@ -54,19 +58,29 @@ class VideoFileSource(FrameSource):
             ts = index / self.native_fps
             # grab() the frames we will skip; read() the one we analyse
             while ts + 1e-6 < next_ts:
-                if not self._cap.grab():
+                if not self._grab():
                     self.health.set("ended")
                     return
                 self.health.frames_in += 1
                 index += 1
                 ts = index / self.native_fps
-            ok, image = self._cap.read()
+            ok, image = self._read()
             if not ok:
                 self.health.set("ended")
                 return
 
+    def _grab(self) -> bool:
+        with self._lock:
+            return not self._closed and self._cap.grab()
+
+    def _read(self) -> tuple[bool, object]:
+        with self._lock:
+            return (False, None) if self._closed else self._cap.read()
+
     def close(self) -> None:
-        self._cap.release()
+        with self._lock:
+            self._closed = True
+            self._cap.release()
 
     def describe(self) -> str:
         return str(self.path)

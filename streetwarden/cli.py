@@ -271,11 +271,12 @@ def _config_doc(args: argparse.Namespace) -> int:
     from streetwarden.config import describe_settings
 
     if args.config:
-        from streetwarden.models.store import require_model
+        from streetwarden.preflight import check_settings
 
-        settings = load_settings(args.config)
-        for m in settings.models.values():
-            require_model(m.path, settings)  # a missing model: the fetch/import command to run
+        problems = check_settings(load_settings(args.config), args.config)
+        if problems:
+            print("\n".join(f"streetwarden: error: {line}" for line in problems), file=sys.stderr)
+            return 2
         print(f"{args.config}: OK")
         return 0
     print(describe_settings())
@@ -283,7 +284,8 @@ def _config_doc(args: argparse.Namespace) -> int:
 
 
 def _config_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--config", help="check this file instead of printing the reference")
+    p.add_argument("--config", help="check this file (and the model files, sources and secrets it needs) "
+                   "instead of printing the reference")
 
 
 register("config-doc", "Describe every configuration field, or check a file with --config.", _config_doc, _config_args)

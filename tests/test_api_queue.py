@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import delete, func, select, text
 
 from tests.review_support import LiveServer, ROLES, add_users, make_settings, real_frames, seed_candidates
+from tests.waiting import wait_for
 from streetwarden.store.audit import AuditEntry
 from streetwarden.store.db import Database
 from streetwarden.store.review import Claim, Decision, IdempotencyKey, Skip, try_claim
@@ -177,15 +178,17 @@ def test_the_conditional_claim_statement_lets_exactly_one_win(env):
 
 def test_an_abandoned_claim_expires_and_returns_to_the_queue(env):
     short = env["settings"].model_copy(deep=True)
-    short.server.claim_seconds = 1.0
+    short.server.claim_seconds = 5.0  # rev1 surely still holds it when rev2 claims next, on a busy machine too
     with LiveServer(short, env["db"]) as server:
         a, b = server.client("rev1"), server.client("rev2")
-        first = a.post("/api/v1/candidates/claim", json={"count": 1}).json()["items"][0]["id"]
+        claimed = a.post("/api/v1/candidates/claim", json={"count": 1}).json()
+        first = claimed["items"][0]["id"]
         assert first == pending_ids(env)[0]
         other = b.post("/api/v1/candidates/claim", json={"count": 1}).json()["items"][0]["id"]
         assert other != first
         b.post(f"/api/v1/candidates/{other}/release")
-        time.sleep(1.3)  # rev1 walked away
+        # rev1 walked away: wait until its lease has run out by the clock (not a guessed sleep)
+        assert wait_for(lambda: time.time() > claimed["expires_at"] + 0.05, timeout=30)
         got = b.post("/api/v1/candidates/claim", json={"count": 1}).json()["items"][0]
         assert got["id"] == first and got["claim"]["user"] == "rev2"
 

@@ -7,7 +7,7 @@ deletes another zone, saves, and the running worker reloads it. Screenshots go t
 from __future__ import annotations
 
 import json
-import time
+import re
 
 import httpx
 import pytest
@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 
 from tests.review_support import real_frames, seed_candidates
 from tests.ui_support import REPO, chromium, login, serve, token_client
+from tests.waiting import wait_for
 from streetwarden.store.db import Database
 
 ART = REPO / "test-artifacts" / "review_ui"
@@ -48,16 +49,17 @@ cameras:
         r = admin.post("/api/v1/users", json={"username": "wang", "role": "reviewer", "password": REVIEWER_PW,
                                                "display_name": "王审核"})
         assert r.status_code == 201, r.text
-        # wait for the worker to finish the clip: the two parked vehicles become candidates
-        deadline = time.monotonic() + 180
-        while True:
-            cams = admin.get("/api/v1/cameras").json()
+        # wait for the worker to finish the clip: the two parked vehicles become candidates. Finished means
+        # the source has ended and its last frame has been through the model and the rules (frames are
+        # consumed in order), not "a while after the end"
+        def clip_done() -> tuple | None:
+            (health,) = admin.get("/api/v1/cameras/health").json()
             items = admin.get("/api/v1/candidates", params={"limit": 50}).json()["items"]
-            if cams[0]["health"]["state"] == "ended" and len(items) >= 2:
-                break
-            assert time.monotonic() < deadline, (cams, items)
-            time.sleep(1)
-        time.sleep(2)  # the last queued frames
+            done = (health["state"] == "ended" and health["last_frame_at"] is not None
+                    and health["last_analysed_at"] == health["last_frame_at"] and len(items) >= 2)
+            return (health, items) if done else None
+
+        assert wait_for(clip_done, timeout=180, step=1), admin.get("/api/v1/cameras/health").json()
         real = sorted(i["id"] for i in admin.get("/api/v1/candidates", params={"limit": 50}).json()["items"])
         assert len(real) == 2
         # a dumping candidate with a before/after pair cut from real frames, added through the store
@@ -204,13 +206,11 @@ def test_admin_draws_moves_and_deletes_zones(served, browser):
     for (x, y), (ex, ey) in zip(kerb["polygon"], expected):
         assert abs(x - ex) < 0.01 and abs(y - ey) < 0.01, kerb["polygon"]
     # the running worker picked the new zones up, without a restart
-    deadline = time.monotonic() + 15
-    while True:
+    def reloaded() -> bool:
         lines = [json.loads(l) for l in served["log"].read_text(encoding="utf-8").splitlines() if l.startswith("{")]
-        if any(l.get("event") == "zones_reloaded" and l.get("version") == before + 1 for l in lines):
-            break
-        assert time.monotonic() < deadline, "the worker did not reload the zones"
-        time.sleep(0.5)
+        return any(l.get("event") == "zones_reloaded" and l.get("version") == before + 1 for l in lines)
+
+    assert wait_for(reloaded, timeout=60, step=0.5), "the worker did not reload the zones"
     assert served["proc"].poll() is None
     page.screenshot(path=str(ART / "06-zones-saved.png"))
     assert not errors, errors
@@ -234,17 +234,19 @@ def test_reviewer_sees_and_corrects_the_plate(served, browser):
     page = browser.new_page(viewport={"width": 1440, "height": 900})
     login(page, url, "wang", REVIEWER_PW, "/queue")
     queue = page.locator("#queue")
+    expect(queue).to_have_attribute("data-candidate", re.compile(r"^\d+$"))  # the queue has loaded
     for _ in range(10):
-        if queue.get_attribute("data-candidate") == str(cid):
+        current = queue.get_attribute("data-candidate") or ""
+        if current == str(cid):
             break
         page.keyboard.press("j")
-        page.wait_for_timeout(200)
+        expect(queue).not_to_have_attribute("data-candidate", current)  # the next one is shown (no guessed wait)
     expect(queue).to_have_attribute("data-candidate", str(cid))
     plate = page.locator('dd[data-field="plate"]')
     expect(plate).to_have_text("未识别")
     page.once("dialog", lambda d: d.accept("粤X"))  # not a mainland plate
     page.keyboard.press("p")
-    page.wait_for_timeout(500)
+    expect(page.locator("#toast .toast.warn").first).to_be_visible()  # the server refused it, the page says so
     assert "plate" not in (admin.get(f"/api/v1/candidates/{cid}").json().get("attributes") or {})
     page.once("dialog", lambda d: d.accept("粤B12345"))
     page.keyboard.press("p")

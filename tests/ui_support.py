@@ -33,14 +33,16 @@ class Served:
 
 
 @contextmanager
-def serve(config: Path, admin_password: str, *args: str) -> Iterator[Served]:
+def serve(config: Path, admin_password: str, *args: str, env: dict[str, str | None] | None = None) -> Iterator[Served]:
     """`python -m streetwarden serve --config …` on a free port until the block ends; the first admin
-    is `admin` with `admin_password`. Fails with the server's log when it does not come up."""
+    is `admin` with `admin_password`; `env` adds variables (None removes one). Fails with the server's
+    log when it does not come up; stops it with SIGTERM (its exit status is in `proc.returncode`)."""
     port = free_port()
     log_path = config.parent / "serve.log"
     log = open(log_path, "w+", encoding="utf-8")
     env = {**os.environ, "PYTHONPATH": str(REPO), "STREETWARDEN_ADMIN_PASSWORD": admin_password,
-           "STREETWARDEN_SECRET": "e2e-secret-0123456789abcdef"}
+           "STREETWARDEN_SECRET": "e2e-secret-0123456789abcdef", **(env or {})}
+    env = {k: v for k, v in env.items() if v is not None}
     proc = subprocess.Popen([sys.executable, "-m", "streetwarden", "serve", "--config", str(config), "--port", str(port), *args],
                             cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
