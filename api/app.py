@@ -8,9 +8,10 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.openapi.utils import get_openapi
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from streetwarden.api import errors, pages
+from streetwarden.api.guards import BodyLimit, CatchUnexpected, HttpMiddleware
 from streetwarden.api.audit.views import router as audit_router
 from streetwarden.api.auth.service import ADMINS, READERS, REVIEWERS, require
 from streetwarden.api.auth.views import router as auth_router
@@ -40,17 +41,10 @@ _HEADERS = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY
             (b"referrer-policy", b"same-origin"), (b"content-security-policy", _CSP.encode())]
 
 
-class SecurityHeaders:
+class SecurityHeaders(HttpMiddleware):
     """Adds the browser hardening headers to every response (plain ASGI: no per-request overhead)."""
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-
+    async def http(self, scope: Scope, receive: Receive, send: Send) -> None:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 message["headers"] = list(message.get("headers", [])) + _HEADERS
@@ -94,10 +88,13 @@ def create_app(settings: Settings, db: Database, worker: Any | None = None, secr
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            app.openapi_schema = _describe_builtins(schema)
+            app.openapi_schema = errors.document_errors(_describe_builtins(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+    # innermost first: the guards' answers pass through SecurityHeaders like every other response
+    app.add_middleware(BodyLimit, limit=settings.server.max_body_bytes)
+    app.add_middleware(CatchUnexpected)
     app.add_middleware(SecurityHeaders)
     return app
 

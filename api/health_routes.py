@@ -17,6 +17,7 @@ from typing import Any
 
 from fastapi import APIRouter, Depends, Response
 
+from streetwarden.api.errors import responses
 from streetwarden.pipeline.health import camera_health_snapshot
 from streetwarden.pipeline.metrics import CONTENT_TYPE, metrics_text
 
@@ -42,6 +43,7 @@ def build_health_router(get_worker: Callable[[], Any], auth: Callable[..., Any] 
         return Response(content=body, media_type=CONTENT_TYPE)
 
     @router.get("/api/v1/cameras/health", dependencies=[Depends(auth or require_auth_placeholder)],
+                responses=responses(401, 403),
                 summary="Health of every camera",
                 description="Per-camera health of the running worker (connection state, frame rate, errors); stream passwords are masked. Empty when no worker runs.")
     def cameras_health() -> list[dict[str, Any]]:

@@ -110,7 +110,7 @@ class AuthStaticFiles(StaticFiles):
             ctx: AppContext = scope["app"].state.ctx
             principal = await anyio.to_thread.run_sync(identify, ctx, request)
             if principal is None:
-                await JSONResponse({"detail": "not authenticated"}, status_code=401)(scope, receive, send)
+                await JSONResponse({"detail": "not authenticated", "code": "not_authenticated"}, status_code=401)(scope, receive, send)
                 return
         await super().__call__(scope, receive, send)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from enum import Enum
 from typing import Annotated
 
@@ -16,7 +16,8 @@ from pydantic import Field
 
 from streetwarden.config import VIOLATION_BY_ZONE_KIND
 
-MAX_ID = 2**63 - 1
+MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL BIGINT hold: every id in the API is 1..MAX_ID
+FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # days a statistics query may name
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 Violation = Enum("Violation", {v: v for v in VIOLATION_BY_ZONE_KIND.values()}, type=str)  # type: ignore[misc]

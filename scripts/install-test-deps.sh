@@ -12,4 +12,5 @@ if [ -n "$missing" ]; then
 fi
 # Browser tests (tests/test_review_ui_e2e.py) drive Debian's chromium (PKGS above) through Playwright's
 # Python API from the [test] extra, with executable_path=/usr/bin/chromium: never `playwright install`.
+# The fuzz test (tests/test_fuzz_api.py) needs schemathesis, also from the [test] extra.
 python3 -m pip install -q -e ".[test]"

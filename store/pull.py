@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 from typing import Any
 
 from sqlalchemy import and_, or_, select
@@ -20,6 +21,7 @@ from streetwarden.store.notice_schema import Case, Notice
 from streetwarden.store.notices import case_json, notice_json
 
 MAX_LIMIT = 500
+MAX_ROW_ID = 2**63 - 1  # what a BIGINT column holds
 
 
 def encode_cursor(updated_at: float, row_id: int) -> str:
@@ -29,10 +31,15 @@ def encode_cursor(updated_at: float, row_id: int) -> str:
 def decode_cursor(cursor: str) -> tuple[float, int]:
     try:
         raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        ts, row_id = json.loads(raw)
-        return float(ts), int(row_id)
+        ts_text, row_id = json.loads(raw)
+        ts = float(ts_text)
     except (ValueError, TypeError, json.JSONDecodeError) as err:
         raise Invalid(f"cursor: not a cursor this API returned ({type(err).__name__})") from None
+    # a forged or corrupted cursor must not reach the database as 1e30 or 2**64 (an overflow there is a 500)
+    if type(row_id) is not int or not 0 <= row_id <= MAX_ROW_ID or not math.isfinite(ts) or abs(ts) > 1e12:
+        raise Invalid("cursor: not a cursor this API returned (values out of range); use next_cursor or "
+                      "resume_cursor as given")
+    return ts, row_id
 
 
 def changed_page(s: Session, kind: str, *, updated_since: float | None = None, cursor: str | None = None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import datetime, timezone
 
 from streetwarden.store.errors import Invalid
@@ -18,13 +19,22 @@ def seen_time(t: float, live: bool) -> str | float:
     return iso(t) if live else round(t, 2)  # type: ignore[return-value]
 
 
+LATEST = 4133980800.0  # 2101-01-01T00:00:00Z: times the API takes lie in 1970-2100
+
+
 def parse_time(value: str, field: str = "time") -> float:
     """ISO 8601 (a missing zone means UTC) or Unix seconds -> Unix seconds; Invalid names the field."""
     text = value.strip()
     try:
-        return float(text)
+        seconds = float(text)
     except ValueError:
-        pass
+        seconds = _iso_seconds(text, value, field)
+    if not (math.isfinite(seconds) and 0.0 <= seconds < LATEST):
+        raise Invalid(f"{field}: '{value}' is outside 1970-01-01 to 2100-12-31")
+    return seconds
+
+
+def _iso_seconds(text: str, value: str, field: str) -> float:
     try:
         dt = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:

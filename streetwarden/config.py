@@ -47,31 +47,49 @@ def _http_url(value: str | None) -> str | None:
     return value or None
 
 
+MAX_POLYGON_POINTS = 100
+MAX_ZONES_PER_CAMERA = 100
+MAX_DWELL_SECONDS = 86400.0
+MAX_GRACE_SECONDS = 30 * 86400.0
+_COORD = {"type": "number", "minimum": 0, "maximum": 1}
+
+
 class ZoneConfig(_Strict):
     """A polygon of the camera image where one violation rule applies."""
 
-    id: str = Field(description="Zone id, unique within its camera (letters, digits, '-', '_', '.').")
-    name: str | None = Field(default=None, description="Human-readable name shown to reviewers (e.g. 人行道东段).")
+    # bounds on every number and list: a zone is stored, audited and sent with every camera read
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+    id: str = Field(description="Zone id, unique within its camera (letters, digits, '-', '_', '.').",
+                    json_schema_extra={"pattern": _ID_RE.pattern})
+    name: str | None = Field(default=None, max_length=200,
+                             description="Human-readable name shown to reviewers (e.g. 人行道东段); at most 200 characters.")
     kind: ZoneKind = Field(description="Zone kind: sidewalk (motor vehicles parked), non_motor (bicycles, e-bikes, "
                           "motorcycles, tricycles parked), no_vending, shopfront or no_dumping.")
     polygon: list[Point] = Field(
         description="Polygon corners as [x, y] fractions (0-1) of frame width and height, so the zone "
-        "survives a change of stream resolution. At least 3 points."
+        f"survives a change of stream resolution. 3 to {MAX_POLYGON_POINTS} points.",
+        max_length=MAX_POLYGON_POINTS,
+        json_schema_extra={"minItems": 3, "items": {"type": "array", "prefixItems": [_COORD, _COORD],
+                                                    "minItems": 2, "maxItems": 2}},
     )
     dwell_seconds: float | None = Field(
         default=None,
         description="How long a violation must persist before a candidate is raised. Defaults per kind: "
-        "sidewalk 120, non_motor 300, no_vending 300, shopfront 600, no_dumping 60.",
+        "sidewalk 120, non_motor 300, no_vending 300, shopfront 600, no_dumping 60. 0 to 86400 (a day).",
+        json_schema_extra={"minimum": 0, "maximum": MAX_DWELL_SECONDS},
     )
     max_displacement: float = Field(
         default=0.5,
         gt=0,
+        le=10,
         description="A tracked object counts as stationary while its anchor stays within this fraction of "
         "its box size (the larger side) of where its dwell started.",
     )
     min_score: float = Field(default=0.25, ge=0, le=1, description="Minimum detection score for this zone's rule.")
-    labels: list[str] | None = Field(
+    labels: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None,
+        max_length=50,
         description="Detector labels this zone's rule watches; default depends on the kind "
         "(sidewalk: car, truck, bus; non_motor: bicycle, motorcycle, tricycle). COCO's `motorcycle` is mostly "
         "an e-bike on a Chinese pavement, so it counts as non-motor by default; list it in a sidewalk zone's "
@@ -80,11 +98,13 @@ class ZoneConfig(_Strict):
     min_object_area: float = Field(
         default=0.0005,
         ge=0,
+        le=1,
         description="Left-behind objects: minimum size as a fraction of the frame area (0.0005 = 0.05 %).",
     )
     min_object_pixels: int | None = Field(
         default=None,
         ge=1,
+        le=100_000_000,
         description="Left-behind objects: minimum box area in source-image pixels (applied besides "
         "min_object_area; the larger requirement wins). Unset = only min_object_area.",
     )
@@ -97,6 +117,7 @@ class ZoneConfig(_Strict):
     max_age_seconds: float = Field(
         default=6 * 3600,
         gt=0,
+        le=30 * 86400,
         description="Left-behind objects: after this long an unhandled static object is absorbed into the "
         "background model.",
     )
@@ -106,7 +127,7 @@ class ZoneConfig(_Strict):
         le=1,
         description="Left-behind objects: 0 (only strong changes) to 1 (faint changes too).",
     )
-    shop_id: str | None = Field(default=None, description="Shopfront zones: the registered shop in front of which this strip lies.")
+    shop_id: str | None = Field(default=None, max_length=64, description="Shopfront zones: the registered shop in front of which this strip lies.")
 
     _v_id = field_validator("id")(lambda cls, v: _check_id(v))
 
@@ -127,6 +148,8 @@ class ZoneConfig(_Strict):
     def _dwell(cls, value: float | None) -> float | None:
         if value is not None and value < 0:
             raise ValueError(f"dwell_seconds must be 0 or more, got {value}")
+        if value is not None and not value <= MAX_DWELL_SECONDS:
+            raise ValueError(f"dwell_seconds must be at most {MAX_DWELL_SECONDS:g} (a day), got {value}")
         return value
 
     @property
@@ -196,7 +219,8 @@ class CameraConfig(_Strict):
     address: str | None = Field(default=None, description="Street address of the camera's view, printed on notices.")
     latitude: float | None = Field(default=None, ge=-90, le=90, description="WGS-84 latitude of the watched place.")
     longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 longitude of the watched place.")
-    zones: list[ZoneConfig] = Field(default_factory=list, description="Watched zones of this camera.")
+    zones: list[ZoneConfig] = Field(default_factory=list, max_length=MAX_ZONES_PER_CAMERA,
+                                    description=f"Watched zones of this camera (at most {MAX_ZONES_PER_CAMERA}).")
 
     _v_id = field_validator("id")(lambda cls, v: _check_id(v))
 
@@ -355,6 +379,13 @@ class ServerConfig(_Strict):
         description="Addresses or networks (CIDR) of your reverse proxies. Only requests from these have "
         "their X-Forwarded-For believed for the client address (login limits, audit log); empty = never.",
     )
+    max_body_bytes: int = Field(
+        default=1024 * 1024,
+        ge=1024,
+        le=64 * 1024 * 1024,
+        description="Largest request body the API reads, in bytes (larger: 413). The biggest legitimate "
+        "body, a camera's full zone set at the limits, is about 400 kB.",
+    )
 
 
 class NoticesConfig(_Strict):
@@ -363,7 +394,7 @@ class NoticesConfig(_Strict):
     grace_seconds: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_GRACE),
         description="Grace period per violation type (sidewalk_parking, non_motor_parking, street_vendor, "
-        "out_of_shop, illegal_dumping) in seconds; at the deadline the camera re-checks the place.",
+        "out_of_shop, illegal_dumping) in seconds, 0 to 30 days; at the deadline the camera re-checks the place.",
     )
     on_persist: Literal["case", "supervisor"] = Field(
         default="case",
@@ -390,8 +421,8 @@ class NoticesConfig(_Strict):
         for key, seconds in value.items():
             if key not in VIOLATIONS:
                 raise ValueError(f"unknown violation '{key}' (known: {', '.join(VIOLATIONS)})")
-            if seconds < 0:
-                raise ValueError(f"grace for '{key}' must be 0 or more seconds, got {seconds}")
+            if not 0 <= seconds <= MAX_GRACE_SECONDS:
+                raise ValueError(f"grace for '{key}' must be 0 to {MAX_GRACE_SECONDS:g} seconds (30 days), got {seconds}")
         return value
 
     def grace_for(self, violation: str) -> float:

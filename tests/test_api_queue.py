@@ -297,8 +297,9 @@ def test_skip_leaves_it_for_others_not_for_the_skipper(env):
 
 def test_release_gives_the_candidate_back(env):
     cid = claim(env, "rev1", 1)[0][0]
-    # another reviewer's release does nothing; a supervisor's does
-    assert env["c"]["rev2"].post(f"/api/v1/candidates/{cid}/release").status_code == 204
+    # another reviewer's release is refused and changes nothing; a supervisor's releases it
+    refused = env["c"]["rev2"].post(f"/api/v1/candidates/{cid}/release")
+    assert refused.status_code == 403 and refused.json()["code"] == "not_your_claim"
     assert env["c"]["rev2"].get(f"/api/v1/candidates/{cid}").json()["claim"]["user"] == "rev1"
     assert env["c"]["sup"].post(f"/api/v1/candidates/{cid}/release").status_code == 204
     assert env["c"]["rev2"].get(f"/api/v1/candidates/{cid}").json()["claim"] is None

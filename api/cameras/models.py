@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from streetwarden.config import ZoneConfig
+from streetwarden.api.values import MAX_ID
+from streetwarden.config import MAX_ZONES_PER_CAMERA, ZoneConfig
 
 
 class ZoneOut(ZoneConfig):
@@ -44,7 +45,8 @@ class ZonesIn(BaseModel):
     """The complete set of zones of a camera (the editor saves all at once)."""
 
     model_config = ConfigDict(extra="forbid")
-    zones: list[ZoneConfig] = Field(max_length=100, description="Every zone of the camera; zones not listed are deleted.")
-    expected_version: int | None = Field(default=None, ge=0, description="The zones_version the editor started "
+    zones: list[ZoneConfig] = Field(max_length=MAX_ZONES_PER_CAMERA, description=f"Every zone of the camera (at "
+                                    f"most {MAX_ZONES_PER_CAMERA}); zones not listed are deleted.")
+    expected_version: int | None = Field(default=None, ge=0, le=MAX_ID, description="The zones_version the editor started "
                                          "from; when given and the stored version moved on, the save is refused (409) "
                                          "instead of overwriting someone else's change.")

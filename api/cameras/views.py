@@ -14,11 +14,11 @@ from streetwarden.api.cameras import service
 from streetwarden.api.cameras.models import CameraOut, ZoneOut, ZonesIn
 from streetwarden.api.candidates.service import names
 from streetwarden.api.context import AppContext, client_ip, get_ctx
-from streetwarden.api.errors import responses
+from streetwarden.api.errors import ApiError, responses
 from streetwarden.api.values import ID_PATTERN, CameraId, bad_request_value
 from streetwarden.store.audit import record
 from streetwarden.store.schema import Camera
-from streetwarden.config import ZoneConfig
+from streetwarden.config import MAX_ZONES_PER_CAMERA, ZoneConfig
 from streetwarden.logs import event
 
 log = logging.getLogger("streetwarden.api")
@@ -81,6 +81,9 @@ def _save(ctx: AppContext, request: Request, me: Principal, camera_id: str, acti
         cam = _camera(s, camera_id)
         old = service.zones_of(s, camera_id)
         new = change(old)
+        if len(new) > MAX_ZONES_PER_CAMERA:
+            raise ApiError(409, f"camera '{camera_id}' already has {len(old)} zones, the most a camera may have is "
+                           f"{MAX_ZONES_PER_CAMERA}; delete or merge zones first", "too_many_zones")
         try:
             version = service.replace_zones(s, cam, new, expected)
         except service.VersionMoved:
@@ -104,7 +107,8 @@ def put_zones(camera_id: CameraId, body: ZonesIn, request: Request, me: Principa
     return _save(ctx, request, me, camera_id, "zones.replace", lambda _old: list(body.zones), body.expected_version)
 
 
-@router.post("/{camera_id}/zones", response_model=CameraOut, status_code=201, responses=responses(401, 403, 404, 409),
+@router.post("/{camera_id}/zones", response_model=CameraOut, status_code=201, responses=responses(
+                 401, 403, 404, 409, t409=f"A zone with this id exists, or the camera has {MAX_ZONES_PER_CAMERA} zones already."),
              summary="Add a zone", description="Adds one zone (409 if its id is taken).")
 def add_zone(camera_id: CameraId, zone: ZoneConfig, request: Request, me: Principal = Depends(require(*SUPERVISORS)),
              ctx: AppContext = Depends(get_ctx)) -> CameraOut:

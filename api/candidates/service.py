@@ -21,7 +21,7 @@ from streetwarden.api.auth.service import Principal
 from streetwarden.api.candidates.models import ListFilters
 from streetwarden.api.values import iso
 from streetwarden.store.audit import record
-from streetwarden.store.review import Claim, Decision, Skip, release_claim, try_claim
+from streetwarden.store.review import Claim, Decision, Skip, held_claim, release_claim, try_claim
 from streetwarden.store.schema import Camera, Candidate, Evidence, ZoneRow
 from streetwarden.store.users import User
 from streetwarden.logs import event
@@ -216,7 +216,19 @@ def claim(db, me: Principal, count: int, f: ListFilters, lease: float, skip_seco
     return [i for i in items if i["status"] == "pending"], expires
 
 
+class NotYourClaim(Exception):
+    """A reviewer tried to release a live claim another reviewer holds."""
+
+    def __init__(self, holder: str) -> None:
+        super().__init__(holder)
+        self.holder = holder
+
+
 def release(s: Session, me: Principal, candidate_id: int, force: bool, ip: str | None) -> bool:
+    """Drop the caller's claim (any claim with `force`); NotYourClaim when someone else holds it."""
+    held = None if force else held_claim(s, candidate_id, time.time())
+    if held is not None and held.user_id != me.user_id:
+        raise NotYourClaim(s.scalar(select(User.username).where(User.id == held.user_id)) or "another reviewer")
     n = release_claim(s, candidate_id, None if force else me.user_id)
     if n:
         record(s, "candidate.release", actor=me.username, actor_id=me.user_id, target_type="candidate",

@@ -13,7 +13,7 @@ from streetwarden.api.auth.service import READERS, REVIEWERS, SUPERVISORS, Princ
 from streetwarden.api.candidates import service
 from streetwarden.api.candidates.models import CandidateOut, CandidatePage, ClaimIn, ClaimOut, ListFilters, QueueStats
 from streetwarden.api.context import AppContext, client_ip, get_ctx
-from streetwarden.api.errors import responses
+from streetwarden.api.errors import ApiError, responses
 from streetwarden.api.values import (
     ID_PATTERN, MAX_ID, CandidateId, CandidateStatus, Violation, decode_cursor, encode_cursor, json_response, to_seconds,
 )
@@ -100,7 +100,9 @@ def get_candidate(candidate_id: CandidateId, me: Principal = Depends(require(*RE
     return json_response(items[0])
 
 
-@router.post("/candidates/{candidate_id}/release", status_code=204, responses=responses(401, 403, 404),
+@router.post("/candidates/{candidate_id}/release", status_code=204, responses=responses(
+                 401, 403, 404, t403="The role may not do this, or another reviewer holds the claim "
+                 "(code `not_your_claim`: only they, a supervisor or an admin can release it)."),
              summary="Release a claim", description="Gives the candidate back to the queue. Reviewers release "
              "their own claim; supervisors and admins may release anyone's.")
 def release(candidate_id: CandidateId, request: Request, me: Principal = Depends(require(*REVIEWERS)),
@@ -109,7 +111,11 @@ def release(candidate_id: CandidateId, request: Request, me: Principal = Depends
         if s.get(Candidate, candidate_id) is None:
             raise HTTPException(404, f"no candidate {candidate_id}")
         force = me.role in {r.value for r in SUPERVISORS}
-        service.release(s, me, candidate_id, force, client_ip(request))
+        try:
+            service.release(s, me, candidate_id, force, client_ip(request))
+        except service.NotYourClaim as err:
+            raise ApiError(403, f"candidate {candidate_id} is claimed by {err.holder}: only they, a supervisor or "
+                           "an admin can release it", "not_your_claim") from None
     return Response(status_code=204)
 
 

@@ -7,6 +7,7 @@ from enum import Enum
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from streetwarden.api.errors import ErrorOut
 from streetwarden.api.values import Note
 
 
@@ -69,8 +70,8 @@ class DecisionOut(BaseModel):
     status: str = Field(description="The candidate's status now: warned, case, rejected (or pending after a skip).")
 
 
-class ConflictOut(BaseModel):
-    """Why a decision was refused (HTTP 409)."""
+class ConflictOut(ErrorOut):
+    """Why a decision was refused (HTTP 409): code claimed_by_other, not_pending or already_decided."""
 
     detail: str = Field(description="What is in the way, phrased for the user.")
     decision: DecisionOut | None = Field(default=None, description="The decision already made, if that is the conflict.")

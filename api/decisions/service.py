@@ -49,12 +49,13 @@ def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: 
     at = time.time()
     cand = s.get(Candidate, candidate_id)
     if cand is None:
-        return 404, {"detail": f"no candidate {candidate_id}"}
+        return 404, {"detail": f"no candidate {candidate_id}", "code": "not_found"}
     claim = held_claim(s, candidate_id, at)
     if cand.status == "pending" and claim is not None and claim.user_id != me.user_id:
         holder = s.scalar(select(User.username).where(User.id == claim.user_id))
         return 409, {"detail": f"candidate {candidate_id} is claimed by {holder} until "
-                               f"{iso(claim.expires_at).isoformat(timespec='seconds')}", "claimed_by": holder}
+                               f"{iso(claim.expires_at).isoformat(timespec='seconds')}", "claimed_by": holder,
+                     "code": "claimed_by_other"}
     kind = body.decision
     if kind == DecisionKind.skip:
         if cand.status != "pending":
@@ -88,10 +89,10 @@ def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: 
 def _already(s: Session, candidate_id: int, status: str) -> tuple[int, dict]:
     d = s.scalar(select(Decision).where(Decision.candidate_id == candidate_id))
     if d is None:
-        return 409, {"detail": f"candidate {candidate_id} is no longer pending (status {status})"}
+        return 409, {"detail": f"candidate {candidate_id} is no longer pending (status {status})", "code": "not_pending"}
     when = iso(d.decided_at).isoformat(timespec="seconds")
     return 409, {"detail": f"candidate {candidate_id} was already decided: {d.decision} by {d.username} at {when}",
-                 "decision": _out(d, status)}
+                 "decision": _out(d, status), "code": "already_decided"}
 
 
 def request_hash(candidate_id: int, body: DecisionIn) -> str:

@@ -13,8 +13,10 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from streetwarden.api.deps import Principal, get_db, get_settings, require_role
+from streetwarden.api.errors import responses
 from streetwarden.api.http_errors import http_errors
 from streetwarden.api.integration.views import REF
+from streetwarden.api.values import FIRST_DAY, LAST_DAY, MAX_ID
 from streetwarden.store.bundles import build_bundle
 from streetwarden.store.db import Database
 from streetwarden.store.notice_schema import Case
@@ -32,7 +34,7 @@ EVIDENCE_READERS = require_role("reviewer", "supervisor", "admin", "integration"
 
 @router.get("/api/v1/notices/{ref}/bundle", summary="Evidence ZIP of a notice", response_class=Response,
             description="The notice's evidence pictures and its JSON record as a ZIP, with manifest.json listing the SHA-256 of every file.",
-            responses={200: {"content": {"application/zip": {}}, "description": "ZIP with manifest.json (SHA-256 of every file)"}})
+            responses={**responses(401, 403, 404), 200: {"content": {"application/zip": {}}, "description": "ZIP with manifest.json (SHA-256 of every file)"}})
 def notice_bundle(ref: Annotated[str, REF], _: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db),
                   settings: Settings = Depends(get_settings)) -> Response:
     return _bundle(ref, "N", db, settings)
@@ -40,7 +42,7 @@ def notice_bundle(ref: Annotated[str, REF], _: Principal = Depends(EVIDENCE_READ
 
 @router.get("/api/v1/cases/{ref}/bundle", summary="Evidence ZIP of a case", response_class=Response,
             description="The case's evidence pictures and its JSON record as a ZIP, with manifest.json listing the SHA-256 of every file.",
-            responses={200: {"content": {"application/zip": {}}, "description": "ZIP with manifest.json (SHA-256 of every file)"}})
+            responses={**responses(401, 403, 404), 200: {"content": {"application/zip": {}}, "description": "ZIP with manifest.json (SHA-256 of every file)"}})
 def case_bundle(ref: Annotated[str, REF], _: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db),
                 settings: Settings = Depends(get_settings)) -> Response:
     return _bundle(ref, "C", db, settings)
@@ -60,7 +62,8 @@ class SupervisorDecision(BaseModel):
     note: str | None = Field(default=None, max_length=2000, description="Why; kept with the notice or case.")
 
 
-@router.post("/api/v1/notices/{ref}/supervisor-decision", summary="Settle a notice that persisted after its grace period",
+@router.post("/api/v1/notices/{ref}/supervisor-decision", responses=responses(
+                 401, 403, 404, 409, t409="The notice is not awaiting a supervisor."), summary="Settle a notice that persisted after its grace period",
             description="escalate opens a case (returned) and closes the notice; cancel closes the notice without one (the notice is returned).")
 def decide_notice(ref: Annotated[str, REF], body: SupervisorDecision, user: Principal = Depends(require_role("supervisor", "admin")),
                   db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
@@ -74,15 +77,15 @@ class PlateCorrection(BaseModel):
     text: str = Field(min_length=2, max_length=16, description="The plate as the reviewer reads it, e.g. 粤B12345.")
 
 
-@router.put("/api/v1/candidates/{candidate_id}/plate", summary="Correct the plate read by OCR",
+@router.put("/api/v1/candidates/{candidate_id}/plate", responses=responses(401, 403, 404), summary="Correct the plate read by OCR",
             description="Replaces the plate of a candidate with the one a reviewer reads; it must be a mainland plate. Returns the stored plate.")
-def put_plate(candidate_id: Annotated[int, Path(ge=1, description="Id of the candidate.")], body: PlateCorrection, user: Principal = Depends(PEOPLE),
+def put_plate(candidate_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Id of the candidate.")], body: PlateCorrection, user: Principal = Depends(PEOPLE),
               db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
     with http_errors(), db.session() as s:
         return correct_plate(s, candidate_id, body.text, user, settings)
 
 
-@router.get("/api/v1/shops", summary="Registered shops with their violations in the window and rating",
+@router.get("/api/v1/shops", responses=responses(401, 403), summary="Registered shops with their violations in the window and rating",
             description="Every registered shop with its zones, the number of out-of-shop violations in the last `window_days` days and the rating it gives.")
 def get_shops(_: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db),
               settings: Settings = Depends(get_settings)) -> list[dict[str, Any]]:
@@ -90,7 +93,7 @@ def get_shops(_: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(g
         return [shop_json(s, shop, settings.shop_rating) for shop in list_shops(s)]
 
 
-@router.get("/api/v1/shops/{shop_id}", summary="One shop",
+@router.get("/api/v1/shops/{shop_id}", responses=responses(401, 403, 404), summary="One shop",
             description="A registered shop with its zones, violation count in the rating window and rating.")
 def get_shop(shop_id: Annotated[str, Path(max_length=64, description="Id of the shop.")], _: Principal = Depends(EVIDENCE_READERS),
              db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
@@ -105,9 +108,9 @@ def _range(start: date | None, end: date | None, tz_offset: int) -> tuple[float,
     tz = timezone(timedelta(minutes=tz_offset))
     today = datetime.now(tz).date()
     end = end or today
-    start = start or end - timedelta(days=29)
-    if start > end:
-        raise HTTPException(422, f"from ({start}) is after to ({end})")
+    start = start or max(FIRST_DAY, end - timedelta(days=29))
+    if not FIRST_DAY <= start <= end <= LAST_DAY:
+        raise HTTPException(422, f"from ({start}) must not be after to ({end}), both within {FIRST_DAY} to {LAST_DAY}")
     lo = datetime.combine(start, datetime.min.time(), tz).timestamp()
     hi = datetime.combine(end + timedelta(days=1), datetime.min.time(), tz).timestamp()
     return lo, hi
@@ -122,14 +125,14 @@ def _stats(db: Database, start: date | None, end: date | None, tz: int, camera: 
     return out
 
 
-FromQ = Annotated[date | None, Query(alias="from", description="First day (YYYY-MM-DD); default 29 days before `to`.")]
-ToQ = Annotated[date | None, Query(alias="to", description="Last day (YYYY-MM-DD); default today.")]
+FromQ = Annotated[date | None, Query(alias="from", ge=FIRST_DAY, le=LAST_DAY, description=f"First day (YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}); default 29 days before `to`.")]
+ToQ = Annotated[date | None, Query(alias="to", ge=FIRST_DAY, le=LAST_DAY, description=f"Last day (YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}); default today.")]
 TzQ = Annotated[int, Query(ge=-720, le=840, description="Time zone of the days in minutes east of UTC (China: 480).")]
 CamQ = Annotated[str | None, Query(max_length=64, description="Only this camera.")]
 VioQ = Annotated[Literal["sidewalk_parking", "non_motor_parking", "street_vendor", "out_of_shop", "illegal_dumping"] | None, Query(description="Only this violation type.")]
 
 
-@router.get("/api/v1/stats", summary="Per day / camera / violation: captured … closed without a case",
+@router.get("/api/v1/stats", responses=responses(401, 403), summary="Per day / camera / violation: captured … closed without a case",
             description="Counts per day, camera and violation of the candidates captured in the days from `from` to `to` (inclusive, in time zone `tz`): captured, confirmed, rejected, warned, complied, escalated, cases and the share closed without a case; plus totals.")
 def get_stats(start: FromQ = None, end: ToQ = None, tz: TzQ = 480, camera: CamQ = None, violation: VioQ = None,
               _: Principal = Depends(EVIDENCE_READERS), db: Database = Depends(get_db)) -> dict[str, Any]:
