@@ -53,18 +53,9 @@ class SecurityHeaders(HttpMiddleware):
         await self.app(scope, receive, send_with_headers)
 
 
-def _describe_builtins(schema: dict[str, Any]) -> dict[str, Any]:
-    """FastAPI's own schemas come without field descriptions; give them some."""
+def _describe_forms(schema: dict[str, Any]) -> dict[str, Any]:
+    """FastAPI's generated form bodies come without a description; give them one."""
     comps = schema.get("components", {}).get("schemas", {})
-    builtin = {
-        "ValidationError": {"loc": "Where the bad value is.", "msg": "Why it is refused.", "type": "Error type.",
-                            "input": "The value sent.", "ctx": "Extra facts about the error."},
-        "HTTPValidationError": {"detail": "The problems."},
-    }
-    for name, fields in builtin.items():
-        for prop, text in fields.items():
-            if prop in comps.get(name, {}).get("properties", {}):
-                comps[name]["properties"][prop].setdefault("description", text)
     for name, body in comps.items():
         if name.startswith("Body_"):
             body.setdefault("description", "Form fields.")
@@ -88,7 +79,7 @@ def create_app(settings: Settings, db: Database, worker: Any | None = None, secr
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
-            app.openapi_schema = errors.document_errors(_describe_builtins(schema))
+            app.openapi_schema = errors.document_errors(_describe_forms(schema))
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
