@@ -7,7 +7,6 @@ first one, and `models list` can say where each file came from.
 
 from __future__ import annotations
 
-import fcntl
 import hashlib
 import json
 import os
@@ -20,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from streetwarden.config import ConfigError, Settings, model_search_dirs
+from streetwarden.filelock import exclusive
 from streetwarden.models.card import CARDS_DIR, ModelCard, find_card, read_card
 
 INDEX = "index.json"
@@ -111,12 +111,8 @@ class ModelStore:
     def locked(self) -> Iterator[None]:
         """One fetch/import at a time per store (two would write the same `.part` file)."""
         self.dir.mkdir(parents=True, exist_ok=True)
-        with (self.dir / ".lock").open("a") as f:
-            fcntl.flock(f, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(f, fcntl.LOCK_UN)
+        with exclusive(self.dir / ".lock"):
+            yield
 
 
 def store_for(settings: Settings) -> ModelStore:

@@ -10,7 +10,6 @@ baseline revision creates only the tables they lack, so they are adopted as they
 
 from __future__ import annotations
 
-import fcntl
 import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -23,6 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, text
 
+from streetwarden.filelock import exclusive
 from streetwarden.logs import event
 
 log = logging.getLogger("streetwarden.store")
@@ -92,12 +92,8 @@ def _file_lock(engine: Engine) -> Iterator[None]:
     if engine.dialect.name != "sqlite" or not db_file or db_file == ":memory:":
         yield
         return
-    with open(f"{db_file}.migrate-lock", "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
+    with exclusive(f"{db_file}.migrate-lock"):
+        yield
 
 
 def upgrade(engine: Engine) -> SchemaStatus:
