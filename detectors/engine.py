@@ -63,15 +63,21 @@ class CameraEngine:
             for obs in rule.observe(zone, scene) + extra.get(zone.id, []):
                 present.add((zone.id, obs.key))
                 dwell = self.timers.observe(zone.id, obs.key, obs.box, ts, image, zone.config.max_displacement, obs.companion)
+                # a left-behind object: (appeared, ts, frame) of its first sight, kept by its engine
+                sight = obs.attributes.pop("first_sight", None)
                 if obs.started is not None and obs.started < dwell.start_ts:
-                    dwell.start_ts = obs.started  # a left-behind object's dwell runs from its appearance
+                    # its dwell runs from its appearance, or from when its owner walked off
+                    dwell.start_ts = obs.started
                 if not rule.qualifies(zone, dwell, ts):
                     continue
+                first_seen, first_ts, first_frame = dwell.start_ts, None, dwell.first_frame
+                if sight is not None:
+                    first_seen, first_ts, first_frame = sight
                 evidence: list[EvidenceImage] = obs.attributes.pop("evidence", [])
                 event = self.book.report(
                     zone_id=zone.id, violation=rule.violation, label=obs.label, score=obs.score, box=obs.box,
-                    first_seen=dwell.start_ts, ts=ts, frame=image, first_frame=dwell.first_frame,
-                    first_box=dwell.first_box, extra=evidence, attributes=obs.attributes,
+                    first_seen=first_seen, ts=ts, frame=image, first_frame=first_frame,
+                    first_box=dwell.first_box, first_ts=first_ts, extra=evidence, attributes=obs.attributes,
                 )
                 if event is not None:
                     events.append(event)
