@@ -53,11 +53,13 @@ class CameraMotion:
         self.steps: deque[tuple[float, float]] = deque()
         self.jumps = 0
         self.lost_frames = 0
+        self.unaligned_since: float | None = None  # first of the current run of frames that did not align
 
     def reset(self) -> None:
         """The model was re-learnt from the current frame: offsets start again at zero."""
         self.offset[:] = 0.0
         self.usual_rho = 0.0
+        self.unaligned_since = None
 
     @staticmethod
     def texture(img: np.ndarray) -> np.ndarray:
@@ -77,15 +79,18 @@ class CameraMotion:
             return None
         return off, float(rho)
 
-    def estimate(self, ts: float, bg: np.ndarray, cur: np.ndarray, exclude: np.ndarray) -> MotionEstimate:
-        """Offset of ``cur`` (normalised grey frame, model size) from ``bg`` (the model), with
-        ``exclude`` (frame coordinates, model size) the pixels not to trust (tracked things)."""
+    def estimate(self, ts: float, bg: np.ndarray, cur: np.ndarray, exclude: np.ndarray,
+                 outliers: np.ndarray | None = None) -> MotionEstimate:
+        """Offset of ``cur`` (grey frame, model size) from ``bg`` (the model), with ``exclude``
+        (frame coordinates, model size) the pixels not to trust (tracked things) and ``outliers``
+        those that disagree with the model at the last offset (an untracked car driving through):
+        left out when following the drift, not when searching for a jump."""
         ref, img = self.texture(bg), self.texture(cur)
         h, w = ref.shape
-        mask = (cv2.resize(exclude.view(np.uint8), (w, h), interpolation=cv2.INTER_NEAREST) == 0).view(np.uint8)
-        mask[:3], mask[-3:], mask[:, :3], mask[:, -3:] = 0, 0, 0, 0
+        mask = self._mask(exclude, (w, h))
         prev = self.offset.copy()
-        best = self._ecc(ref, img, mask, prev / 2.0)
+        follow = mask if outliers is None else mask & self._mask(exclude | outliers, (w, h))
+        best = self._ecc(ref, img, follow if int(follow.sum()) > 0.2 * follow.size else mask, prev / 2.0)
         jumped = False
         if best is None or not self._good(best[1]):
             # a jump: the coarse shift by phase correlation (the whole view at once), then ECC again
@@ -95,21 +100,32 @@ class CameraMotion:
             if guess is not None and (best is None or guess[1] > best[1]):
                 best, jumped = guess, True
         if best is None:
-            self._record(ts, 0.0)
-            self.lost_frames += 1
+            self._lost(ts)
             return MotionEstimate((float(prev[0]), float(prev[1])), False, 0.0, 0.0, False)
         off, rho = best[0] * 2.0, best[1]
         aligned = self._good(rho) and float(np.abs(off).max()) <= self.max_offset
         if not aligned:
-            self._record(ts, 0.0)
-            self.lost_frames += 1
+            self._lost(ts)
             return MotionEstimate((float(prev[0]), float(prev[1])), False, rho, 0.0, jumped)
         step = float(math.hypot(*(off - prev)))
         self.offset = off
         self.usual_rho = rho if self.usual_rho == 0.0 else 0.95 * self.usual_rho + 0.05 * rho
         self.jumps += int(jumped)
+        self.unaligned_since = None
         self._record(ts, step)
         return MotionEstimate((float(off[0]), float(off[1])), True, rho, step, jumped)
+
+    @staticmethod
+    def _mask(exclude: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+        mask = (cv2.resize(exclude.view(np.uint8), size, interpolation=cv2.INTER_NEAREST) == 0).view(np.uint8)
+        mask[:3], mask[-3:], mask[:, :3], mask[:, -3:] = 0, 0, 0, 0
+        return mask
+
+    def _lost(self, ts: float) -> None:
+        self._record(ts, 0.0)
+        self.lost_frames += 1
+        if self.unaligned_since is None:
+            self.unaligned_since = ts
 
     def _good(self, rho: float) -> bool:
         return rho >= self.min_rho and (self.usual_rho == 0.0 or rho >= self.rel_rho * self.usual_rho)

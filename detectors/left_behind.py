@@ -142,6 +142,7 @@ class LeftBehindEngine:
         self.masks: list[np.ndarray] = []  # camera masks: polygons in fractions of the frame
         self.overlays: list[Box] = []  # overlay text lines found by the engine (frame coords, model px)
         self._masks_sig: tuple | None = None
+        self._view: dict = {"state": "steady", "reason": None, "offset_px": [0.0, 0.0], "relearned": 0, "motion_ms": 0.0}
         self.objects: list[StaticObject] = []
         self.gone: list[StaticObject] = []
         self.traces: dict[int, _TrackTrace] = {}
@@ -154,6 +155,27 @@ class LeftBehindEngine:
         """Camera masks (polygons in fractions of the frame): nothing inside is analysed."""
         self.masks = [np.asarray(p, np.float32) for p in polygons]
         self._masks_sig = None
+
+    def view_health(self) -> dict:
+        """The camera's view for its health record: ``shaking`` (it keeps moving: nothing new is
+        raised from it while it does), ``unaligned`` (the frame matches the background nowhere near:
+        a big thing in front, or a new view, re-learnt if most of it stays changed) or ``steady``,
+        with the offset followed so far (source pixels) and the re-learns. Safe from other threads:
+        it is the snapshot taken after the last analysed frame."""
+        return self._view
+
+    def _view_state(self) -> dict:
+        model, motion = self.model, self.model.motion
+        scale = model.scale or 1.0
+        offset = [round(float(v) / scale, 1) for v in motion.offset]
+        if motion.shaking:
+            state, reason = "shaking", "the camera keeps moving (wind, a loose mount): no new left-behind objects while it does"
+        elif motion.unaligned_since is not None and (model.last_ts or 0.0) - motion.unaligned_since >= 3.0:
+            state, reason = "unaligned", "the view does not match the background: re-learning if it lasts"
+        else:
+            state, reason = "steady", None
+        return {"state": state, "reason": reason, "offset_px": offset, "relearned": model.resets,
+                "motion_ms": round(model.motion_ms, 2)}
 
     # -- public API for reviews -------------------------------------------------------------------
     def absorb(self, box: np.ndarray) -> int:
@@ -209,8 +231,9 @@ class LeftBehindEngine:
             (tid, _feet(b)) for tid, b in self._recent(ts, seen_now, self.person_memory, PERSON_LABELS, still_only=True, ids=True)]
         self._seen_now = seen_now
         self._label(ts, people, parked, others)
-        self._owners(ts, persons + self._recent(ts, seen_now, 3.0, PERSON_LABELS, still_only=True, ids=True))
+        self._owners(ts, persons)  # a missed detection or two is bridged by owner_gap
         self._expire(ts, zones)
+        self._view = self._view_state()
         return self._observe(ts, zones, scene)
 
     # -- detections and tracks --------------------------------------------------------------------
@@ -443,9 +466,13 @@ class LeftBehindEngine:
         return best
 
     def _solid(self, mask: np.ndarray) -> bool:
-        """At least ``min_thickness`` model pixels thick somewhere: not a line (tape, wire, shadow edge)."""
+        """At least ``min_thickness`` model pixels thick somewhere: not a line (tape, wire, shadow edge);
+        or a small compact blob (a bottle, a bag ~20 px at 720p: square-ish, mostly filled, 4+ px a side)."""
         roi = np.pad(mask.astype(np.uint8), 1)
-        return float(cv2.distanceTransform(roi, cv2.DIST_L2, 3).max()) >= self.min_thickness / 2
+        if float(cv2.distanceTransform(roi, cv2.DIST_L2, 3).max()) >= self.min_thickness / 2:
+            return True
+        h, w = mask.shape
+        return min(h, w) >= 4 and max(h, w) <= 2 * min(h, w) and float(mask.mean()) >= 0.6
 
     def _not_a_thing(self, mask: np.ndarray, box: Box) -> bool:
         """A ghost (something of the background went away: its outline is in the background, not

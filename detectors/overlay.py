@@ -33,7 +33,6 @@ class FlickerMap:
         self.band = band  # share of the frame height at top and bottom where overlays sit
         self.max_height = max_height  # overlay text lines are at most this share of the frame height
         self.count: np.ndarray | None = None
-        self.edges: np.ndarray | None = None  # decaying share of frames with a strong edge (text strokes)
         self.window = 5.0  # seconds per window of the regularity count
         self.windows: np.ndarray | None = None  # per pixel: windows in which it changed abruptly
         self.n_windows = 0
@@ -47,12 +46,11 @@ class FlickerMap:
             self._prev = gray
             if self.count is None or self.count.shape != gray.shape:
                 self.count = np.zeros(gray.shape, np.float32)
-                self.edges = np.zeros(gray.shape, np.float32)
                 self.windows = np.zeros(gray.shape, np.uint16)
                 self._win = np.zeros(gray.shape, bool)
                 self.n_windows, self._win_t = 0, 0.0
             return
-        assert self.count is not None and self.edges is not None
+        assert self.count is not None
         decay = np.float32(math.exp(-dt / self.tau))
         changed = (cv2.absdiff(gray, self._prev) > self.step) & ~exclude
         self.count *= decay
@@ -65,17 +63,13 @@ class FlickerMap:
             self._win[:] = False
             self.n_windows += 1
             self._win_t = 0.0
-        gx = cv2.Sobel(gray, cv2.CV_32F, 1, 0, ksize=3)
-        gy = cv2.Sobel(gray, cv2.CV_32F, 0, 1, ksize=3)
-        strong = (np.abs(gx) + np.abs(gy)) > 8.0 * self.step
-        cv2.accumulateWeighted(strong.astype(np.float32), self.edges, 1.0 - float(decay))
         self._prev = gray
 
     def overlay_strip(self, box: Box, min_flicker: float = 2.5, min_pixels: int = 4) -> Box | None:
         """If the region ``box`` (frame coordinates) is overlay text, the text line it sits on.
 
         Overlay text: a thin region in the top or bottom band of the frame, with pixels right
-        beside it (within three of its heights on the same line) that changed abruptly at least
+        beside it (within five of its heights on the same line) that changed abruptly at least
         ``min_flicker`` times lately (the seconds digit next to a minute digit)."""
         if self.count is None:
             return None
@@ -85,7 +79,7 @@ class FlickerMap:
         cy = 0.5 * (y1 + y2)
         if bh > self.max_height * h or (self.band * h < cy < (1.0 - self.band) * h):
             return None
-        reach = 3 * max(bh, 3)
+        reach = 5 * max(bh, 3)
         sx1, sx2 = max(0, x1 - reach), min(w, x2 + reach)
         sy1, sy2 = max(0, y1 - 1), min(h, y2 + 1)
         strip = self.count[sy1:sy2, sx1:sx2]
@@ -94,17 +88,19 @@ class FlickerMap:
         return self._line(sy1, sy2, sx1, sx2)
 
     def _line(self, y1: int, y2: int, x1: int, x2: int) -> Box:
-        """Widen a strip along its text line: columns with persistent strong edges (the static part
-        of the text) within a gap of two line heights."""
-        assert self.edges is not None and self.count is not None
-        w = self.edges.shape[1]
-        cols = (self.edges[y1:y2].max(axis=0) > 0.5) | (self.count[y1:y2].max(axis=0) >= 1.0)
+        """Widen a strip along its text line: over columns of that line that changed abruptly lately
+        (the other clock digits), across gaps of up to two line heights, plus one line height.
+        (Persistent edges cannot tell static text from a textured background, so they are not used.)"""
+        assert self.count is not None
+        h, w = self.count.shape
+        cols = self.count[y1:y2].max(axis=0) >= 1.0
         gap = 2 * max(y2 - y1, 3)
         while x1 > 0 and cols[max(0, x1 - gap):x1].any():
             x1 = max(0, x1 - gap) + int(np.argmax(cols[max(0, x1 - gap):x1]))
         while x2 < w and cols[x2:min(w, x2 + gap)].any():
             x2 = x2 + int(np.flatnonzero(cols[x2:min(w, x2 + gap)])[-1]) + 1
-        return max(0, x1 - 2), max(0, y1 - 1), min(w, x2 + 2), min(self.edges.shape[0], y2 + 1)
+        pad = max(y2 - y1, 3)
+        return max(0, x1 - pad), max(0, y1 - 1), min(w, x2 + pad), min(h, y2 + 1)
 
     def lines(self, regular: float = 0.6) -> list[Box]:
         """All text lines that change regularly (for suggestions): thin horizontal runs of pixels in

@@ -55,7 +55,7 @@ class StaticForeground:
     def __init__(self, width: int = 320, static_seconds: float = 4.0, bg_seconds: float = 45.0,
                  slow_seconds: float = 900.0, warmup_seconds: float = 6.0, window: int = 5, tile: int = 16,
                  tile_seconds: float = 2.0, hold_seconds: float = 6.0, scene_change: float = 0.4,
-                 lost_view_seconds: float = 2.0, blur_step: float = 1.0) -> None:
+                 blur_step: float = 1.0) -> None:
         self.width = width
         self.static_seconds = static_seconds
         self.bg_seconds = bg_seconds  # background time constant where nothing is in front of it
@@ -68,11 +68,9 @@ class StaticForeground:
         self.scene_change = scene_change  # foreground share of the view that means the view itself changed
         self._changed_since: float | None = None
         self.motion = CameraMotion()
-        self.lost_view_seconds = lost_view_seconds  # frames that cannot be aligned for this long: new view
         self.blur_step = blur_step  # model pixels of camera motion in one frame that blur it: clock held
         self.last_motion: MotionEstimate | None = None
         self.motion_ms = 0.0  # cost of the last motion estimate
-        self._lost_since: float | None = None
         self._full_offset = np.zeros(2, np.float64)
         self.mask_frame: np.ndarray | None = None  # frame pixels never analysed (camera masks, overlays)
         self.masked: np.ndarray | None = None  # the same in model coordinates, this frame
@@ -238,20 +236,14 @@ class StaticForeground:
             self._thresholds(ts)
 
         # 0. camera motion: where the frame lies on the model (drift followed every frame, jumps
-        # searched for); a frame that cannot be aligned changes nothing, a run of them is a new view
+        # searched for)
         t_motion = time.perf_counter()
         moving_boxes = self._box_mask(freeze + decay, gray.shape, frame=True)
-        self.last_motion = est = self.motion.estimate(ts, self.bg, gray, moving_boxes | self._fg_frame())
+        self.last_motion = est = self.motion.estimate(ts, self.bg, gray, moving_boxes, self._outliers(gray))
         self.motion_ms = (time.perf_counter() - t_motion) * 1000.0
-        if not est.aligned and not warm:
-            if self._lost_since is None:
-                self._lost_since = ts
-            if ts - self._lost_since >= self.lost_view_seconds:
-                self._lost_since = None
-                self.resets += 1
-                self._relearn(ts, image, gray)
-            return
-        self._lost_since = None
+        # not aligned (a big thing drove through, or the view changed): the last offset is kept and
+        # the clock held; a real change of view shows as most of the view changing (re-learn below)
+        unaligned = not est.aligned
         self.flicker.update(gray * np.float32(1.0 / self.gain), moving_boxes, dt)
         raw, out_of_view = self._align(gray, moving_boxes)
         self.gain = self._gain(raw)
@@ -261,9 +253,9 @@ class StaticForeground:
         self.frame_small = cur
         decay_m = self._box_mask(decay, cur.shape)
         freeze_m = self._box_mask(freeze, cur.shape) & ~decay_m
-        if est.step > self.blur_step:
-            freeze_m |= ~decay_m  # the camera moved during this frame: blur, no evidence of stillness
         tracked = freeze_m | decay_m
+        if unaligned or est.step > self.blur_step or self.motion.shaking:
+            freeze_m = ~decay_m  # the camera moved during this frame (or keeps shaking): no evidence of stillness
 
         # 1. foreground: changed beyond noise, and in structure (or far beyond any shade)
         fg, diff, d2 = self._foreground(cur)
@@ -300,7 +292,7 @@ class StaticForeground:
         if self._view_changed(ts, share):
             self._relearn(ts, image, cur)
             return
-        free = ~tracked & ~self.protect
+        free = ~tracked & ~self.protect & ~(freeze_m & ~decay_m)  # nothing learnt from a held frame either
         if warm:
             cv2.accumulateWeighted(cur, bg, 1.0 - math.exp(-dt / 1.5), mask=free.view(u8))
         else:
@@ -318,9 +310,13 @@ class StaticForeground:
             self._sync_full()
             self._refresh_tiles(image, self._to_frame(fg | tracked | self.protect | (acc > 0) | out_of_view) | moving_boxes)
 
-    def _fg_frame(self) -> np.ndarray:
-        """Last frame's foreground in frame coordinates (moving things are no evidence of motion)."""
-        return self._to_frame(self.fg) if self.fg.any() else self.fg
+    def _outliers(self, gray: np.ndarray) -> np.ndarray:
+        """Frame pixels (frame coordinates) that disagree with the model at the last offset, grown a
+        little: things moving through (untracked cars, people) and last frame's foreground."""
+        rough, _ = self._align(gray, self.fg)
+        bad = (cv2.absdiff(rough * np.float32(1.0 / self.gain), self.bg) > self.thr) | self.fg
+        bad = cv2.dilate(bad.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        return self._to_frame(bad)
 
     def _to_model(self, mask: np.ndarray) -> np.ndarray:
         """A frame-coordinate mask (model size) in model coordinates (the camera's offset taken off)."""
