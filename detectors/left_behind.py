@@ -349,7 +349,7 @@ class LeftBehindEngine:
     def _blobs(self) -> list[tuple[Box, np.ndarray, float]]:
         """Connected static regions (box, mask, area in model pixels); pieces that lie close together
         and appeared within a few seconds of each other are one object (a pile, a bag and its
-        spill)."""
+        spill), and so are pieces that touch (a toppled or pushed object)."""
         model = self.model
         static = model.static.view(np.uint8)
         if not static.any():
@@ -377,7 +377,9 @@ class LeftBehindEngine:
                     ba, bb = pa[0], pb[0]
                     gap = max(ba[0] - bb[2], bb[0] - ba[2], ba[1] - bb[3], bb[1] - ba[3])
                     reach = max(3.0, 0.5 * min(max(ba[2] - ba[0], ba[3] - ba[1]), max(bb[2] - bb[0], bb[3] - bb[1])))
-                    if gap <= reach and abs(pa[3] - pb[3]) <= 5.0:
+                    # close and of one time, or touching whatever their times (an object that toppled or
+                    # was pushed: the moved part is newer than the rest, but it is one thing)
+                    if (gap <= reach and abs(pa[3] - pb[3]) <= 5.0) or gap <= 1:
                         pa[0] = [min(ba[0], bb[0]), min(ba[1], bb[1]), max(ba[2], bb[2]), max(ba[3], bb[3])]
                         pa[1] += pb[1]
                         pa[3] = (pa[3] * pa[2] + pb[3] * pb[2]) / (pa[2] + pb[2])
@@ -437,6 +439,7 @@ class LeftBehindEngine:
                 obj = StaticObject(self._next_id, box, box_s, model.appeared(mask), ts, ts, area * area_scale)
                 self._next_id += 1
                 obj.owner_until = self._owner_history(obj)
+                self._first_sight(obj)  # now, while the frames of its appearance are still kept exactly
                 obj.attribution, obj.attribution_crops = self._attribute(obj)
             self.objects.append(obj)
             matched.add(obj.id)

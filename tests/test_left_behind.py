@@ -438,3 +438,24 @@ def test_rejected_object_is_absorbed_by_the_worker(tmp_path: Path, vtest_path: P
     # the camera's health shows how steady its view is (measured by the left-behind engine)
     view = next(r for r in worker.health.snapshot() if r["camera_id"] == "vtest")["view"]
     assert view["state"] == "steady" and view["relearned"] == 0 and abs(view["offset_px"][0]) < 2.0, view
+
+
+def test_a_toppled_object_is_boxed_whole(clip: Clip, garbage_crop: np.ndarray, place: np.ndarray) -> None:
+    """Put down at t0, knocked over at 40 s (turned on its side, 8 px along): one candidate, whose
+    box then covers the whole toppled object, not the half that did not move."""
+    toppled = cv2.rotate(garbage_crop, cv2.ROTATE_90_CLOCKWISE)  # 64 x 80
+    x1, y2 = int(place[0]) + 8, int(place[3])
+    after = np.array([x1, y2 - toppled.shape[0], x1 + toppled.shape[1], y2], np.float32)
+
+    def scene(ts: float, image: np.ndarray) -> np.ndarray | None:
+        if ts < T0 - 1e-6:
+            return None
+        if ts < 40.0 - 1e-6:
+            return paste(garbage_crop, place, (T0, 1e9))(ts, image)
+        return paste(toppled, after, (0.0, 1e9))(ts, image)
+
+    result = run(clip, [zone()], scene)
+    assert len(result.opened()) == 1, [(e.kind, e.box.tolist(), e.last_seen) for e in result.events]
+    assert {e.incident for e in result.events} == {result.opened()[0].incident}, "the toppled object is the same candidate"
+    objects = [o for o in result.engine.left_behind.objects if iou(o.box, after) > 0.1]
+    assert len(objects) == 1 and iou(objects[0].box, after) >= 0.6, [(o.box.tolist(), iou(o.box, after)) for o in objects]

@@ -221,3 +221,26 @@ def test_dwell_starts_when_the_owner_walks_off(yolox, vtest: Clip) -> None:
     assert abs(first.ts - e.first_seen) <= 0.5
     shown = first.image[OBJ_AT[1]:OBJ_AT[1] + 64, OBJ_AT[0]:OBJ_AT[0] + 80].astype(np.float32)
     assert np.abs(shown - bag).mean() < 8.0, "the first-sight picture shows the bag"
+
+
+# -- a tiny object ----------------------------------------------------------------------------------
+def test_a_20px_object_at_720p_is_found_where_the_zone_allows(yolox, vtest: Clip) -> None:
+    size, (x, y) = 20, (900, 650)
+    bag = scenes.garbage_crop(size, size)
+
+    def frame(ts: float, image: np.ndarray) -> np.ndarray:
+        out = cv2.resize(image, (1280, 720), interpolation=cv2.INTER_LINEAR)
+        return scenes.paste(out, bag, x, y)[0] if ts >= 20.0 else out
+
+    clip = detected(yolox, [(ts, frame(ts, image)) for ts, image in vtest.frames])
+    place = np.array([x, y, x + size, y + size], np.float32)
+    allowed = ZoneConfig(id="all", kind="no_dumping", polygon=WHOLE, dwell_seconds=10, min_object_area=0.0002)
+    engine = CameraEngine("cam", [allowed], live=False)
+    events = [e for (ts, image), d in zip(clip.frames, clip.dets) for e in engine.process(ts, image, d)]
+    opened = [e for e in events if e.kind == "open"]
+    assert len(opened) == 1 and scenes.iou(opened[0].box, place) >= 0.4, described(opened)
+    assert 30.0 - 0.5 <= opened[0].last_seen <= 35.0
+    strict = ZoneConfig(id="all", kind="no_dumping", polygon=WHOLE, dwell_seconds=10, min_object_pixels=900)
+    engine = CameraEngine("cam", [strict], live=False)  # a zone that asks for 30x30 px keeps it out
+    kept_out = [e for (ts, image), d in zip(clip.frames, clip.dets) for e in engine.process(ts, image, d)]
+    assert kept_out == [], described(kept_out)
