@@ -244,3 +244,25 @@ def test_a_20px_object_at_720p_is_found_where_the_zone_allows(yolox, vtest: Clip
     engine = CameraEngine("cam", [strict], live=False)  # a zone that asks for 30x30 px keeps it out
     kept_out = [e for (ts, image), d in zip(clip.frames, clip.dets) for e in engine.process(ts, image, d)]
     assert kept_out == [], described(kept_out)
+
+
+def test_masks_reach_the_worker_through_the_database(tmp_path: Path, vtest_path: Path) -> None:
+    """Live workers run the database's view of a camera: its masks travel with its settings."""
+    from streetwarden.pipeline.worker import Worker
+    from streetwarden.store.camera_settings import load_camera_configs
+    from streetwarden.store.db import Database
+
+    mask = [[0.0, 0.0], [0.5, 0.0], [0.5, 0.1], [0.0, 0.1]]
+    settings = parse_settings({
+        "database": f"sqlite:///{tmp_path / 'sw.db'}", "storage": str(tmp_path / "data"),
+        "cameras": [{"id": "gate", "source": str(vtest_path), "masks": [mask],
+                     "zones": [{"id": "d", "kind": "no_dumping", "polygon": [list(p) for p in WHOLE]}]}],
+    }, base_dir=tmp_path)
+    db = Database(settings.database_url)
+    db.upgrade()
+    worker = Worker(settings, db)  # not --once: it runs the cameras as the database has them
+    with db.session() as s:
+        assert load_camera_configs(s, settings)["gate"].masks == [[tuple(p) for p in mask]]
+    engine = worker.runners[0].engine
+    assert len(engine.masks) == 1 and np.allclose(engine.masks[0], mask)
+    assert len(engine.left_behind.masks) == 1 and np.allclose(engine.left_behind.masks[0], mask)
