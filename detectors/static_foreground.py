@@ -24,11 +24,12 @@ Robustness, in the order it is applied:
   bag neither adds nor removes time); inside boxes of people standing still it runs backwards, so a
   loitering person never becomes a static object, and a bag set down at someone's feet starts to
   count when they walk off;
-- camera shake and drift: when much more of the view than usual changed (and every few seconds),
-  the camera's shift is measured (Lucas-Kanade on the background texture with a gain term) and,
-  if it really explains the frame better, every per-pixel state is moved with it; when most of
-  the view changed for seconds (camera turned, zoomed, infrared switched on) the model re-learns,
-  keeping what it knew under known objects.
+- camera drift, jumps and shake: every frame its offset from the model is measured
+  (detectors/camera_motion.py: ECC, phase correlation for jumps) and the frame is warped onto the
+  model, which never moves; frames that do not align or were blurred by a move hold the clock; when
+  most of the view changed for seconds (camera turned, zoomed, infrared switched on) the model
+  re-learns, keeping what it knew under known objects;
+- masks (camera masks, overlay text lines the engine found) are never foreground.
 
 A full-resolution copy of the background (``bg_full``) is kept in tiles: a tile is refreshed from
 the frame whenever nothing in it is foreground, so it shows the place as it was before an object
