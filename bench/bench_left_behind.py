@@ -1,6 +1,8 @@
 """Cost of the left-behind object engine per 720p frame on one core, beside the YOLOX model time.
 
     python3 bench/bench_left_behind.py [--fps 2] [--repeat 3]
+    python3 bench/bench_left_behind.py --false-alarms
+
 
 vtest.avi frames (decoded at the analysis rate) are resized to 1280x720. For every frame, in one
 run and one thread (cv2.setNumThreads(1), onnxruntime with 1 intra-op thread, BLAS with 1):
@@ -12,7 +14,14 @@ Two clips: the untouched one, and one with a garbage crop (garbage-cn) put down 
 objects are born, matched and reported. CPU time (time.thread_time) is reported besides wall time
 because the machine is shared: CPU time is what the engine costs, wall time also counts waiting.
 Each figure is the median over frames of the best of --repeat passes (the pass with the lowest
-median), the usual way to read a benchmark on a noisy machine.
+median), the usual way to read a benchmark on a noisy machine. ``motion`` is the part of the engine
+that measures the camera's offset (CameraMotion: ECC against the model, every frame).
+
+--false-alarms counts the candidates raised (no_dumping zone over the whole frame, dwell 10 s) on
+footage where nothing is left behind: the real car-park clip (drift, jump, cars), the real indoor
+clip (people standing still), and vtest.avi moved like a drifting-then-jumping camera, like a
+shaking one, and with a burned-in clock. It uses only CameraEngine(camera, zones, live=False) and
+process(), so the same file run in an older checkout gives the "before" figures.
 """
 
 from __future__ import annotations
@@ -75,12 +84,14 @@ def one_pass(frames: list[tuple[float, np.ndarray]], det: OnnxDetector) -> dict[
 
     engine.observers = [timed]
     opened = 0
+    times["motion"] = []
     for ts, image in frames:
         w, c = time.perf_counter(), time.thread_time()
         dets = det.detect(image)
         times["model_cpu"].append((time.thread_time() - c) * 1000)
         times["model_wall"].append((time.perf_counter() - w) * 1000)
         opened += sum(e.kind == "open" for e in engine.process(ts, image, dets))
+        times["motion"].append(getattr(lb.model, "motion_ms", 0.0))
     times["opened"] = [float(opened)]
     return times
 
@@ -89,9 +100,13 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--fps", type=float, default=2.0, help="analysis rate (frames per second of video)")
     ap.add_argument("--repeat", type=int, default=3, help="passes per clip; the best one is reported")
+    ap.add_argument("--false-alarms", action="store_true", help="count candidates on footage with nothing left behind")
     args = ap.parse_args()
     cv2.setNumThreads(1)
     det = OnnxDetector(SHARED / "models" / "yolox_nano_coco_416.onnx", threads=1)
+    if args.false_alarms:
+        false_alarms(det)
+        return
     source = VideoFileSource("bench", SHARED / "media" / "vtest.avi", args.fps)
     plain = [(f.ts, cv2.resize(f.image, SIZE, interpolation=cv2.INTER_LINEAR)) for f in source.frames()]
     source.close()
@@ -117,12 +132,55 @@ def main() -> None:
         results[name] = row
     print(f"left-behind engine vs YOLOX-Nano, 1280x720, one thread, {args.fps:g} fps, best of {args.repeat} "
           f"({platform.processor() or platform.machine()}, load {os.getloadavg()[0]:.1f})")
-    print(f"{'clip':<16} {'engine CPU ms':>13} {'p90':>6} {'mean':>6} {'wall':>6} {'model CPU ms':>12} {'wall':>6} {'ratio':>6} {'opened':>6}")
+    print(f"{'clip':<16} {'engine CPU ms':>13} {'p90':>6} {'mean':>6} {'wall':>6} {'motion':>6} {'model CPU ms':>12} {'wall':>6} {'ratio':>6} {'opened':>6}")
     for name, r in results.items():
         print(f"{name:<16} {r['engine_cpu']:>13.2f} {r['engine_cpu_p90']:>6.2f} {r['engine_cpu_mean']:>6.2f} "
-              f"{r['engine_wall']:>6.2f} {r['model_cpu']:>12.2f} {r['model_wall']:>6.2f} "
+              f"{r['engine_wall']:>6.2f} {r['motion']:>6.2f} {r['model_cpu']:>12.2f} {r['model_wall']:>6.2f} "
               f"{r['ratio_engine_to_model_cpu']:>6.3f} {r['candidates_opened']:>6}")
     print(json.dumps(results))
+
+
+def _moved(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def _clock(ts: float, image: np.ndarray) -> np.ndarray:
+    out, s = image.copy(), int(ts) + 13 * 3600 + 59 * 60 + 20
+    text = f"2026-12-01 {s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}  CAM 03"
+    cv2.putText(out, text, (20, 40), cv2.FONT_HERSHEY_SIMPLEX, 0.9, (255, 255, 255), 2, cv2.LINE_AA)
+    return out
+
+
+def false_alarms(det: OnnxDetector) -> None:
+    """Candidates raised where nothing is left behind (the same clips as tests/test_left_behind_footage.py)."""
+    zone = ZoneConfig(id="all", kind="no_dumping", polygon=[(0, 0), (1, 0), (1, 1), (0, 1)], dwell_seconds=10)
+    rng = np.random.default_rng(7)
+
+    def clip(name: str, fps: float) -> list[tuple[float, np.ndarray]]:
+        src = VideoFileSource("bench", SHARED / "media" / name, fps)
+        frames = [(f.ts, f.image) for f in src.frames()]
+        src.close()
+        return frames
+
+    vtest = clip("vtest.avi", 2.0)
+    jitter = {ts: rng.uniform(-4, 4, 2) if 10 <= ts < 50 else np.zeros(2) for ts, _ in vtest}
+    cases = {
+        "car-detection 5 fps": clip("car-detection.mp4", 5.0),
+        "car-detection 1 fps": clip("car-detection.mp4", 1.0),
+        "one-by-one 1 fps": clip("one-by-one-person-detection.mp4", 1.0),
+        "one-by-one 5 fps": clip("one-by-one-person-detection.mp4", 5.0),
+        "vtest 2 fps": vtest,
+        "vtest drift+12px jump": [(ts, _moved(im, 0.3 * ts + (12.0 if ts >= 50 else 0.0), 0.15 * ts)) for ts, im in vtest],
+        "vtest shaking 10-50 s": [(ts, _moved(im, *jitter[ts])) for ts, im in vtest],
+        "vtest burned-in clock": [(ts, _clock(ts, im)) for ts, im in vtest],
+    }
+    print(f"{'clip':<24} {'frames':>6} {'seconds':>7} {'raised':>6}")
+    for name, frames in cases.items():
+        engine = CameraEngine("bench", [zone], live=False)
+        raised = sum(e.kind == "open" for ts, im in frames for e in engine.process(ts, im, det.detect(im)))
+        seconds = frames[-1][0] - frames[0][0]
+        print(f"{name:<24} {len(frames):>6} {seconds:>7.1f} {raised:>6}", flush=True)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -12,7 +12,7 @@ from streetwarden.detectors.incidents import IncidentBook
 from streetwarden.detectors.left_behind import LEFT_BEHIND_KINDS, LeftBehindEngine
 from streetwarden.detectors.rules import RULES, Observation, SceneView
 from streetwarden.detectors.tracker import IouTracker
-from streetwarden.detectors.zones import Zone
+from streetwarden.detectors.zones import Zone, points_in_polygon
 from streetwarden.models.detections import Detections
 from streetwarden.config import DedupeConfig, TrackerConfig, ZoneConfig
 
@@ -24,7 +24,8 @@ class CameraEngine:
     """Everything one camera needs between the model and the store; not thread-safe (one per camera)."""
 
     def __init__(self, camera_id: str, zones: Iterable[ZoneConfig], *, live: bool,
-                 tracker: TrackerConfig | None = None, dedupe: DedupeConfig | None = None) -> None:
+                 tracker: TrackerConfig | None = None, dedupe: DedupeConfig | None = None,
+                 masks: Iterable[Sequence[tuple[float, float]]] = ()) -> None:
         tracker = tracker or TrackerConfig()
         dedupe = dedupe or DedupeConfig()
         self.camera_id = camera_id
@@ -34,7 +35,15 @@ class CameraEngine:
         self.observers: list[Observer] = []
         self.left_behind: LeftBehindEngine | None = None
         self.zones: list[Zone] = []
+        self.masks: list[np.ndarray] = []
         self.set_zones(zones)
+        self.set_masks(masks)
+
+    def set_masks(self, masks: Iterable[Sequence[tuple[float, float]]]) -> None:
+        """Camera masks (polygons in frame fractions): not analysed, nothing anchored inside raises."""
+        self.masks = [np.asarray(m, np.float32) for m in masks]
+        if self.left_behind is not None:
+            self.left_behind.set_masks([m.tolist() for m in self.masks])
 
     def set_zones(self, zones: Iterable[ZoneConfig]) -> None:
         """Swap the zone set (live edits from the UI); timers of removed zones lapse on their own."""
@@ -42,7 +51,8 @@ class CameraEngine:
         wants = any(z.kind in LEFT_BEHIND_KINDS for z in self.zones)
         if wants and self.left_behind is None:
             # no_dumping / shopfront zones are watched for class-agnostic left-behind objects too
-            self.left_behind = LeftBehindEngine()
+            self.left_behind = LeftBehindEngine(camera_id=self.camera_id)
+            self.left_behind.set_masks([m.tolist() for m in self.masks])
             self.observers.append(self.left_behind)
         elif not wants and self.left_behind is not None:
             self.observers.remove(self.left_behind)
@@ -61,23 +71,40 @@ class CameraEngine:
         for zone in self.zones:
             rule = RULES[zone.kind]
             for obs in rule.observe(zone, scene) + extra.get(zone.id, []):
+                if self.masks and self._masked(obs.box, scene):
+                    continue  # anchored in a camera mask (overlay text, a screen): never raised
                 present.add((zone.id, obs.key))
                 dwell = self.timers.observe(zone.id, obs.key, obs.box, ts, image, zone.config.max_displacement, obs.companion)
+                # a left-behind object: (appeared, ts, frame) of its first sight, kept by its engine
+                sight = obs.attributes.pop("first_sight", None)
                 if obs.started is not None and obs.started < dwell.start_ts:
-                    dwell.start_ts = obs.started  # a left-behind object's dwell runs from its appearance
+                    # its dwell runs from its appearance, or from when its owner walked off
+                    dwell.start_ts = obs.started
                 if not rule.qualifies(zone, dwell, ts):
                     continue
+                first_seen, first_ts, first_frame = dwell.start_ts, None, dwell.first_frame
+                if sight is not None:
+                    first_seen, first_ts, first_frame = sight
                 evidence: list[EvidenceImage] = obs.attributes.pop("evidence", [])
                 event = self.book.report(
                     zone_id=zone.id, violation=rule.violation, label=obs.label, score=obs.score, box=obs.box,
-                    first_seen=dwell.start_ts, ts=ts, frame=image, first_frame=dwell.first_frame,
-                    first_box=dwell.first_box, extra=evidence, attributes=obs.attributes,
+                    first_seen=first_seen, ts=ts, frame=image, first_frame=first_frame,
+                    first_box=dwell.first_box, first_ts=first_ts, extra=evidence, attributes=obs.attributes,
                 )
                 if event is not None:
                     events.append(event)
         self.timers.sweep(ts, present)
         events.extend(self.book.sweep(ts))
         return events
+
+    def _masked(self, box: np.ndarray, scene: SceneView) -> bool:
+        w, h = scene.image.shape[1], scene.image.shape[0]
+        anchor = np.array([[(box[0] + box[2]) / 2 / w, box[3] / h]], np.float32)
+        return any(bool(points_in_polygon(anchor, m)[0]) for m in self.masks)
+
+    def view_health(self) -> dict | None:
+        """How steady the camera's view is (measured by the left-behind engine; None without one)."""
+        return self.left_behind.view_health() if self.left_behind is not None else None
 
     def finish(self) -> list[CandidateEvent]:
         """The source ended: close what is open so the store has final times."""

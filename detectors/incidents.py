@@ -57,7 +57,7 @@ class IncidentBook:
     def report(self, *, zone_id: str, violation: str, label: str, score: float, box: np.ndarray,
                first_seen: float, ts: float, frame: np.ndarray, first_frame: np.ndarray | None,
                first_box: np.ndarray | None, extra: list[EvidenceImage] | None = None,
-               attributes: dict | None = None) -> CandidateEvent | None:
+               attributes: dict | None = None, first_ts: float | None = None) -> CandidateEvent | None:
         """A qualifying observation at time ts; returns the event to store, if any is due."""
         size = (int(frame.shape[1]), int(frame.shape[0]))
         inc = self._find(zone_id, violation, box, ts)
@@ -67,7 +67,8 @@ class IncidentBook:
             self.incidents.append(inc)
             evidence = [EvidenceImage("frame", frame, ts, box), EvidenceImage("crop", frame, ts, box, crop=True)]
             if first_frame is not None:
-                evidence.append(EvidenceImage("first", first_frame, first_seen, first_box))
+                # the picture of the first sighting, stamped with when it was taken
+                evidence.append(EvidenceImage("first", first_frame, first_seen if first_ts is None else first_ts, first_box))
             evidence.extend(extra or [])
             return self._event("open", inc, evidence, size)
         reopened = inc.closed

@@ -38,6 +38,7 @@ zone are absorbed after ``outside_absorb_seconds``.
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import deque
 from dataclasses import dataclass, field
@@ -46,11 +47,16 @@ import cv2
 import numpy as np
 
 from streetwarden.detectors.events import EvidenceImage
+from streetwarden.detectors.frame_memory import FrameMemory
+from streetwarden.detectors.overlay import box_polygon
 from streetwarden.detectors.rules.base import Observation, SceneView
 from streetwarden.detectors.static_foreground import Box, StaticForeground
 from streetwarden.detectors.zones import Zone
 from streetwarden.models.detections import box_iou
 from streetwarden.config import ZoneKind
+from streetwarden.logs import event
+
+log = logging.getLogger("streetwarden.left_behind")
 
 LEFT_BEHIND_KINDS = frozenset({ZoneKind.no_dumping, ZoneKind.shopfront})
 PERSON_LABELS = frozenset({"person"})
@@ -72,6 +78,11 @@ class StaticObject:
     area_px: float  # full-resolution pixels of its region (the largest seen while it is whole)
     votes: dict[str, float] = field(default_factory=dict)
     person_ts: float = -math.inf
+    person_tid: int | None = None  # the person who covered it last
+    owner_until: float = -math.inf  # its owner stood near it without a break from its appearance until then
+    owners: set[int] = field(default_factory=set)  # tracks near it when it appeared
+    first_frame: tuple[float, np.ndarray] | None = None
+    first_frame_for: float | None = None  # the start time first_frame was looked up for
     vehicle_ts: float = -math.inf
     vehicle_hits: int = 0
     hits: int = 0
@@ -109,7 +120,8 @@ class LeftBehindEngine:
                  reappear_seconds: float = 120.0, person_memory: float = 10.0, vehicle_memory: float = 20.0,
                  attribution_seconds: float = 10.0, crop_interval: float = 2.0, outside_absorb_seconds: float = 60.0,
                  min_small_pixels: int = 10, min_thickness: float = 4.0, shrink_seconds: float = 5.0,
-                 confirm_seconds: float = 1.0, max_object_share: float = 0.25) -> None:
+                 confirm_seconds: float = 1.0, max_object_share: float = 0.25, owner_gap: float = 2.0,
+                 frame_memory_seconds: float = 60.0, camera_id: str = "") -> None:
         self.model = StaticForeground(width=width, static_seconds=static_seconds)
         self.lost_seconds = lost_seconds
         self.reappear_seconds = reappear_seconds
@@ -123,6 +135,14 @@ class LeftBehindEngine:
         self.shrink_seconds = shrink_seconds
         self.confirm_seconds = confirm_seconds
         self.max_object_share = max_object_share
+        self.owner_gap = owner_gap  # seconds nobody may be near it for the person by it to count as gone
+        self.frames = FrameMemory(frame_memory_seconds)  # for the first-sight picture
+        self._seen_now: set[int] = set()
+        self.camera_id = camera_id
+        self.masks: list[np.ndarray] = []  # camera masks: polygons in fractions of the frame
+        self.overlays: list[Box] = []  # overlay text lines found by the engine (frame coords, model px)
+        self._masks_sig: tuple | None = None
+        self._view: dict = {"state": "steady", "reason": None, "offset_px": [0.0, 0.0], "relearned": 0, "motion_ms": 0.0}
         self.objects: list[StaticObject] = []
         self.gone: list[StaticObject] = []
         self.traces: dict[int, _TrackTrace] = {}
@@ -130,6 +150,32 @@ class LeftBehindEngine:
         self._trim_ts = -math.inf
         self._zones_sig: tuple | None = None
         self._last_image: np.ndarray | None = None
+
+    def set_masks(self, polygons: list[list[tuple[float, float]]]) -> None:
+        """Camera masks (polygons in fractions of the frame): nothing inside is analysed."""
+        self.masks = [np.asarray(p, np.float32) for p in polygons]
+        self._masks_sig = None
+
+    def view_health(self) -> dict:
+        """The camera's view for its health record: ``shaking`` (it keeps moving: nothing new is
+        raised from it while it does), ``unaligned`` (the frame matches the background nowhere near:
+        a big thing in front, or a new view, re-learnt if most of it stays changed) or ``steady``,
+        with the offset followed so far (source pixels) and the re-learns. Safe from other threads:
+        it is the snapshot taken after the last analysed frame."""
+        return self._view
+
+    def _view_state(self) -> dict:
+        model, motion = self.model, self.model.motion
+        scale = model.scale or 1.0
+        offset = [round(float(v) / scale, 1) for v in motion.offset]
+        if motion.shaking:
+            state, reason = "shaking", "the camera keeps moving (wind, a loose mount): no new left-behind objects while it does"
+        elif motion.unaligned_since is not None and (model.last_ts or 0.0) - motion.unaligned_since >= 3.0:
+            state, reason = "unaligned", "the view does not match the background: re-learning if it lasts"
+        else:
+            state, reason = "steady", None
+        return {"state": state, "reason": reason, "offset_px": offset, "relearned": model.resets,
+                "motion_ms": round(model.motion_ms, 2)}
 
     # -- public API for reviews -------------------------------------------------------------------
     def absorb(self, box: np.ndarray) -> int:
@@ -165,21 +211,29 @@ class LeftBehindEngine:
         self._remember_tracks(scene)
         still, moving = self._still_people(ts, persons)
         seen_now = {track.id for track, _ in scene.tracks}
+        self.frames.add(ts, image)
         # vehicles hold the clock where they stand, also for a while after the detector last saw
         # them (a parked car missed now and then must not turn into a static object)
         parked = [b for _, b, _ in vehicles] + self._recent(ts, seen_now, self.vehicle_memory, VEHICLE_LABELS, still_only=True)
         freeze = moving + parked
-        decay = still + self._recent(ts, seen_now, 3.0, PERSON_LABELS, still_only=True)
+        # a standing person's feet and shadow reach below and beside the detector's box
+        decay = [_feet(b) for b in still + self._recent(ts, seen_now, 3.0, PERSON_LABELS, still_only=True)]
         model = self.model
         model.update(ts, image, freeze, decay)
         self._paint_zones(zones)
+        self._paint_masks()
         if model.frame_small is None or ts == model.t0:
             return {}
         blobs = self._blobs()
         self._match(ts, image, blobs, zones)
-        people = still + self._recent(ts, seen_now, self.person_memory, PERSON_LABELS, still_only=True)
+        standing = [(tid, b) for tid, b in persons if tid in self.traces and self.traces[tid].still]
+        people = [(tid, _feet(b)) for tid, b in standing] + [
+            (tid, _feet(b)) for tid, b in self._recent(ts, seen_now, self.person_memory, PERSON_LABELS, still_only=True, ids=True)]
+        self._seen_now = seen_now
         self._label(ts, people, parked, others)
+        self._owners(ts, persons)  # a missed detection or two is bridged by owner_gap
         self._expire(ts, zones)
+        self._view = self._view_state()
         return self._observe(ts, zones, scene)
 
     # -- detections and tracks --------------------------------------------------------------------
@@ -233,7 +287,7 @@ class LeftBehindEngine:
         return still, moving
 
     def _recent(self, ts: float, seen_now: set[int], memory: float, labels: frozenset[str],
-                still_only: bool = False) -> list[np.ndarray]:
+                still_only: bool = False, ids: bool = False) -> list:
         """Last boxes of tracks of ``labels`` not detected in this frame but seen within ``memory``
         seconds (standing still then, with ``still_only``): detectors miss a standing person or a
         parked car now and then."""
@@ -243,7 +297,7 @@ class LeftBehindEngine:
                 continue
             t, b = tr.boxes[-1]
             if ts - t <= memory:
-                out.append(b)
+                out.append((tid, b) if ids else b)
         return out
 
     # -- zones ---------------------------------------------------------------------------------------
@@ -259,11 +313,43 @@ class LeftBehindEngine:
         model.set_sensitivity(sens)
         self._zones_sig = sig
 
+    def _paint_masks(self) -> None:
+        """Camera masks and found overlay lines, at model resolution in frame coordinates."""
+        model = self.model
+        w, h = model.small
+        sig = (model.small, tuple(m.tobytes() for m in self.masks), tuple(self.overlays))
+        if sig == self._masks_sig or w == 0:
+            return
+        self._masks_sig = sig
+        if not self.masks and not self.overlays:
+            model.mask_frame = None
+            return
+        m = np.zeros((h, w), np.uint8)
+        for poly in self.masks:
+            cv2.fillPoly(m, [(poly * np.float32([w, h])).round().astype(np.int32)], 1)
+        for x1, y1, x2, y2 in self.overlays:
+            m[y1:y2, x1:x2] = 1
+        model.mask_frame = m > 0
+
+    def _overlay(self, ts: float, box_s: Box) -> bool:
+        """A new static region that is burned-in overlay text (a clock digit): mask its text line."""
+        ox, oy = (int(round(v)) for v in self.model.motion.offset)
+        x1, y1, x2, y2 = box_s
+        line = self.model.flicker.overlay_strip((x1 + ox, y1 + oy, x2 + ox, y2 + oy))
+        if line is None:
+            return False
+        self.overlays.append(line)
+        self._paint_masks()
+        w, h = self.model.small
+        event(log, "overlay_masked", camera=self.camera_id, ts=round(ts, 2),
+              polygon=[list(p) for p in box_polygon(line, (w, h))])
+        return True
+
     # -- static regions -> objects -------------------------------------------------------------------
     def _blobs(self) -> list[tuple[Box, np.ndarray, float]]:
         """Connected static regions (box, mask, area in model pixels); pieces that lie close together
         and appeared within a few seconds of each other are one object (a pile, a bag and its
-        spill)."""
+        spill), and so are pieces that touch (a toppled or pushed object)."""
         model = self.model
         static = model.static.view(np.uint8)
         if not static.any():
@@ -291,7 +377,9 @@ class LeftBehindEngine:
                     ba, bb = pa[0], pb[0]
                     gap = max(ba[0] - bb[2], bb[0] - ba[2], ba[1] - bb[3], bb[1] - ba[3])
                     reach = max(3.0, 0.5 * min(max(ba[2] - ba[0], ba[3] - ba[1]), max(bb[2] - bb[0], bb[3] - bb[1])))
-                    if gap <= reach and abs(pa[3] - pb[3]) <= 5.0:
+                    # close and of one time, or touching whatever their times (an object that toppled or
+                    # was pushed: the moved part is newer than the rest, but it is one thing)
+                    if (gap <= reach and abs(pa[3] - pb[3]) <= 5.0) or gap <= 1:
                         pa[0] = [min(ba[0], bb[0]), min(ba[1], bb[1]), max(ba[2], bb[2]), max(ba[3], bb[3])]
                         pa[1] += pb[1]
                         pa[3] = (pa[3] * pa[2] + pb[3] * pb[2]) / (pa[2] + pb[2])
@@ -339,7 +427,7 @@ class LeftBehindEngine:
                     model.absorb_mask(mask, box_s)
                 continue
             too_big = (x2 - x1) * (y2 - y1) > self.max_object_share * static_area
-            if too_big or self._not_a_thing(mask, box_s):
+            if too_big or self._not_a_thing(mask, box_s) or self._overlay(ts, box_s):
                 model.absorb(box_s, image)  # a ghost, light, or half the view: no object
                 continue
             revived = self._find(box, self.gone, set())
@@ -350,6 +438,8 @@ class LeftBehindEngine:
             else:
                 obj = StaticObject(self._next_id, box, box_s, model.appeared(mask), ts, ts, area * area_scale)
                 self._next_id += 1
+                obj.owner_until = self._owner_history(obj)
+                self._first_sight(obj)  # now, while the frames of its appearance are still kept exactly
                 obj.attribution, obj.attribution_crops = self._attribute(obj)
             self.objects.append(obj)
             matched.add(obj.id)
@@ -379,9 +469,13 @@ class LeftBehindEngine:
         return best
 
     def _solid(self, mask: np.ndarray) -> bool:
-        """At least ``min_thickness`` model pixels thick somewhere: not a line (tape, wire, shadow edge)."""
+        """At least ``min_thickness`` model pixels thick somewhere: not a line (tape, wire, shadow edge);
+        or a small compact blob (a bottle, a bag ~20 px at 720p: square-ish, mostly filled, 4+ px a side)."""
         roi = np.pad(mask.astype(np.uint8), 1)
-        return float(cv2.distanceTransform(roi, cv2.DIST_L2, 3).max()) >= self.min_thickness / 2
+        if float(cv2.distanceTransform(roi, cv2.DIST_L2, 3).max()) >= self.min_thickness / 2:
+            return True
+        h, w = mask.shape
+        return min(h, w) >= 4 and max(h, w) <= 2 * min(h, w) and float(mask.mean()) >= 0.6
 
     def _not_a_thing(self, mask: np.ndarray, box: Box) -> bool:
         """A ghost (something of the background went away: its outline is in the background, not
@@ -421,13 +515,15 @@ class LeftBehindEngine:
         return info, crops
 
     # -- labels, suppression, expiry -----------------------------------------------------------------
-    def _label(self, ts: float, people: list[np.ndarray], vehicles: list[np.ndarray], others: list) -> None:
+    def _label(self, ts: float, people: list[tuple[int, np.ndarray]], vehicles: list[np.ndarray], others: list) -> None:
         for obj in self.objects:
             if not obj.present:
                 continue
             obj.hits += 1
-            if any(_covered(obj.box, b) for b in people):
-                obj.person_ts = ts
+            for tid, b in people:
+                if _covered(obj.box, b):
+                    obj.person_ts, obj.person_tid = ts, tid
+                    break
             for b in vehicles:
                 if _covered(obj.box, b, 0.4):
                     obj.vehicle_ts = ts
@@ -441,9 +537,54 @@ class LeftBehindEngine:
             if best is not None:
                 obj.votes[best[0]] = obj.votes.get(best[0], 0.0) + best[1]
 
+    def _owners(self, ts: float, persons: list[tuple[int, np.ndarray]]) -> None:
+        """Extend each object's owner time while its owner (a person near it when it appeared) stays
+        near it without a break; a later passer-by does not count. A new track that starts near it
+        just as the owner's ends is the owner found again by the tracker."""
+        for obj in self.objects:
+            if ts - obj.owner_until > self.owner_gap:
+                continue  # the owner left: the dwell runs
+            place = _near(obj.box)
+            for tid, b in persons:
+                if not _intersects(b, place):
+                    continue
+                tr = self.traces.get(tid)
+                fresh = tr is not None and tr.boxes and tr.boxes[0][0] >= obj.owner_until - 1.0
+                if tid in obj.owners or fresh:
+                    obj.owners.add(tid)
+                    obj.owner_until = ts
+
+    def _owner_history(self, obj: StaticObject) -> float:
+        """When its owner (whoever was near it when it appeared) was last near it without a break,
+        from the track history (the object is only found seconds after it appeared)."""
+        place = _near(obj.box)
+        until = -math.inf
+        for tid, tr in self.traces.items():
+            if tr.label not in PERSON_LABELS:
+                continue
+            times = [t for t, b in tr.boxes if t >= obj.appeared - self.owner_gap and _intersects(b, place)]
+            if not times or times[0] > obj.appeared + self.owner_gap:
+                continue  # not there when it appeared: a passer-by
+            last = times[0]
+            for t in times[1:]:
+                if t - last > self.owner_gap:
+                    break
+                last = t
+            obj.owners.add(tid)
+            until = max(until, last)
+        return until
+
+    def started(self, obj: StaticObject) -> float:
+        """When its dwell starts: at its appearance, or when the person who set it down walked off."""
+        return max(obj.appeared, obj.owner_until)
+
     def _suppressed(self, obj: StaticObject, ts: float) -> str | None:
-        if ts - obj.person_ts <= self.person_memory:
+        # covered by someone standing there now, or by someone the detector misses now (not seen
+        # elsewhere: they may still stand there); a person seen walking off suppresses no longer
+        if ts - obj.person_ts <= 1.0 or (obj.person_tid not in self._seen_now and ts - obj.person_ts <= self.person_memory):
             return "person"
+        if ts - obj.owner_until <= self.owner_gap:
+            return "owner"  # whoever set it down still stands by it: its dwell has not started
         if ts - obj.vehicle_ts <= self.vehicle_memory or obj.vehicle_hits >= 0.5 * max(obj.hits, 1):
             return "vehicle"
         return None
@@ -479,19 +620,32 @@ class LeftBehindEngine:
                     obj.evidence = self._evidence(obj, scene)
                 label = obj.label
                 score = obj.votes.get(label, 0.0) / max(obj.hits, 1) if label != "unknown" else 0.5
+                start = self.started(obj)
                 attributes = {
                     "source": "static_object", "object": obj.key, "appeared": round(obj.appeared, 2),
                     "attribution": list(obj.attribution), "evidence": list(obj.evidence),
                 }
+                sight = self._first_sight(obj)
+                if sight is not None:
+                    attributes["first_sight"] = (obj.appeared, *sight)
+                if obj.owner_until > obj.appeared:
+                    attributes["owner_left"] = round(obj.owner_until, 2)
                 out.setdefault(zone.id, []).append(Observation(obj.key, obj.box.copy(), label, float(min(max(score, 0.3), 1.0)),
-                                                               attributes=attributes, started=obj.appeared))
+                                                               attributes=attributes, started=start))
         return out
+
+    def _first_sight(self, obj: StaticObject) -> tuple[float, np.ndarray] | None:
+        """The kept frame of the moment it appeared (looked up once per appearance time)."""
+        if obj.first_frame_for != obj.appeared:
+            obj.first_frame, obj.first_frame_for = self.frames.at(obj.appeared), obj.appeared
+        return obj.first_frame
 
     def _evidence(self, obj: StaticObject, scene: SceneView) -> list[EvidenceImage]:
         model = self.model
         ev = []
-        if model.bg_full is not None:
-            ev.append(EvidenceImage("before", model.bg_full.copy(), obj.appeared, obj.box.copy(), note="background before it appeared"))
+        bg_full = model.background_full()
+        if bg_full is not None:
+            ev.append(EvidenceImage("before", bg_full.copy(), obj.appeared, obj.box.copy(), note="background before it appeared"))
         ev.append(EvidenceImage("after", scene.image.copy(), scene.ts, obj.box.copy(), note="after it appeared"))
         return ev + list(obj.attribution_crops)
 
@@ -532,6 +686,18 @@ def _covered(obj: np.ndarray, other: np.ndarray, share: float = 0.5) -> bool:
         return False
     area = max(float((obj[2] - obj[0]) * (obj[3] - obj[1])), 1e-6)
     return float(iw * ih) / area >= share
+
+
+def _feet(box: np.ndarray) -> np.ndarray:
+    """A standing person's box widened to their feet and shadow (detectors box the body tightly)."""
+    w, h = float(box[2] - box[0]), float(box[3] - box[1])
+    return np.array([box[0] - 0.1 * w, box[1], box[2] + 0.1 * w, box[3] + 0.1 * h], np.float32)
+
+
+def _near(box: np.ndarray) -> np.ndarray:
+    """The object's place widened by half its size: where whoever set it down stands."""
+    size = max(float(box[2] - box[0]), float(box[3] - box[1]))
+    return box + np.array([-1, -1, 1, 1], np.float32) * 0.5 * size
 
 
 def _intersects(a: np.ndarray, b: np.ndarray) -> bool:

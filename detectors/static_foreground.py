@@ -24,11 +24,12 @@ Robustness, in the order it is applied:
   bag neither adds nor removes time); inside boxes of people standing still it runs backwards, so a
   loitering person never becomes a static object, and a bag set down at someone's feet starts to
   count when they walk off;
-- camera shake and drift: when much more of the view than usual changed (and every few seconds),
-  the camera's shift is measured (Lucas-Kanade on the background texture with a gain term) and,
-  if it really explains the frame better, every per-pixel state is moved with it; when most of
-  the view changed for seconds (camera turned, zoomed, infrared switched on) the model re-learns,
-  keeping what it knew under known objects.
+- camera drift, jumps and shake: every frame its offset from the model is measured
+  (detectors/camera_motion.py: ECC, phase correlation for jumps) and the frame is warped onto the
+  model, which never moves; frames that do not align or were blurred by a move hold the clock; when
+  most of the view changed for seconds (camera turned, zoomed, infrared switched on) the model
+  re-learns, keeping what it knew under known objects;
+- masks (camera masks, overlay text lines the engine found) are never foreground.
 
 A full-resolution copy of the background (``bg_full``) is kept in tiles: a tile is refreshed from
 the frame whenever nothing in it is foreground, so it shows the place as it was before an object
@@ -38,9 +39,13 @@ arrived ("before" evidence).
 from __future__ import annotations
 
 import math
+import time
 
 import cv2
 import numpy as np
+
+from streetwarden.detectors.camera_motion import CameraMotion, MotionEstimate
+from streetwarden.detectors.overlay import FlickerMap
 
 Box = tuple[int, int, int, int]
 
@@ -51,7 +56,7 @@ class StaticForeground:
     def __init__(self, width: int = 320, static_seconds: float = 4.0, bg_seconds: float = 45.0,
                  slow_seconds: float = 900.0, warmup_seconds: float = 6.0, window: int = 5, tile: int = 16,
                  tile_seconds: float = 2.0, hold_seconds: float = 6.0, scene_change: float = 0.4,
-                 min_shift: float = 0.2, shift_check_seconds: float = 5.0) -> None:
+                 blur_step: float = 1.0) -> None:
         self.width = width
         self.static_seconds = static_seconds
         self.bg_seconds = bg_seconds  # background time constant where nothing is in front of it
@@ -63,10 +68,14 @@ class StaticForeground:
         self.hold_seconds = hold_seconds  # static time banked beyond static_seconds (rides out occlusions)
         self.scene_change = scene_change  # foreground share of the view that means the view itself changed
         self._changed_since: float | None = None
-        self.min_shift = min_shift  # model pixels of camera motion worth re-aligning for
-        self.shift_check_seconds = shift_check_seconds
-        self.shift_total = np.zeros(2, np.float64)
-        self.shifts = 0
+        self.motion = CameraMotion()
+        self.blur_step = blur_step  # model pixels of camera motion in one frame that blur it: clock held
+        self.last_motion: MotionEstimate | None = None
+        self.motion_ms = 0.0  # cost of the last motion estimate
+        self._full_offset = np.zeros(2, np.float64)
+        self.mask_frame: np.ndarray | None = None  # frame pixels never analysed (camera masks, overlays)
+        self.masked: np.ndarray | None = None  # the same in model coordinates, this frame
+        self.flicker = FlickerMap()
         self.resets = 0
         self.size: tuple[int, int] | None = None  # full-resolution (W, H) of the frames
         self.small: tuple[int, int] = (0, 0)
@@ -83,16 +92,21 @@ class StaticForeground:
         self.static = np.zeros((0, 0), bool)
 
     # -- geometry ---------------------------------------------------------------------------------
-    def to_small(self, box: np.ndarray) -> Box:
-        """A full-resolution box [x1,y1,x2,y2] as integer slice bounds at model resolution."""
+    def to_small(self, box: np.ndarray, *, frame: bool = False) -> Box:
+        """A full-resolution box [x1,y1,x2,y2] of the current frame as integer slice bounds at model
+        resolution, in model coordinates (the camera's offset taken off), or the frame's with ``frame``."""
         w, h = self.small
         s = self.scale
-        x1, y1 = int(max(0, math.floor(box[0] * s))), int(max(0, math.floor(box[1] * s)))
-        x2, y2 = int(min(w, math.ceil(box[2] * s))), int(min(h, math.ceil(box[3] * s)))
+        ox, oy = (0.0, 0.0) if frame else self.motion.offset
+        x1, y1 = int(max(0, math.floor(box[0] * s - ox))), int(max(0, math.floor(box[1] * s - oy)))
+        x2, y2 = int(min(w, math.ceil(box[2] * s - ox))), int(min(h, math.ceil(box[3] * s - oy)))
+        x1, y1 = min(x1, w - 1), min(y1, h - 1)
         return x1, y1, max(x2, x1 + 1), max(y2, y1 + 1)
 
     def to_full(self, box: Box) -> np.ndarray:
-        return np.array(box, np.float32) / self.scale
+        """A model box as a full-resolution box of the current frame (where the camera points now)."""
+        ox, oy = self.motion.offset
+        return (np.array(box, np.float32) + np.float32([ox, oy, ox, oy])) / self.scale
 
     # -- model ------------------------------------------------------------------------------------
     def _init(self, ts: float, image: np.ndarray, gray: np.ndarray) -> None:
@@ -113,9 +127,9 @@ class StaticForeground:
         self.gain = 1.0
         self._thr_ts = -math.inf
         self._tiles_ts = -math.inf
-        self._lk: tuple | None = None
         self._fg_base = 0.0
-        self._shift_ts = ts
+        self.motion.reset()
+        self._full_offset = np.zeros(2, np.float64)
 
     def set_sensitivity(self, sens_map: np.ndarray) -> None:
         """Per-pixel sensitivity 0..1 at model resolution (zones paint theirs; elsewhere 0.5)."""
@@ -172,7 +186,6 @@ class StaticForeground:
         # a flat object far brighter or darker than any shade
         self.strong_thr = (0.55 - 0.2 * sens) * bg + 30.0
         self._thr_ts = ts
-        self._lk = None
 
     def _foreground(self, cur: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(foreground mask, frame - background, its square) for a normalised frame."""
@@ -184,6 +197,28 @@ class StaticForeground:
         var_d = cv2.blur(d2, k) - mean_d * mean_d
         fg = (absd > self.thr) & ((var_d > self.struct_thr) | (absd > self.strong_thr))
         return fg, diff, d2
+
+    def _box_mask(self, boxes: list[np.ndarray], shape: tuple[int, int], *, frame: bool = False) -> np.ndarray:
+        """Full-resolution boxes painted at model resolution (in frame coordinates with ``frame``)."""
+        m = np.zeros(shape, bool)
+        for box in boxes:
+            x1, y1, x2, y2 = self.to_small(box, frame=frame)
+            m[y1:y2, x1:x2] = True
+        return m
+
+    def _align(self, gray: np.ndarray, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The frame in model coordinates (warped by the camera's measured offset) and the mask of
+        model pixels the frame does not cover (out of view after the move: left alone)."""
+        ox, oy = self.motion.offset
+        h, w = gray.shape
+        if abs(ox) < 1e-3 and abs(oy) < 1e-3:
+            return gray, np.zeros((h, w), bool)
+        m = np.float32([[1, 0, ox], [0, 1, oy]])
+        flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
+        cur = cv2.warpAffine(gray, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
+        xs, ys = np.arange(w, dtype=np.float32) + ox, np.arange(h, dtype=np.float32) + oy
+        out = ((ys < 0) | (ys > h - 1))[:, None] | ((xs < 0) | (xs > w - 1))[None, :]
+        return cur, out
 
     def update(self, ts: float, image: np.ndarray, freeze: list[np.ndarray], decay: list[np.ndarray]) -> None:
         """Advance to time ``ts`` with a BGR frame; ``freeze``/``decay`` are full-res boxes of moving
@@ -200,34 +235,35 @@ class StaticForeground:
         warm = ts - self.t0 < self.warmup_seconds
         if warm or ts - self._thr_ts >= 3.0:
             self._thresholds(ts)
-        self.gain = self._gain(gray)
-        cur = gray * np.float32(1.0 / self.gain)
+
+        # 0. camera motion: where the frame lies on the model (drift followed every frame, jumps
+        # searched for)
+        t_motion = time.perf_counter()
+        moving_boxes = self._box_mask(freeze + decay, gray.shape, frame=True)
+        self.last_motion = est = self.motion.estimate(ts, self.bg, gray, moving_boxes, self._outliers(gray))
+        self.motion_ms = (time.perf_counter() - t_motion) * 1000.0
+        # not aligned (a big thing drove through, or the view changed): the last offset is kept and
+        # the clock held; a real change of view shows as most of the view changing (re-learn below)
+        unaligned = not est.aligned
+        self.flicker.update(gray * np.float32(1.0 / self.gain), moving_boxes, dt)
+        raw, out_of_view = self._align(gray, moving_boxes)
+        self.gain = self._gain(raw)
+        cur = raw * np.float32(1.0 / self.gain)
+        if out_of_view.any():
+            np.copyto(cur, self.bg, where=out_of_view)  # no news about what the camera no longer sees
         self.frame_small = cur
-        freeze_m = np.zeros(cur.shape, bool)
-        decay_m = np.zeros(cur.shape, bool)
-        for box in freeze:
-            x1, y1, x2, y2 = self.to_small(box)
-            freeze_m[y1:y2, x1:x2] = True
-        for box in decay:
-            x1, y1, x2, y2 = self.to_small(box)
-            decay_m[y1:y2, x1:x2] = True
-        freeze_m &= ~decay_m
+        decay_m = self._box_mask(decay, cur.shape)
+        freeze_m = self._box_mask(freeze, cur.shape) & ~decay_m
         tracked = freeze_m | decay_m
+        if unaligned or est.step > self.blur_step or self.motion.shaking:
+            freeze_m = ~decay_m  # the camera moved during this frame (or keeps shaking): no evidence of stillness
 
         # 1. foreground: changed beyond noise, and in structure (or far beyond any shade)
         fg, diff, d2 = self._foreground(cur)
-
-        # camera shake / drift: when much more than usual changed (or every few seconds, for slow
-        # drift), measure the camera's shift, align the model to the frame and compare again
+        self.masked = None if self.mask_frame is None else self._to_model(self.mask_frame)
+        if self.masked is not None:
+            fg &= ~self.masked  # masks: nothing there is analysed (its clock never runs)
         share = float((fg & ~tracked).mean())
-        if share > 2.0 * self._fg_base + 0.01 or ts - self._shift_ts >= self.shift_check_seconds:
-            self._shift_ts = ts
-            shift = self._estimate_shift(cur, tracked | self.protect)
-            if abs(shift[0]) + abs(shift[1]) >= self.min_shift:
-                self._shift_state(shift)
-                self._fresh_border(shift, cur)
-                fg, diff, d2 = self._foreground(cur)
-                share = float((fg & ~tracked).mean())
         self._fg_base += (1.0 - math.exp(-dt / 30.0)) * (share - self._fg_base)
         bg = self.bg
 
@@ -257,7 +293,7 @@ class StaticForeground:
         if self._view_changed(ts, share):
             self._relearn(ts, image, cur)
             return
-        free = ~tracked & ~self.protect
+        free = ~tracked & ~self.protect & ~(freeze_m & ~decay_m)  # nothing learnt from a held frame either
         if warm:
             cv2.accumulateWeighted(cur, bg, 1.0 - math.exp(-dt / 1.5), mask=free.view(u8))
         else:
@@ -272,118 +308,51 @@ class StaticForeground:
         # 4. full-resolution background tiles: every few seconds, refresh tiles with nothing in front
         if ts - self._tiles_ts >= self.tile_seconds:
             self._tiles_ts = ts
-            self._refresh_tiles(image, fg | tracked | self.protect | (acc > 0))
+            self._sync_full()
+            self._refresh_tiles(image, self._to_frame(fg | tracked | self.protect | (acc > 0) | out_of_view) | moving_boxes)
 
-    @staticmethod
-    def _highpass(img: np.ndarray) -> np.ndarray:
-        """Texture only: the local mean removed, so light ramps and offsets cannot look like motion."""
-        return img - cv2.blur(img, (9, 9))
+    def _outliers(self, gray: np.ndarray) -> np.ndarray:
+        """Frame pixels (frame coordinates) that disagree with the model at the last offset, grown a
+        little: things moving through (untracked cars, people) and last frame's foreground."""
+        rough, _ = self._align(gray, self.fg)
+        bad = (cv2.absdiff(rough * np.float32(1.0 / self.gain), self.bg) > self.thr) | self.fg
+        bad = cv2.dilate(bad.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
+        return self._to_frame(bad)
 
-    @staticmethod
-    def _gradients(b: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        return (cv2.Sobel(b, cv2.CV_32F, 1, 0, ksize=3) * np.float32(0.125),
-                cv2.Sobel(b, cv2.CV_32F, 0, 1, ksize=3) * np.float32(0.125))
+    def _to_model(self, mask: np.ndarray) -> np.ndarray:
+        """A frame-coordinate mask (model size) in model coordinates (the camera's offset taken off)."""
+        ox, oy = self.motion.offset
+        if abs(ox) < 0.5 and abs(oy) < 0.5:
+            return mask
+        m = np.float32([[1, 0, round(ox)], [0, 1, round(oy)]])
+        return cv2.warpAffine(mask.view(np.uint8), m, (mask.shape[1], mask.shape[0]),
+                              flags=cv2.INTER_NEAREST | cv2.WARP_INVERSE_MAP) > 0
 
-    def _lk_prepare(self) -> None:
-        """Half-resolution background texture and its gradients for the shift estimate (cached:
-        the background changes slowly; refreshed with the thresholds and after every shift)."""
-        h, w = self.bg.shape
-        half = (w // 2, h // 2)
-        b = self._highpass(cv2.resize(self.bg, half, interpolation=cv2.INTER_AREA))
-        gx, gy = self._gradients(b)
-        wt = (gx * gx + gy * gy > 9.0).astype(np.float32)  # textured pixels carry the estimate
-        wt[:5], wt[-5:], wt[:, :5], wt[:, -5:] = 0, 0, 0, 0
-        self._lk = (half, b, gx, gy, wt)
+    def _to_frame(self, mask: np.ndarray) -> np.ndarray:
+        """A model-coordinate mask moved to where the camera points now (frame coordinates)."""
+        ox, oy = self.motion.offset
+        if abs(ox) < 0.5 and abs(oy) < 0.5:
+            return mask
+        m = np.float32([[1, 0, round(ox)], [0, 1, round(oy)]])
+        return cv2.warpAffine(mask.view(np.uint8), m, (mask.shape[1], mask.shape[0]), flags=cv2.INTER_NEAREST,
+                              borderMode=cv2.BORDER_CONSTANT, borderValue=1) > 0
 
-    @staticmethod
-    def _lk_solve(r: np.ndarray, feats: list[np.ndarray], w: np.ndarray) -> np.ndarray | None:
-        """Weighted least squares r ~ sum(x_i * feats_i)."""
-        wf = [w * f for f in feats]
-        n = len(feats)
-        a = np.array([[float((wf[i] * feats[j]).sum()) for j in range(n)] for i in range(n)])
-        rhs = np.array([float((wf[i] * r).sum()) for i in range(n)])
-        if float(w.sum()) < 100 or np.linalg.cond(a) > 1e6:
-            return None  # too little texture to tell
-        return np.linalg.solve(a, rhs)
+    def background_full(self) -> np.ndarray | None:
+        """The full-resolution background, moved to where the camera points now."""
+        self._sync_full()
+        return self.bg_full
 
-    def _estimate_shift(self, cur: np.ndarray, exclude: np.ndarray) -> tuple[float, float]:
-        """Translation (model pixels) of the frame against the background, or (0, 0).
-
-        Weighted least squares on the background texture's gradients at half resolution
-        (Lucas-Kanade with a gain term, one robust re-weighting; moving things are outliers,
-        tracked boxes and objects are left out), iterated for shifts of a few pixels, and kept
-        only if the aligned background explains the frame clearly better than the unaligned one,
-        so a change of light is never taken for a camera move."""
-        if self._lk is None:
-            self._lk_prepare()
-        half, b0, gx0, gy0, wt = self._lk
-        c = self._highpass(cv2.resize(cur, half, interpolation=cv2.INTER_AREA))
-        w = wt * (cv2.resize(exclude.view(np.uint8), half, interpolation=cv2.INTER_NEAREST) == 0)
-
-        def misfit(b: np.ndarray, weights: np.ndarray) -> float:
-            sol = self._lk_solve(c - b, [b], weights)
-            gain = float(sol[0]) if sol is not None else 0.0
-            err = np.abs(c - b * np.float32(1.0 + gain))
-            return float((err * weights).sum()) / max(float(weights.sum()), 1.0)
-
-        dx = dy = 0.0
-        b, gx, gy = b0, gx0, gy0
-        for i in range(4):
-            r = c - b
-            sol = self._lk_solve(r, [gx, gy, b], w)
-            if sol is None:
-                return 0.0, 0.0
-            err = np.abs(r - gx * np.float32(sol[0]) - gy * np.float32(sol[1]) - b * np.float32(sol[2]))
-            mean_err = float((err * w).sum()) / max(float(w.sum()), 1.0)
-            sol = self._lk_solve(r, [gx, gy, b], w * (err < 2.5 * mean_err + 1.0))
-            if sol is None:
-                return 0.0, 0.0
-            step_x, step_y = -float(sol[0]), -float(sol[1])
-            if not (math.isfinite(step_x) and math.isfinite(step_y)) or abs(step_x) + abs(step_y) > 6:
-                return 0.0, 0.0
-            dx, dy = dx + step_x, dy + step_y
-            if i == 0 and abs(step_x) + abs(step_y) < 0.5 * self.min_shift:
-                return 0.0, 0.0
-            m = np.float32([[1, 0, dx], [0, 1, dy]])
-            b = cv2.warpAffine(b0, m, half, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-            gx, gy = self._gradients(b)
-            if abs(step_x) + abs(step_y) < 0.05:
-                break
-        inner = w * (cv2.warpAffine(wt, np.float32([[1, 0, dx], [0, 1, dy]]), half, flags=cv2.INTER_NEAREST) > 0)
-        if misfit(b, inner) > 0.85 * misfit(b0, inner):
-            return 0.0, 0.0  # not a move: the misfit is light, weather or people
-        return 2.0 * dx, 2.0 * dy
-
-    def _shift_state(self, shift: tuple[float, float]) -> None:
-        """Move every per-pixel state by the camera's shift, so the model stays on the scene."""
-        dx, dy = shift
-        h, w = self.bg.shape
-        m = np.float32([[1, 0, dx], [0, 1, dy]])
-
-        def warp(a: np.ndarray, flags: int = cv2.INTER_LINEAR) -> np.ndarray:
-            return cv2.warpAffine(a, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
-
-        self.bg, self.var, self.cand = warp(self.bg), warp(self.var), warp(self.cand)
-        self.since, self.acc = warp(self.since, cv2.INTER_NEAREST), warp(self.acc, cv2.INTER_NEAREST)
-        self.thr, self.struct_thr, self.strong_thr = warp(self.thr), warp(self.struct_thr), warp(self.strong_thr)
-        if self.bg_full is not None:
-            H, W = self.bg_full.shape[:2]
-            mf = np.float32([[1, 0, dx / self.scale], [0, 1, dy / self.scale]])
-            self.bg_full = cv2.warpAffine(self.bg_full, mf, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
-        self.shift_total += (dx, dy)
-        self.shifts += 1
-        self._lk = None
-
-    def _fresh_border(self, shift: tuple[float, float], cur: np.ndarray) -> None:
-        """The strip the camera's move brought into view has no history: take it as it is."""
-        h, w = cur.shape
-        dx, dy = (int(math.ceil(abs(v))) + 1 for v in shift)
-        strips = [(slice(None), slice(0, dx)) if shift[0] > 0 else (slice(None), slice(w - dx, w)),
-                  (slice(0, dy), slice(None)) if shift[1] > 0 else (slice(h - dy, h), slice(None))]
-        for sl in strips:
-            self.bg[sl] = cur[sl]
-            self.cand[sl] = cur[sl]
-            self.acc[sl] = 0.0
+    def _sync_full(self) -> None:
+        """Move ``bg_full`` with the camera when it drifted half a source pixel since it was last moved."""
+        if self.bg_full is None:
+            return
+        d = (self.motion.offset - self._full_offset) / self.scale
+        if float(np.abs(d).max()) < 0.5:
+            return
+        H, W = self.bg_full.shape[:2]
+        m = np.float32([[1, 0, d[0]], [0, 1, d[1]]])
+        self.bg_full = cv2.warpAffine(self.bg_full, m, (W, H), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
+        self._full_offset = self.motion.offset.copy()
 
     def _relearn(self, ts: float, image: np.ndarray, cur: np.ndarray) -> None:
         """Start over from this frame, but keep what the model knew under known objects (if the
@@ -451,6 +420,7 @@ class StaticForeground:
         self.static[y1:y2, x1:x2] = False
         self.fg[y1:y2, x1:x2] = False
         if image is not None and self.bg_full is not None:
+            self._sync_full()
             fx1, fy1, fx2, fy2 = [int(round(v)) for v in self.to_full(box)]
             self.bg_full[fy1:fy2, fx1:fx2] = image[fy1:fy2, fx1:fx2]
 

@@ -36,7 +36,8 @@ class CameraRunner:
         self.prepare = prepare  # model pre-processing, done here so it overlaps the model call
         self.source_url = settings.camera_source(cam)
         self.live = "://" in self.source_url
-        self.engine = engine or CameraEngine(cam.id, zones, live=self.live, tracker=settings.tracker, dedupe=settings.dedupe)
+        self.engine = engine or CameraEngine(cam.id, zones, live=self.live, tracker=settings.tracker, dedupe=settings.dedupe,
+                                              masks=cam.masks)
         self.health = SourceHealth()
         self.config_error: str | None = None
         self.options = live_options(cam, self.source_url) if self.live else None
@@ -49,6 +50,7 @@ class CameraRunner:
         self.record = CameraHealth(cam.id, self.health, name=cam.name, source=mask_url(cam.source), live=self.live,
                                    keyframe_only=self.options.keyframe_only if self.options else None,
                                    transport=self.options.transport if self.options and cam.source.lower().startswith("rtsp") else None)
+        self.record.view = lambda: self.engine.view_health()  # steady / shaking, from the left-behind engine
         self.zones_version = 0
         self.queue: deque[Frame] = deque()
         # live: one waiting frame, the newest, so what the model sees is fresh and an overloaded

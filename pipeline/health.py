@@ -7,6 +7,7 @@ import logging
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,7 +32,8 @@ class CameraHealth:
     keyframe_only: bool | None = None
     transport: str | None = None
     samples: deque[tuple[float, int, int]] = field(default_factory=deque)
-    logged: tuple[str, str | None] | None = None
+    logged: tuple | None = None
+    view: Callable[[], dict[str, Any] | None] | None = None  # the camera's view (steady / shaking), from its engine
 
     def sample(self, now: float, window: float) -> None:
         self.samples.append((now, self.health.frames_in, self.health.frames_processed))
@@ -78,14 +80,16 @@ class HealthRegistry:
             for rec in records:
                 rec.sample(mono, self.window)
         for rec in records:
-            key = (rec.health.state, rec.health.reason)
+            view = rec.view() if rec.view is not None else None
+            key = (rec.health.state, rec.health.reason, view["state"] if view else None)
             if key != rec.logged:
                 rec.logged = key
                 row = self._row(rec)
                 changed.append(row)
                 level = logging.INFO if rec.health.state in ("online", "starting", "ended", "disabled") else logging.WARNING
                 event(log, "camera_health", level, camera=rec.camera_id, state=row["state"], reason=row["reason"],
-                      reconnects=row["reconnects"], decode_errors=row["decode_errors"], source=row["source"])
+                      reconnects=row["reconnects"], decode_errors=row["decode_errors"], source=row["source"],
+                      view=view["state"] if view else None)
         return changed
 
     def snapshot(self) -> list[dict[str, Any]]:
@@ -121,6 +125,7 @@ class HealthRegistry:
             "lag_seconds": round(h.lag_seconds, 3) if h.lag_seconds is not None else None,
             "keyframe_only": rec.keyframe_only,
             "transport": rec.transport,
+            "view": rec.view() if rec.view is not None else None,
         }
 
 

@@ -180,6 +180,64 @@ def _run_args(p: argparse.ArgumentParser) -> None:
 register("run", "Run the camera workers (no web server).", _run, _run_args)
 
 
+# ---------------------------------------------------------------- masks
+def _masks(args: argparse.Namespace) -> int:
+    """Read the camera's first minutes and propose masks over changing overlay text (never applied)."""
+    from streetwarden.camera_adapters import open_source
+    from streetwarden.detectors.overlay import suggest_masks
+    from streetwarden.logs import event
+    from streetwarden.pipeline.camera_runner import live_options
+    from streetwarden.pipeline.worker import build_detectors
+
+    settings = load_settings(args.config)
+    cam = next((c for c in settings.cameras if c.id == args.camera), None)
+    if cam is None:
+        raise UserError(f"no camera '{args.camera}' in {args.config} (cameras: {', '.join(c.id for c in settings.cameras) or 'none'})")
+    url = settings.camera_source(cam)
+    options = None
+    if "://" in url:
+        options = live_options(cam, url)
+        options.password = cam.password()
+    detector = build_detectors(settings, {cam.model})[cam.model] if not args.no_detector else None
+    source = open_source(cam.id, url, cam.analysis_fps, options)
+    try:
+        def first_minutes():  # the stream's first --seconds
+            t0 = None
+            for f in source.frames():
+                t0 = f.ts if t0 is None else t0
+                if f.ts - t0 > args.seconds:
+                    return
+                yield f.ts, f.image
+
+        masks = suggest_masks(first_minutes(), detector.detect if detector is not None else None)
+    finally:
+        source.close()
+    event(log, "masks_suggested", camera=cam.id, seconds=args.seconds, masks=masks)
+    if args.json:
+        print(json.dumps({"camera": cam.id, "masks": masks}))
+    elif masks:
+        print(f"# {len(masks)} overlay text line(s) on camera {cam.id}; add the right ones under the camera in {args.config}:")
+        print("masks:")
+        for m in masks:
+            print("  - " + json.dumps([list(p) for p in m]))
+    else:
+        print(f"no changing overlay text found on camera {cam.id} in its first {args.seconds:g} s")
+    return 0
+
+
+def _masks_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="masks_command", metavar="ACTION", required=True)
+    q = sub.add_parser("suggest", help="propose masks over burned-in date/time text (printed, never applied)")
+    q.add_argument("--config", required=True, help="YAML configuration file")
+    q.add_argument("--camera", required=True, help="camera id")
+    q.add_argument("--seconds", type=float, default=120.0, help="how much of the stream to read (default 120)")
+    q.add_argument("--no-detector", action="store_true", help="do not leave detected people and vehicles out (faster)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+register("masks", "Camera masks: `masks suggest` proposes masks over changing overlay text.", _masks, _masks_args)
+
+
 # ---------------------------------------------------------------- webhooks
 def _webhooks(args: argparse.Namespace) -> int:
     import threading

@@ -221,8 +221,25 @@ class CameraConfig(_Strict):
     longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 longitude of the watched place.")
     zones: list[ZoneConfig] = Field(default_factory=list, max_length=MAX_ZONES_PER_CAMERA,
                                     description=f"Watched zones of this camera (at most {MAX_ZONES_PER_CAMERA}).")
+    masks: list[list[Point]] = Field(
+        default_factory=list, max_length=MAX_ZONES_PER_CAMERA,
+        description="Polygons (corners as [x, y] fractions of frame width and height, like zones) where nothing is "
+        "analysed: burned-in date/time text, a tree in the wind, a screen. Nothing anchored inside one raises a "
+        "candidate. `streetwarden masks suggest` proposes masks over changing overlay text.",
+    )
 
     _v_id = field_validator("id")(lambda cls, v: _check_id(v))
+
+    @field_validator("masks")
+    @classmethod
+    def _masks(cls, value: list[list[Point]]) -> list[list[Point]]:
+        for n, poly in enumerate(value):
+            if not 3 <= len(poly) <= MAX_POLYGON_POINTS:
+                raise ValueError(f"mask {n}: a polygon needs 3 to {MAX_POLYGON_POINTS} points, got {len(poly)}")
+            for i, (x, y) in enumerate(poly):
+                if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                    raise ValueError(f"mask {n} point {i} [{x}, {y}] is outside 0-1: coordinates are fractions of frame width/height")
+        return value
 
     @field_validator("evidence_source")
     @classmethod

@@ -43,6 +43,23 @@ def real_crop(name: str, height: int | None = None) -> np.ndarray:
     return crop
 
 
+def garbage_crop(width: int, height: int) -> np.ndarray:
+    """The first mid-sized `garbage` box of garbage-cn (sorted by file name), cut from its photo by its
+    YOLO label and resized to width x height."""
+    root = shared_path("datasets", "garbage-cn")
+    for label_file in sorted((root / "labels").glob("*.txt")):
+        for line in label_file.read_text().splitlines():
+            cls, x, y, w, h = line.split()[:5]
+            x, y, w, h = float(x), float(y), float(w), float(h)
+            if cls == "0" and 0.15 < w < 0.35 and 0.15 < h < 0.35 and 0.6 < w / h < 1.7:
+                image = cv2.imread(str(root / "images" / (label_file.stem + ".jpg")))
+                assert image is not None, f"cannot read the image of {label_file}"
+                H, W = image.shape[:2]
+                crop = image[int((y - h / 2) * H):int((y + h / 2) * H), int((x - w / 2) * W):int((x + w / 2) * W)]
+                return cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
+    raise AssertionError("garbage-cn has no mid-sized garbage box")
+
+
 def person_crop(height: int) -> np.ndarray:
     """A real pedestrian from bus.jpg (the man on the left)."""
     img = cv2.imread(str(shared_path("media", "bus.jpg")))
@@ -83,3 +100,43 @@ def iou(a, b) -> float:
     from streetwarden.models.detections import box_iou
 
     return float(box_iou(np.asarray(a, np.float32)[None], np.asarray(b, np.float32)[None])[0, 0])
+
+
+# -- camera and overlay effects applied to real frames ---------------------------------------------
+def shifted(image: np.ndarray, dx: float, dy: float) -> np.ndarray:
+    """The frame as a camera moved by (dx, dy) source pixels would see it (content moves by +d)."""
+    m = np.float32([[1, 0, dx], [0, 1, dy]])
+    return cv2.warpAffine(image, m, (image.shape[1], image.shape[0]), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REFLECT)
+
+
+def drift_offset(ts: float, rate: float = 0.3, jump_at: float = 50.0, jump: float = 12.0) -> tuple[float, float]:
+    """Slow drift of ``rate`` px/s (half that vertically) and a sudden ``jump`` px at ``jump_at``."""
+    return rate * ts + (jump if ts >= jump_at else 0.0), 0.5 * rate * ts
+
+
+CLOCK_ORIGIN = (20, 40)
+CLOCK_FONT = (cv2.FONT_HERSHEY_SIMPLEX, 0.9, 2)
+
+
+def clock_text(ts: float) -> str:
+    s = int(ts) + 13 * 3600 + 59 * 60 + 20  # the minute and the hour roll over 40 s in
+    return f"2026-12-01 {s // 3600 % 24:02d}:{s // 60 % 60:02d}:{s % 60:02d}  CAM 03"
+
+
+def burn_clock(ts: float, image: np.ndarray) -> np.ndarray:
+    """A burned-in OSD: date, running time and channel name, white, top left, as DVRs draw it."""
+    out = image.copy()
+    font, scale, thick = CLOCK_FONT
+    cv2.putText(out, clock_text(ts), CLOCK_ORIGIN, font, scale, (255, 255, 255), thick, cv2.LINE_AA)
+    return out
+
+
+def clock_seconds_box() -> np.ndarray:
+    """Source-pixel box of the clock's seconds digits."""
+    font, scale, thick = CLOCK_FONT
+    text = clock_text(0.0)
+    start = text.index(":", text.index(":") + 1) + 1
+    (x0, _), _ = cv2.getTextSize(text[:start], font, scale, thick)
+    (x1, h), base = cv2.getTextSize(text[:start + 2], font, scale, thick)
+    x, y = CLOCK_ORIGIN
+    return np.array([x + x0, y - h, x + x1, y + base], np.float32)

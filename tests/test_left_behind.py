@@ -26,6 +26,7 @@ from streetwarden.detectors import CameraEngine, CandidateEvent
 from streetwarden.detectors.left_behind import KEY_BASE, LeftBehindEngine
 from streetwarden.models.detections import Detections, box_iou
 from streetwarden.config import ZoneConfig
+from tests import scenes
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -68,20 +69,9 @@ def clip(vtest_path: Path, yolox) -> Clip:
 
 
 @pytest.fixture(scope="module")
-def garbage_crop(shared: Path) -> np.ndarray:
+def garbage_crop() -> np.ndarray:
     """The first mid-sized `garbage` box of garbage-cn (sorted by file name), cut from its photo."""
-    root = shared / "datasets" / "garbage-cn"
-    for label_file in sorted((root / "labels").glob("*.txt")):
-        for line in label_file.read_text().splitlines():
-            cls, x, y, w, h = line.split()[:5]
-            x, y, w, h = float(x), float(y), float(w), float(h)
-            if cls == "0" and 0.15 < w < 0.35 and 0.15 < h < 0.35 and 0.6 < w / h < 1.7:
-                image = cv2.imread(str(root / "images" / (label_file.stem + ".jpg")))
-                assert image is not None, f"cannot read the image of {label_file}"
-                H, W = image.shape[:2]
-                crop = image[int((y - h / 2) * H):int((y + h / 2) * H), int((x - w / 2) * W):int((x + w / 2) * W)]
-                return cv2.resize(crop, (OBJ_W, OBJ_H), interpolation=cv2.INTER_AREA)
-    raise AssertionError("garbage-cn has no mid-sized garbage box")
+    return scenes.garbage_crop(OBJ_W, OBJ_H)
 
 
 @pytest.fixture(scope="module")
@@ -185,6 +175,41 @@ def test_evidence_shows_before_after_and_who_was_there(clip: Clip, pasted: Run, 
     assert any(w["label"] == "person" and T0 - 1.0 - 1e-6 <= w["ts"] <= T0 for w in who), who
     crops = [x for x in e.evidence if x.kind == "attribution"]
     assert len(crops) == len(who) and all(c.image.size > 0 and c.note for c in crops)
+
+
+def test_first_sight_picture_is_the_frame_at_first_seen(clip: Clip, pasted: Run, place: np.ndarray,
+                                                        garbage_crop: np.ndarray) -> None:
+    """The `first` evidence is the frame of the moment the object appeared, not of the raise."""
+    e = pasted.opened()[0]
+    first = next(x for x in e.evidence if x.kind == "first")
+    assert e.first_seen - 1e-6 <= first.ts <= e.first_seen + 0.5 + 1e-6, (first.ts, e.first_seen)
+    modify = paste(garbage_crop, place, (T0, 1e9))
+    frame_at = {ts: (modify(ts, img) if modify(ts, img) is not None else img) for ts, img in clip.frames}
+    then = frame_at[min(frame_at, key=lambda t: abs(t - first.ts))]
+    raised = frame_at[min(frame_at, key=lambda t: abs(t - e.last_seen))]
+    diff_then = float(np.abs(first.image.astype(np.float32) - then).mean())
+    diff_raised = float(np.abs(first.image.astype(np.float32) - raised).mean())
+    # kept as a 640-px JPEG: within a few grey levels of that frame, far from the frame of the raise
+    assert diff_then < 5.0 and diff_then < 0.5 * diff_raised, (diff_then, diff_raised)
+    assert np.abs(region(first.image, place) - garbage_crop.astype(np.float32)).mean() < 8.0, "it shows the object"
+
+
+def test_camera_mask_over_the_object_raises_nothing(clip: Clip, garbage_crop: np.ndarray, place: np.ndarray,
+                                                    pasted: Run) -> None:
+    W, H = 768, 576
+    cx, cy = float(place[0] + place[2]) / 2 / W, float(place[1] + place[3]) / 2 / H
+    mask = [(cx - 0.1, cy - 0.1), (cx + 0.1, cy - 0.1), (cx + 0.1, cy + 0.12), (cx - 0.1, cy + 0.12)]
+    engine = CameraEngine("vtest", [zone()], live=False, masks=[mask])
+    modify = paste(garbage_crop, place, (T0, 1e9))
+    events = []
+    for i, (ts, image) in enumerate(clip.frames):
+        changed = modify(ts, image)
+        events.extend(engine.process(ts, image if changed is None else changed, pasted.dets[i]))
+    events.extend(engine.finish())
+    assert events == [], [(e.kind, e.box.tolist()) for e in events]
+    m = engine.left_behind.model
+    x1, y1, x2, y2 = m.to_small(place)
+    assert m.masked is not None and m.masked[y1:y2, x1:x2].all() and not m.fg[y1:y2, x1:x2].any()
 
 
 def test_untouched_clip_raises_no_dumping(clip: Clip) -> None:
@@ -410,3 +435,27 @@ def test_rejected_object_is_absorbed_by_the_worker(tmp_path: Path, vtest_path: P
         i += 1
     after = dumping()
     assert len(after) == 1 and after[0].last_seen <= absorbed_at + 1e-6
+    # the camera's health shows how steady its view is (measured by the left-behind engine)
+    view = next(r for r in worker.health.snapshot() if r["camera_id"] == "vtest")["view"]
+    assert view["state"] == "steady" and view["relearned"] == 0 and abs(view["offset_px"][0]) < 2.0, view
+
+
+def test_a_toppled_object_is_boxed_whole(clip: Clip, garbage_crop: np.ndarray, place: np.ndarray) -> None:
+    """Put down at t0, knocked over at 40 s (turned on its side, 8 px along): one candidate, whose
+    box then covers the whole toppled object, not the half that did not move."""
+    toppled = cv2.rotate(garbage_crop, cv2.ROTATE_90_CLOCKWISE)  # 64 x 80
+    x1, y2 = int(place[0]) + 8, int(place[3])
+    after = np.array([x1, y2 - toppled.shape[0], x1 + toppled.shape[1], y2], np.float32)
+
+    def scene(ts: float, image: np.ndarray) -> np.ndarray | None:
+        if ts < T0 - 1e-6:
+            return None
+        if ts < 40.0 - 1e-6:
+            return paste(garbage_crop, place, (T0, 1e9))(ts, image)
+        return paste(toppled, after, (0.0, 1e9))(ts, image)
+
+    result = run(clip, [zone()], scene)
+    assert len(result.opened()) == 1, [(e.kind, e.box.tolist(), e.last_seen) for e in result.events]
+    assert {e.incident for e in result.events} == {result.opened()[0].incident}, "the toppled object is the same candidate"
+    objects = [o for o in result.engine.left_behind.objects if iou(o.box, after) > 0.1]
+    assert len(objects) == 1 and iou(objects[0].box, after) >= 0.6, [(o.box.tolist(), iou(o.box, after)) for o in objects]
