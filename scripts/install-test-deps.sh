@@ -13,3 +13,6 @@ fi
 # Browser tests (tests/test_review_ui_e2e.py) drive Debian's chromium (PKGS above) through Playwright's
 # Python API from the [test] extra, with executable_path=/usr/bin/chromium: never `playwright install`.
 python3 -m pip install -q -e ".[test]"
+# The [train] extra for the dataset / conversion / training tests: the CPU build of torch, which pip
+# takes from the local wheel folder (find-links). Without it those tests fail at import, never skip.
+python3 -m pip install -q "torch==2.13.0"
