@@ -1,4 +1,4 @@
-"""`streetwarden dataset export|import`: reviewed candidates to a YOLO dataset, and checking one."""
+"""`streetwarden dataset export|import` (reviewed candidates to a YOLO dataset, checking one) and `train`."""
 
 from __future__ import annotations
 
@@ -94,6 +94,41 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
     q = sub.add_parser("import", help="check an existing YOLO dataset: labels, names, images, duplicates between splits")
     q.add_argument("dir", help="the dataset folder (with data.yaml)")
     q.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _train(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ModuleNotFoundError:
+        raise UserError("training needs the [train] extra (PyTorch), which is not installed: "
+                        "pip install 'streetwarden[train]' (on a machine without internet: pip install torch-*.whl)") from None
+    from streetwarden.datasets.onnx_to_torch import ConversionError
+    from streetwarden.datasets.train import Run, TrainArgs, TrainError
+
+    data = Path(args.data)
+    run_dir = Path(args.run) if args.run else Path("runs") / f"{data.resolve().name}-{args.imgsz}"
+    try:
+        Run(TrainArgs(data=str(data), base=str(args.base), epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
+                      lr=args.lr, device=args.device, seed=args.seed), run_dir).run()
+    except (TrainError, ConversionError) as err:
+        raise UserError(str(err)) from None
+    return 0
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="YOLO dataset folder (with data.yaml), e.g. from `dataset export`")
+    p.add_argument("--base", required=True, help="ONNX model to start from (YOLOX-Nano, e.g. yolox_nano_coco_416.onnx)")
+    p.add_argument("--epochs", type=int, required=True, help="passes over the training images")
+    p.add_argument("--imgsz", type=int, default=320, help="square input size, a multiple of 32 (default 320)")
+    p.add_argument("--batch", type=int, default=8, help="images per step (default 8)")
+    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default 0.001, cosine decay)")
+    p.add_argument("--device", default="auto", help="auto (a CUDA GPU when present, else CPU), cpu or cuda")
+    p.add_argument("--seed", type=int, default=0, help="shuffling / flip seed (default 0)")
+    p.add_argument("--run", help="run folder (default runs/<dataset>-<imgsz>); the same command resumes it")
+
+
+register("train", "Fine-tune YOLOX-Nano on a YOLO dataset from a model the deployment has; writes model.onnx + card.",
+         _train, _train_args)
 
 
 def _dataset(args: argparse.Namespace) -> int:

@@ -32,6 +32,12 @@ class CheckReport:
     backgrounds: int = 0
     distinct: int = 0  # image files, each counted once even when listed in two splits
     problems: list[str] = field(default_factory=list)
+    leaks: list[str] = field(default_factory=list)  # the problems that are one picture in two splits
+    splits: dict[str, list[Path]] = field(default_factory=dict)  # image files per split
+
+    def blocking(self) -> list[str]:
+        """Problems training cannot go on with (a split leak only makes the val figures lie)."""
+        return [p for p in self.problems if p not in self.leaks]
 
     def summary(self) -> str:
         split = ", ".join(f"{k} {v}" for k, v in self.images.items())
@@ -144,8 +150,9 @@ def check_dataset(root: Path, near_duplicate_levels: int = NEAR_DUPLICATE_LEVELS
     for split, files in split_files.items():
         shared = [f for f in files if f in seen]
         if shared:
-            report.problems.append(f"{yaml_path}: {split} and {seen[shared[0]]} share {len(shared)} image files "
+            report.leaks.append(f"{yaml_path}: {split} and {seen[shared[0]]} share {len(shared)} image files "
                                    f"(e.g. {shared[0].name}): every one is on both sides; hold back a separate val split")
+            report.problems.append(report.leaks[-1])
         for f in files:
             seen.setdefault(f, split)
     digests: dict[str, list[tuple[str, np.ndarray, Path]]] = {}
@@ -164,6 +171,7 @@ def check_dataset(root: Path, near_duplicate_levels: int = NEAR_DUPLICATE_LEVELS
             if not lp.is_file() or check_labels(lp, nc, report) == 0:
                 report.backgrounds += 1
     report.distinct = len(seen)
+    report.splits = split_files
     _cross_split_duplicates(digests, near_duplicate_levels, report)
     _orphan_labels(split_files, report)
     return report
@@ -178,14 +186,16 @@ def _cross_split_duplicates(digests: dict[str, list[tuple[str, np.ndarray, Path]
             thumbs = np.array([t for _, t, _ in digests[a]], dtype=np.int16).reshape(len(digests[a]), -1)
             for sha, t, p in digests[b]:
                 if sha in by_sha:
-                    report.problems.append(f"{p}: the same file as {by_sha[sha]} ({a}): one picture in {a} and {b}")
+                    report.leaks.append(f"{p}: the same file as {by_sha[sha]} ({a}): one picture in {a} and {b}")
+                    report.problems.append(report.leaks[-1])
                     continue
                 if len(thumbs):
                     d = np.abs(thumbs - t.astype(np.int16).reshape(1, -1)).max(axis=1)
                     j = int(d.argmin())
                     if d[j] <= levels:
-                        report.problems.append(f"{p}: near-duplicate of {digests[a][j][2]} ({a}; thumbnails differ by "
-                                               f"at most {int(d[j])} grey levels): one scene in {a} and {b}")
+                        report.leaks.append(f"{p}: near-duplicate of {digests[a][j][2]} ({a}; thumbnails differ by "
+                                            f"at most {int(d[j])} grey levels): one scene in {a} and {b}")
+                        report.problems.append(report.leaks[-1])
 
 
 def _orphan_labels(split_files: dict[str, list[Path]], report: CheckReport) -> None:
