@@ -35,9 +35,9 @@ class Raised:
     decision: dict | None  # body posted to the decision API; None = left pending
 
 
-def write_config(tmp: Path, media: Path) -> Path:
+def write_config(tmp: Path, media: Path, database: str | None = None) -> Path:
     data = {
-        "database": f"sqlite:///{tmp / 'sw.db'}", "storage": str(tmp / "storage"),
+        "database": database or f"sqlite:///{tmp / 'sw.db'}", "storage": str(tmp / "storage"),
         "cameras": [
             {"id": "west-gate", "source": str(media / "vtest.avi"), "analysis_fps": 2,
              "zones": [{"id": "walk", "kind": "sidewalk", "polygon": WHOLE}]},
@@ -78,9 +78,10 @@ FALSE = {"decision": "reject", "reason": "false_detection"}
 ALLOWED = {"decision": "reject", "reason": "not_a_violation"}
 
 
-def build_reviewed_db(tmp: Path, media: Path, detector) -> tuple[Path, Settings, list[Raised]]:  # type: ignore[no-untyped-def]
+def build_reviewed_db(tmp: Path, media: Path, detector,  # type: ignore[no-untyped-def]
+                      database: str | None = None) -> tuple[Path, Settings, list[Raised]]:
     """The config file, its settings and every candidate raised (decided through the API)."""
-    config = write_config(tmp, media)
+    config = write_config(tmp, media, database)
     settings = load_settings(config)
     db = Database(settings.database_url)
     db.upgrade()

@@ -41,8 +41,9 @@ def _has_box(lines: list[str], r: Raised, cls: int) -> bool:
     return False
 
 
-def test_export_labels_negatives_split_and_manifest(reviewed, tmp_path) -> None:
-    config, settings, raised = reviewed
+def test_export_labels_negatives_split_and_manifest(database_url, tmp_path, yolox) -> None:
+    """On SQLite and on a real PostgreSQL server."""
+    config, _, raised = build_reviewed_db(tmp_path, shared_path("media"), yolox, database_url)
     manifest = _export(config, tmp_path / "ds")
     out = tmp_path / "ds"
     assert manifest["classes"] == ["car", "person"]
@@ -127,3 +128,27 @@ def test_export_bad_input_one_line(reviewed, tmp_path, capsys) -> None:
     assert main(["dataset", "export", "--config", str(config), "--out", str(tmp_path / "x"), "--violation", "parking"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "--violation" in err[0] and "sidewalk_parking" in err[0]
+
+
+def test_frames_with_a_drawn_box_are_used_and_flagged(tmp_path, vtest_path, capsys) -> None:
+    """The pipeline stores `frame` evidence (box drawn) and no `clean` one: exported, and said so."""
+    import yaml
+
+    from tests.enforcement_support import make_settings, open_db, raise_candidate, vtest_frame
+    from tests.review_support import LiveServer, add_users
+
+    settings = make_settings(tmp_path, str(vtest_path))
+    db = open_db(settings)
+    add_users(db)
+    cid = raise_candidate(db, settings, vtest_frame(vtest_path))
+    with LiveServer(settings, db) as server:
+        assert server.client("rev1").post(f"/api/v1/candidates/{cid}/decision", json={"decision": "warn"}).status_code == 200
+    config = tmp_path / "sw.yaml"
+    config.write_text(yaml.safe_dump({"database": settings.database_url, "storage": str(settings.storage_path),
+                                      "cameras": [{"id": "west-gate", "source": str(vtest_path)}]}))
+    capsys.readouterr()
+    manifest = _export(config, tmp_path / "ds")
+    [img] = manifest["images"]
+    assert img["evidence_kind"] == "frame" and img["box_drawn"] is True
+    assert [c["id"] for c in img["candidates"]] == [cid]
+    assert "1 of 1 images are `frame` evidence with the candidate's box drawn" in capsys.readouterr().out
