@@ -105,10 +105,14 @@ def _train(args: argparse.Namespace) -> int:
     from streetwarden.datasets.onnx_to_torch import ConversionError
     from streetwarden.datasets.train import Run, TrainArgs, TrainError
 
+    from streetwarden.cli import _settings_or_defaults
+    from streetwarden.models.store import require_model
+
+    base = require_model(args.base, _settings_or_defaults(args.config))  # $STREETWARDEN_MODELS, the store, …
     data = Path(args.data)
     run_dir = Path(args.run) if args.run else Path("runs") / f"{data.resolve().name}-{args.imgsz}"
     try:
-        Run(TrainArgs(data=str(data), base=str(args.base), epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
+        Run(TrainArgs(data=str(data.resolve()), base=str(base.resolve()), epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
                       lr=args.lr, device=args.device, seed=args.seed), run_dir).run()
     except (TrainError, ConversionError) as err:
         raise UserError(str(err)) from None
@@ -117,7 +121,9 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="YOLO dataset folder (with data.yaml), e.g. from `dataset export`")
-    p.add_argument("--base", required=True, help="ONNX model to start from (YOLOX-Nano, e.g. yolox_nano_coco_416.onnx)")
+    p.add_argument("--base", required=True, help="ONNX model to start from (YOLOX-Nano, e.g. yolox_nano_coco_416.onnx); "
+                   "a bare name is looked up like `detect --model` ($STREETWARDEN_MODELS, the model store, …)")
+    p.add_argument("--config", help="YAML configuration file (for its model store); without it: ./data/models")
     p.add_argument("--epochs", type=int, required=True, help="passes over the training images")
     p.add_argument("--imgsz", type=int, default=320, help="square input size, a multiple of 32 (default 320)")
     p.add_argument("--batch", type=int, default=8, help="images per step (default 8)")

@@ -170,16 +170,29 @@ class Run:
             tmp.replace(self.folder / "last.pt")
             with log.open("a") as f:
                 f.write(json.dumps(metrics, sort_keys=True) + "\n")
+        out = self.folder / "model.onnx"
+        if not metrics and self._exported(out):
+            self.say(f"run already finished: {out} (card {out.with_suffix('.yaml')})")
+            return out
         if not metrics and log.is_file():
             metrics = json.loads(log.read_text().splitlines()[-1])
         provenance = {"base_model": Path(self.args.base).name, "base_sha256": base_sha, "licence": licence,
                       "dataset": str(self.args.data),
                       "dataset_sha256": dataset_sha256(self.yaml_path, self.train_files + self.val_files),
                       "training": asdict(self.args), "metrics": metrics}
-        out = self.folder / "model.onnx"
         export_yolox(net, out, self.names, self.args.imgsz, provenance)
         self.say(f"model: {out} (card {out.with_suffix('.yaml')})")
         return out
+
+    def _exported(self, out: Path) -> bool:
+        """Whether ``out`` is this run's export: its card names these arguments and the file is intact."""
+        import yaml
+
+        card_path = out.with_suffix(".yaml")
+        if not (out.is_file() and card_path.is_file()):
+            return False
+        card = yaml.safe_load(card_path.read_text(encoding="utf-8")) or {}
+        return card.get("training") == asdict(self.args) and card.get("sha256") == file_sha256(out)
 
     def _epoch(self, net, opt, epoch: int, grid, stride, n_batches: int) -> dict:  # type: ignore[no-untyped-def]
         lr = self.args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * epoch / self.args.epochs)))

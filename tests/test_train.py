@@ -55,7 +55,7 @@ def test_short_training_run_gives_a_model_the_runtime_loads(tmp_path, yolox_path
     # the runtime loads it like the shipped model: its classes, its size, uint8 pixel input, batches
     det = OnnxDetector(model, score_threshold=0.001)
     assert det.labels == tuple(NAMES) and det.input_size == 160 and det.family.name == "yolox"
-    assert det.pixel_input and det.batchable
+    assert det.pixel_input and det.batchable and det.rect
     frames = [cv2.imread(str(p)) for p in sorted((data / "images" / "val").glob("*.jpg"))]
     out = det(frames)
     assert len(out) == 2 and all(((d.class_id >= 0) & (d.class_id < 3)).all() for d in out)
@@ -64,7 +64,9 @@ def test_short_training_run_gives_a_model_the_runtime_loads(tmp_path, yolox_path
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "resuming" in err and "1 of 1 epochs done" in err and "epoch 1/1 [" not in err
+    assert "run already finished" in err and file_sha256(model) == card["sha256"]
     argv[argv.index("--epochs") + 1] = "2"
+    argv[argv.index("--base") + 1] = yolox_path.name  # a bare name, found in $STREETWARDEN_MODELS like `detect --model`
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "1 of 2 epochs done" in err and "epoch 2/2 [" in err and "epoch 1/2 [" not in err
