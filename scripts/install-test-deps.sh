@@ -14,3 +14,6 @@ fi
 # Python API from the [test] extra, with executable_path=/usr/bin/chromium: never `playwright install`.
 # The fuzz test (tests/test_fuzz_api.py) needs schemathesis, also from the [test] extra.
 python3 -m pip install -q -e ".[test]"
+# The [train] extra for the dataset / conversion / training tests: the CPU build of torch, which pip
+# takes from the local wheel folder (find-links). Without it those tests fail at import, never skip.
+python3 -m pip install -q "torch==2.13.0"

@@ -386,8 +386,8 @@ register("db", "Schema migrations: `db status` and `db upgrade` (services upgrad
 
 
 def _load_plugins() -> None:
-    """Commands defined by later stages (api: serve, users)."""
-    for mod in ("streetwarden.api.cli",):
+    """Commands defined by later stages (api: serve, users; datasets: dataset, train)."""
+    for mod in ("streetwarden.api.cli", "streetwarden.datasets.cli"):
         try:
             __import__(mod)
         except ModuleNotFoundError as err:

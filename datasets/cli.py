@@ -1,0 +1,145 @@
+"""`streetwarden dataset export|import` (reviewed candidates to a YOLO dataset, checking one) and `train`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+from streetwarden.cli import UserError, register
+
+
+def _since(value: str) -> float:
+    """ISO date or date-time (UTC unless it names a zone) → epoch seconds."""
+    try:
+        when = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--since {value!r} is not a date: use 2026-11-01 or 2026-11-01T08:00") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return when.timestamp()
+
+
+def _csv(values: list[str] | None) -> tuple[str, ...]:
+    return tuple(sorted({v.strip() for item in values or [] for v in item.split(",") if v.strip()}))
+
+
+def _export(args: argparse.Namespace) -> int:
+    from streetwarden.config import load_settings
+    from streetwarden.datasets.export import ExportError, ExportOptions, write_dataset
+    from streetwarden.datasets.sources import Filters, reviewed_sources
+    from streetwarden.store.db import Database
+    from streetwarden.vocabulary import VIOLATIONS
+
+    settings = load_settings(args.config)
+    violations = _csv(args.violation)
+    unknown = [v for v in violations if v not in VIOLATIONS]
+    if unknown:
+        raise UserError(f"--violation: unknown {', '.join(unknown)} (one of {', '.join(VIOLATIONS)})")
+    if not 0.0 <= args.val_fraction < 1.0:
+        raise UserError(f"--val-fraction must be in 0..1 (got {args.val_fraction})")
+    filters = Filters(since=args.since, violations=violations, cameras=_csv(args.camera))
+    db = Database(settings.database_url)
+    with db.session() as s:
+        sources = reviewed_sources(s, settings.storage_path, filters)
+    options = ExportOptions(classes=tuple(c.strip() for c in (args.classes or "").split(",") if c.strip()),
+                            period_hours=args.period_hours, val_fraction=args.val_fraction)
+    recorded = {"since": args.since, "violations": list(violations), "cameras": list(filters.cameras)}
+    try:
+        result = write_dataset(sources, Path(args.out), options, recorded)
+    except ExportError as err:
+        raise UserError(str(err)) from None
+    for note in result.notes:
+        print(f"note: {note}")
+    c = result.counts
+    print(f"exported {c['images']} images to {result.out} (train {c['train']}, val {c['val']}): {c['boxes']} boxes, "
+          f"{c['negatives']} hard negatives; dropped {c['near_duplicates']} near-duplicate frames, "
+          f"left out {c['excluded']} candidates (see manifest.json); manifest sha256 {result.manifest_sha256}")
+    return 0
+
+
+def _import(args: argparse.Namespace) -> int:
+    from streetwarden.datasets.yolo_check import check_dataset
+
+    root = Path(args.dir)
+    if not root.exists():
+        raise UserError(f"{root}: no such folder (give the folder with data.yaml)")
+    report = check_dataset(root)
+    if args.json:
+        print(json.dumps({"root": str(root), "names": report.names, "images": report.images,
+                          "boxes": {report.names[i] if i < len(report.names) else str(i): n
+                                    for i, n in sorted(report.boxes.items())},
+                          "problems": report.problems}, ensure_ascii=False))
+    else:
+        for line in report.problems:
+            print(f"problem: {line}")
+        print(report.summary())
+    return 1 if report.problems else 0
+
+
+def _dataset_args(p: argparse.ArgumentParser) -> None:
+    sub = p.add_subparsers(dest="dataset_command", metavar="ACTION", required=True)
+    q = sub.add_parser("export", help="reviewed candidates → a YOLO dataset (images, labels, data.yaml, manifest.json)")
+    q.add_argument("--config", required=True, help="YAML configuration file (its database and storage)")
+    q.add_argument("--out", required=True, help="output folder (new, empty, or an earlier export to replace)")
+    q.add_argument("--since", type=_since, help="only candidates seen since this UTC date/time (2026-11-01)")
+    q.add_argument("--violation", action="append", help="only these violations (repeat or comma-separate)")
+    q.add_argument("--camera", action="append", help="only these camera ids (repeat or comma-separate)")
+    q.add_argument("--classes", help="class order, comma-separated (default: the confirmed labels, sorted)")
+    q.add_argument("--period-hours", type=float, default=24.0,
+                   help="length of the camera-periods the split keeps whole (default 24)")
+    q.add_argument("--val-fraction", type=float, default=0.2,
+                   help="share of each camera's periods held back for val, the most recent (default 0.2)")
+    q = sub.add_parser("import", help="check an existing YOLO dataset: labels, names, images, duplicates between splits")
+    q.add_argument("dir", help="the dataset folder (with data.yaml)")
+    q.add_argument("--json", action="store_true", help="print one JSON object")
+
+
+def _train(args: argparse.Namespace) -> int:
+    try:
+        import torch  # noqa: F401
+    except ModuleNotFoundError:
+        raise UserError("training needs the [train] extra (PyTorch), which is not installed: "
+                        "pip install 'streetwarden[train]' (on a machine without internet: pip install torch-*.whl)") from None
+    from streetwarden.datasets.onnx_to_torch import ConversionError
+    from streetwarden.datasets.train import Run, TrainArgs, TrainError
+
+    from streetwarden.cli import _settings_or_defaults
+    from streetwarden.models.store import require_model
+
+    base = require_model(args.base, _settings_or_defaults(args.config))  # $STREETWARDEN_MODELS, the store, …
+    data = Path(args.data)
+    run_dir = Path(args.run) if args.run else Path("runs") / f"{data.resolve().name}-{args.imgsz}"
+    try:
+        Run(TrainArgs(data=str(data.resolve()), base=str(base.resolve()), epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
+                      lr=args.lr, device=args.device, seed=args.seed), run_dir).run()
+    except (TrainError, ConversionError) as err:
+        raise UserError(str(err)) from None
+    return 0
+
+
+def _train_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--data", required=True, help="YOLO dataset folder (with data.yaml), e.g. from `dataset export`")
+    p.add_argument("--base", required=True, help="ONNX model to start from (YOLOX-Nano, e.g. yolox_nano_coco_416.onnx); "
+                   "a bare name is looked up like `detect --model` ($STREETWARDEN_MODELS, the model store, …)")
+    p.add_argument("--config", help="YAML configuration file (for its model store); without it: ./data/models")
+    p.add_argument("--epochs", type=int, required=True, help="passes over the training images")
+    p.add_argument("--imgsz", type=int, default=320, help="square input size, a multiple of 32 (default 320)")
+    p.add_argument("--batch", type=int, default=8, help="images per step (default 8)")
+    p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default 0.001, cosine decay)")
+    p.add_argument("--device", default="auto", help="auto (a CUDA GPU when present, else CPU), cpu or cuda")
+    p.add_argument("--seed", type=int, default=0, help="shuffling / flip seed (default 0)")
+    p.add_argument("--run", help="run folder (default runs/<dataset>-<imgsz>); the same command resumes it")
+
+
+register("train", "Fine-tune YOLOX-Nano on a YOLO dataset from a model the deployment has; writes model.onnx + card.",
+         _train, _train_args)
+
+
+def _dataset(args: argparse.Namespace) -> int:
+    return _export(args) if args.dataset_command == "export" else _import(args)
+
+
+register("dataset", "Training data: `dataset export` (reviewed candidates → YOLO dataset) and `dataset import` (check one).",
+         _dataset, _dataset_args)

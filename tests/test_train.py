@@ -1,0 +1,100 @@
+"""`streetwarden train`: a short real run on a few garbage-cn images gives an ONNX model that the
+runtime's OnnxDetector loads (pixel-input prefix, batch axis, card); the run folder resumes; bad
+input costs one line."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import cv2
+import numpy as np
+import yaml
+
+from streetwarden.cli import main
+from streetwarden.datasets.onnx_export import file_sha256
+from streetwarden.models import OnnxDetector
+from tests.conftest import shared_path
+
+NAMES = ["garbage", "garbage_bin", "overflow"]
+
+
+def small_garbage(tmp: Path, n_train: int = 6, n_val: int = 2) -> Path:
+    """A copy of a few garbage-cn images with a real held-back val split."""
+    src = shared_path("datasets", "garbage-cn")
+    images = sorted((src / "images").glob("*.jpg"))
+    root = tmp / "garbage-small"
+    for split, files in (("train", images[:n_train]), ("val", images[500:500 + n_val])):
+        (root / "images" / split).mkdir(parents=True)
+        (root / "labels" / split).mkdir(parents=True)
+        for f in files:
+            shutil.copy(f, root / "images" / split / f.name)
+            shutil.copy(src / "labels" / f"{f.stem}.txt", root / "labels" / split / f"{f.stem}.txt")
+    (root / "data.yaml").write_text(f"train: images/train\nval: images/val\nnc: 3\nnames: {NAMES}\n")
+    return root
+
+
+def test_short_training_run_gives_a_model_the_runtime_loads(tmp_path, yolox_path, capsys) -> None:
+    data = small_garbage(tmp_path)
+    run = tmp_path / "run"
+    argv = ["train", "--data", str(data), "--base", str(yolox_path), "--epochs", "1", "--imgsz", "160",
+            "--batch", "4", "--run", str(run)]
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "estimate: ~" in err and "per epoch" in err
+    assert "epoch 1/1 [########################] 2/2" in err  # the progress bar reaches the end
+    model = run / "model.onnx"
+    card = yaml.safe_load((run / "model.yaml").read_text())
+    assert card["sha256"] == file_sha256(model)
+    assert card["classes"] == NAMES and card["family"] == "yolox" and card["input_size"] == 160
+    assert card["base_model"] == yolox_path.name and card["licence"] == "Apache-2.0"
+    assert len(card["dataset_sha256"]) == 64 and card["training"]["epochs"] == 1
+    assert card["metrics"]["epoch"] == 1 and np.isfinite(card["metrics"]["train_loss"])
+    # the runtime loads it like the shipped model: its classes, its size, uint8 pixel input, batches
+    det = OnnxDetector(model, score_threshold=0.001)
+    assert det.labels == tuple(NAMES) and det.input_size == 160 and det.family.name == "yolox"
+    assert det.pixel_input and det.batchable and det.rect
+    frames = [cv2.imread(str(p)) for p in sorted((data / "images" / "val").glob("*.jpg"))]
+    out = det(frames)
+    assert len(out) == 2 and all(((d.class_id >= 0) & (d.class_id < 3)).all() for d in out)
+    assert sum(len(d.score) for d in out) > 0
+    # the same command on a finished run trains nothing more; a longer --epochs resumes where it stopped
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "resuming" in err and "1 of 1 epochs done" in err and "epoch 1/1 [" not in err
+    assert "run already finished" in err and file_sha256(model) == card["sha256"]
+    argv[argv.index("--epochs") + 1] = "2"
+    argv[argv.index("--base") + 1] = yolox_path.name  # a bare name, found in $STREETWARDEN_MODELS like `detect --model`
+    assert main(argv) == 0
+    err = capsys.readouterr().err
+    assert "1 of 2 epochs done" in err and "epoch 2/2 [" in err and "epoch 1/2 [" not in err
+    log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in log] == [1, 2]
+
+
+def _one_line_error(capsys, argv: list[str]) -> str:  # type: ignore[no-untyped-def]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1, err
+    return err[0]
+
+
+def test_bad_input_one_line(tmp_path, yolox_path, yolov8_path, capsys, monkeypatch) -> None:
+    data = small_garbage(tmp_path, 2, 1)
+    label = sorted((data / "labels" / "train").glob("*.txt"))[0]
+    good = label.read_text()
+    label.write_text(good.rstrip("\n") + "\n7 0.5 0.5 0.1 0.1\n")  # garbage-cn files end without a newline
+    base = ["train", "--data", str(data), "--epochs", "1", "--imgsz", "96", "--run", str(tmp_path / "r")]
+    line = _one_line_error(capsys, base + ["--base", str(yolox_path)])
+    assert "class id 7 is out of range" in line and label.name in line and "dataset import" in line
+    label.write_text(good)
+    line = _one_line_error(capsys, base + ["--base", str(yolov8_path)])
+    assert "ultralytics model" in line and "YOLOX-Nano" in line
+    line = _one_line_error(capsys, base[:-4] + ["--imgsz", "100", "--base", str(yolox_path)])
+    assert "--imgsz 100" in line and "multiple of 32" in line
+    monkeypatch.setitem(sys.modules, "torch", None)  # as on a runtime-only install
+    line = _one_line_error(capsys, base + ["--base", str(yolox_path)])
+    assert "[train] extra" in line and "pip install" in line
+    assert not (tmp_path / "r" / "last.pt").exists()
