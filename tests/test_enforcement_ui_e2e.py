@@ -48,6 +48,7 @@ def world(tmp_path_factory, vtest_path):
 database: sqlite:///sw.db
 storage: storage
 notices: {{on_persist: supervisor}}
+server: {{undo_seconds: 0}}
 cameras:
   - id: west-gate
     name: 西门

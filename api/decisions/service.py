@@ -39,9 +39,11 @@ class IdempotencyMismatch(Exception):
     """The key was used before for a different request."""
 
 
-def _out(d: Decision, status: str) -> dict:
+def _out(d: Decision, status: str, hold: float = 0.0) -> dict:
+    undo_until = iso(d.decided_at + hold) if hold > 0 else None
     return DecisionOut(candidate_id=d.candidate_id, decision=d.decision, reason=d.reason, note=d.note,
-                       decided_by=d.username, decided_at=iso(d.decided_at), status=status).model_dump(mode="json")
+                       decided_by=d.username, decided_at=iso(d.decided_at), status=status,
+                       undo_until=undo_until).model_dump(mode="json")
 
 
 def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: str | None,
@@ -75,14 +77,16 @@ def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: 
     release_claim(s, candidate_id)
     s.refresh(cand)
     issued = None
+    hold = settings.server.undo_seconds if settings is not None else 0.0
     if settings is not None and kind.value in ("warn", "case"):
-        # the notice or case (and its webhook outbox rows) commit in the same transaction as the decision
-        issued = issue_from_decision(s, cand, kind.value, me, settings, note=body.note, at=at)
+        # the notice or case (and its webhook outbox rows) commit in the same transaction as the decision; they
+        # take effect when the undo window closes (outbox due then, pull API lists them from then on)
+        issued = issue_from_decision(s, cand, kind.value, me, settings, note=body.note, at=at + hold)
     record(s, "candidate.decide", actor=me.username, actor_id=me.user_id, target_type="candidate",
            target_id=candidate_id, ip=ip, decision=d.decision, reason=d.reason, note=d.note, status=cand.status,
            issued=issued.ref if issued is not None else None)
     event(log, "candidate_decided", candidate=candidate_id, decision=d.decision, reason=d.reason, user=me.username)
-    return 200, _out(d, cand.status)
+    return 200, _out(d, cand.status, hold)
 
 
 def _already(s: Session, candidate_id: int, status: str) -> tuple[int, dict]:
