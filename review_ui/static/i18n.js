@@ -34,6 +34,14 @@ const I18N = {
     saved: "已保存（版本 {v}）", unsaved: "有未保存的修改", save_failed: "保存失败：{detail}", read_only: "仅主管和管理员可以修改区域。",
     no_snapshot: "暂无画面（摄像头运行后每隔几秒更新）", version: "版本", zones: "区域", health: "状态",
     forbidden: "没有权限", error: "出错了：{detail}",
+    unsent: "待发送", unsent_title: "待发送的决定", offline_banner: "与服务器的连接已断开，{n} 条决定待发送，恢复后自动发送。",
+    undo_button: "撤销", undo_queued: "#{id} 将在发送后撤销", undo_nothing: "没有可撤销的决定（撤销时限已过）",
+    undo_failed: "#{id} 无法撤销：{why}", undone: "#{id} 已撤销，重新待审", not_decided: "#{id} 未能决定：{why}",
+    key_undo: "撤销刚才的决定（时限内）", note_label: "备注", evidence_main: "主证据图",
+    err_network: "无法连接服务器，稍后自动重试", err_server: "服务器出错（{status}），稍后再试", err_invalid: "输入内容不符合要求，请检查后重试",
+    err_login: "登录已过期，请重新登录", err_forbidden: "当前角色没有此项权限", err_not_found: "该记录不存在或已被删除",
+    err_conflict: "该记录已被他人处理或已变更，请刷新后查看", err_too_large: "内容过大", err_too_many: "操作过于频繁，请稍后再试",
+    err_other: "请求未成功（{status}）",
     obj_car: "轿车", obj_truck: "货车", obj_bus: "公交车", obj_motorcycle: "摩托车", obj_bicycle: "自行车", obj_person: "行人",
     obj_umbrella: "遮阳伞", obj_chair: "椅子", obj_dining_table: "桌子", obj_suitcase: "箱包", obj_garbage: "垃圾", obj_static_object: "遗留物",
     // notices and cases (/enforcement)
@@ -94,6 +102,14 @@ const I18N = {
     saved: "Saved (version {v})", unsaved: "Unsaved changes", save_failed: "Not saved: {detail}", read_only: "Only supervisors and admins can change zones.",
     no_snapshot: "No picture yet (refreshed every few seconds once the camera runs)", version: "Version", zones: "Zones", health: "State",
     forbidden: "Not allowed", error: "Error: {detail}",
+    unsent: "not sent yet", unsent_title: "Decisions waiting to be sent", offline_banner: "The server cannot be reached: {n} decision(s) waiting; they are sent automatically when it is back.",
+    undo_button: "Undo", undo_queued: "#{id} will be undone once it is sent", undo_nothing: "Nothing to undo (the undo window has passed)",
+    undo_failed: "#{id} could not be undone: {why}", undone: "#{id} undone, back in the queue", not_decided: "#{id} not decided: {why}",
+    key_undo: "Undo the last decision (within the window)", note_label: "Note", evidence_main: "Main evidence picture",
+    err_network: "The server cannot be reached; retrying shortly", err_server: "Server error ({status}); try again later", err_invalid: "The input is not valid; check it and try again",
+    err_login: "The session has expired; log in again", err_forbidden: "Your role may not do this", err_not_found: "It does not exist (any more)",
+    err_conflict: "Someone else handled or changed it; reload to see", err_too_large: "Too large", err_too_many: "Too many attempts; wait a moment",
+    err_other: "The request failed ({status})",
     // notices and cases (/enforcement)
     tab_notices: "Warning notices", tab_cases: "Enforcement cases", all_statuses: "All statuses", ref: "Ref", place: "Place", status: "Status",
     deadline_col: "Deadline / re-check", shop_plate: "Shop / plate", issued_col: "Issued / opened", updated_col: "Last change",
@@ -140,6 +156,7 @@ function applyI18n(root) {
   root.querySelectorAll("[data-i18n]").forEach((el) => { el.textContent = t(el.dataset.i18n); });
   root.querySelectorAll("[data-i18n-placeholder]").forEach((el) => { el.placeholder = t(el.dataset.i18nPlaceholder); });
   root.querySelectorAll("[data-i18n-title]").forEach((el) => { el.title = t(el.dataset.i18nTitle); });
+  root.querySelectorAll("[data-i18n-aria]").forEach((el) => { el.setAttribute("aria-label", t(el.dataset.i18nAria)); });
 }
 
 function setLang(lang) {

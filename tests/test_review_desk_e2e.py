@@ -1,0 +1,274 @@
+"""The reviewer's desk in a real headless Chromium against `streetwarden serve --no-worker` (a real
+subprocess, stopped and restarted on the same port) with a real webhook receiver:
+- safe keys: after a click the focus is on no button, so Enter / Space decide nothing;
+- undo: `u` and the toast's button take a decision back within `server.undo_seconds`; an undone warn
+  leaves no notice and no webhook, a kept one is delivered after its window; the audit log has both;
+- never lose a decision: with the server down the decision waits in the page (listed, with the
+  offline banner), survives closing the tab (localStorage) and is delivered exactly once when the
+  server is back;
+- zh-CN: a refused API call shows no Latin-script text; bounded toast stack.
+Screenshots at 1440, 1024 and 390 px in test-artifacts/review_desk/."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+
+import pytest
+from playwright.sync_api import expect
+from sqlalchemy import select
+
+from streetwarden.store.db import Database
+from streetwarden.store.notice_schema import Notice
+from streetwarden.store.outbox_schema import OutboxMessage
+from streetwarden.store.review import Decision
+from tests.enforcement_support import SECRET, Receiver
+from tests.review_support import free_port, real_frames, seed_candidates
+from tests.ui_support import REPO, chromium, login, start_serve, stop_serve, token_client
+from tests.waiting import wait_for
+
+ART = REPO / "test-artifacts" / "review_desk"
+ADMIN_PW = "admin-pass-desk-1"
+REVIEWER_PW = "reviewer-pass-desk-1"
+WINDOW = 6  # undo seconds: room for a keypress on a loaded machine, short enough to wait out
+WIDTHS = (1440, 1024, 390)
+LATIN = re.compile(r"[A-Za-z]{3,}")
+
+
+class Desk:
+    """The served app, restartable on its port, plus the receiver and the database behind it."""
+
+    def __init__(self, tmp, vtest) -> None:
+        self.receiver = Receiver(free_port()).start()
+        self.config = tmp / "streetwarden.yaml"
+        self.config.write_text(f"""
+database: sqlite:///sw.db
+storage: storage
+server: {{undo_seconds: {WINDOW}}}
+webhooks: {{url: "http://127.0.0.1:{self.receiver.port}/hooks", poll_seconds: 0.2}}
+cameras:
+  - id: west-gate
+    name: 西门
+    source: {vtest}
+    address: 示例路 1 号西门
+    zones:
+      - {{id: walk-1, name: 西门人行道, kind: sidewalk, dwell_seconds: 30,
+         polygon: [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}}
+""", encoding="utf-8")
+        self.port = free_port()
+        self.server = None
+        self.start()
+        self.url = self.server.url
+        self.db = Database(f"sqlite:///{tmp / 'sw.db'}")
+        self.admin = token_client(self.url, "admin", ADMIN_PW)
+        r = self.admin.post("/api/v1/users", json={"username": "wang", "role": "reviewer", "password": REVIEWER_PW})
+        assert r.status_code == 201, r.text
+        self.ids = seed_candidates(self.db, tmp / "storage", real_frames(vtest, 3), 12)
+        # the deployment's webhook sender: `streetwarden webhooks`, its own process beside serve
+        env = {**os.environ, "PYTHONPATH": str(REPO), "STREETWARDEN_WEBHOOK_SECRET": SECRET}
+        self.hooks_log = open(tmp / "webhooks.log", "w", encoding="utf-8")
+        self.hooks = subprocess.Popen([sys.executable, "-m", "streetwarden", "webhooks", "--config", str(self.config)],
+                                      cwd=REPO, env=env, stdout=self.hooks_log, stderr=subprocess.STDOUT)
+
+    def start(self) -> None:
+        self.server = start_serve(self.config, ADMIN_PW, "--no-worker", port=self.port,
+                                  env={"STREETWARDEN_WEBHOOK_SECRET": SECRET})
+
+    def stop(self) -> None:
+        stop_serve(self.server)
+
+    def decisions(self, cid: int) -> list[str]:
+        audit = self.admin.get("/api/v1/audit", params={"limit": 500}).json()["items"]
+        return [e["action"] for e in audit if e["target_id"] == str(cid) and e["action"] in
+                ("candidate.decide", "candidate.undo")][::-1]  # oldest first
+
+    def status(self, cid: int) -> str:
+        return self.admin.get(f"/api/v1/candidates/{cid}").json()["status"]
+
+
+@pytest.fixture(scope="module")
+def desk(tmp_path_factory, vtest_path):
+    d = Desk(tmp_path_factory.mktemp("desk"), vtest_path)
+    try:
+        yield d
+    finally:
+        if d.server.proc.poll() is None:
+            d.stop()
+        d.hooks.terminate()
+        d.hooks.wait(30)
+        d.hooks_log.close()
+        d.receiver.stop()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    ART.mkdir(parents=True, exist_ok=True)
+    with chromium() as b:
+        yield b
+
+
+def shots(page, name: str) -> None:
+    """The page at each width: no horizontal scroll is asserted by the responsive tests; here, pictures."""
+    for w in WIDTHS:
+        page.set_viewport_size({"width": w, "height": 900 if w > 500 else 844})
+        page.screenshot(path=str(ART / f"{name}-{w}.png"))
+    page.set_viewport_size({"width": 1440, "height": 900})
+
+
+def on_screen(page) -> int:
+    return int(page.locator("#queue").get_attribute("data-candidate"))
+
+
+@pytest.mark.timeout(300)
+def test_safe_keys_and_undo(desk, browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, desk.url, "wang", REVIEWER_PW, "/queue")
+    queue = page.locator("#queue")
+    expect(queue).to_have_attribute("data-candidate", re.compile(r"\d+"))
+    a = on_screen(page)
+    page.wait_for_function("document.getElementById('ev-main').naturalWidth > 0")
+
+    # a click on 警告 leaves no focus behind: Enter and Space decide nothing
+    page.click("#btn-warn")
+    expect(queue).not_to_have_attribute("data-candidate", str(a))
+    b = on_screen(page)
+    assert page.evaluate("document.activeElement === document.body")
+    page.keyboard.press("Enter")
+    page.keyboard.press("Space")
+    expect(page.locator("#pending-box")).to_be_hidden()
+    undo_button = page.locator("#toast .toast-action").last
+    expect(undo_button).to_be_visible()
+    assert on_screen(page) == b
+    assert desk.status(a) == "warned" and desk.status(b) == "pending"
+    assert desk.decisions(b) == []
+    shots(page, "queue")
+
+    # `u` takes the warn back: no notice, no webhook row; the candidate is on screen again
+    page.keyboard.press("u")
+    expect(queue).to_have_attribute("data-candidate", str(a))
+    assert desk.status(a) == "pending"
+    with desk.db.session() as s:
+        assert s.scalars(select(Notice).where(Notice.candidate_id == a)).all() == []
+        assert s.scalars(select(OutboxMessage)).all() == []
+
+    # the toast's button undoes a reject the same way
+    page.keyboard.press("3")
+    page.keyboard.press("2")
+    expect(queue).not_to_have_attribute("data-candidate", str(a))
+    expect(undo_button).to_be_visible()
+    undo_button.click()
+    expect(queue).to_have_attribute("data-candidate", str(a))
+    assert desk.status(a) == "pending"
+    assert page.evaluate("document.activeElement === document.body")
+
+    # now warn it for good: its notice goes out once, after the window, and nothing of the undone ones
+    page.keyboard.press("1")
+    expect(queue).not_to_have_attribute("data-candidate", str(a))
+    got = wait_for(desk.receiver.accepted, timeout=WINDOW + 40)
+    with desk.db.session() as s:
+        (notice,) = s.scalars(select(Notice).where(Notice.candidate_id == a)).all()
+        decided_at = s.scalar(select(Decision.decided_at).where(Decision.candidate_id == a))
+        delivered = s.scalar(select(OutboxMessage.delivered_at))
+    assert [(p["event"], p["body"]["data"]["ref"]) for p in got] == [("notice.created", notice.ref)]
+    assert delivered >= decided_at + WINDOW
+    assert desk.decisions(a) == ["candidate.decide", "candidate.undo", "candidate.decide", "candidate.undo",
+                                 "candidate.decide"]
+    # after the window `u` has nothing left to take back, and says so in Chinese
+    page.keyboard.press("u")
+    expect(page.locator("#toast .toast.warn").last).to_contain_text("没有可撤销")
+    assert desk.status(a) == "warned"
+
+    # fast decisions: the toast stack stays bounded
+    for _ in range(4):
+        page.keyboard.press("s")
+    expect(page.locator("#pending-box")).to_be_hidden()
+    assert page.locator("#toast .toast").count() <= 3
+    assert not errors, errors
+    ctx.close()
+
+
+@pytest.mark.timeout(400)
+def test_decisions_survive_the_server_going_away(desk, browser):
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, desk.url, "wang", REVIEWER_PW, "/queue")
+    queue = page.locator("#queue")
+    expect(queue).to_have_attribute("data-candidate", re.compile(r"\d+"))
+    page.wait_for_function("document.getElementById('ev-main').naturalWidth > 0")
+    x = on_screen(page)
+
+    desk.stop()
+    page.keyboard.press("1")
+    entry = page.locator(f"#pending-list li[data-candidate='{x}']")
+    expect(entry).to_be_visible()
+    expect(page.locator("#offline")).to_be_visible()
+    expect(page.locator("#offline")).not_to_contain_text("Failed")
+    expect(page.locator("#pending-count")).to_have_text("1")
+    # the page keeps retrying; the decision stays listed the whole time
+    for _ in range(3):
+        page.wait_for_timeout(700)
+        expect(entry).to_be_visible()
+    shots(page, "queue-offline")
+
+    desk.start()
+    expect(page.locator("#pending-box")).to_be_hidden(timeout=40_000)
+    expect(page.locator("#offline")).to_be_hidden()
+    assert desk.status(x) == "warned"
+    assert desk.decisions(x) == ["candidate.decide"]
+
+    # down again: a reject waits, the tab is closed, and a new tab delivers it once
+    y = on_screen(page)
+    desk.stop()
+    page.keyboard.press("3")
+    page.keyboard.press("1")
+    expect(page.locator(f"#pending-list li[data-candidate='{y}']")).to_be_visible()
+    stored = page.evaluate("localStorage.getItem('sw_outbox_wang')")
+    assert f'"id":{y}' in stored
+    page.close()
+    desk.start()
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.goto(desk.url + "/queue")
+    expect(page.locator("#queue")).to_have_attribute("data-candidate", re.compile(r"\d+"))
+    expect(page.locator("#pending-box")).to_be_hidden(timeout=40_000)
+    assert on_screen(page) != y
+    wait_for(lambda: desk.status(y) == "rejected")
+    assert desk.admin.get(f"/api/v1/candidates/{y}").json()["decision"]["reason"] == "false_detection"
+    assert desk.decisions(y) == ["candidate.decide"]
+    assert desk.decisions(x) == ["candidate.decide"]
+    assert page.evaluate("localStorage.getItem('sw_outbox_wang')") == "[]"
+    assert not errors, errors
+    ctx.close()
+
+
+@pytest.mark.timeout(200)
+def test_zh_cn_refusals_show_no_english(desk, browser):
+    """A bad plate (422) and a decision on a candidate someone else decided (409): Chinese text only."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    login(page, desk.url, "wang", REVIEWER_PW, "/queue")
+    queue = page.locator("#queue")
+    expect(queue).to_have_attribute("data-candidate", re.compile(r"\d+"))
+    page.once("dialog", lambda d: d.accept("hello"))
+    page.keyboard.press("p")
+    toast = page.locator("#toast .toast").last
+    expect(toast).to_be_visible()
+    assert not LATIN.search(toast.inner_text()), toast.inner_text()
+    # the admin decides the one on screen behind wang's back: wang's decision is refused with 409
+    cid = on_screen(page)
+    assert desk.admin.post(f"/api/v1/candidates/{cid}/release", params={"force": "true"}).status_code in (200, 204)
+    r = desk.admin.post(f"/api/v1/candidates/{cid}/decision", json={"decision": "reject", "reason": "duplicate"})
+    assert r.status_code == 200, r.text
+    page.keyboard.press("2")
+    err = page.locator("#toast .toast.error").last
+    expect(err).to_contain_text(f"#{cid}")
+    text = err.inner_text().replace(f"#{cid}", "")
+    assert not LATIN.search(text), text
+    ctx.close()
