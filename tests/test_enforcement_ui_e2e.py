@@ -140,7 +140,7 @@ def test_pages_need_a_login(world, browser):
 def test_case_closed_by_the_case_system_in_both_languages(world, browser):
     url, refs = world["url"], world["refs"]
     with signed_in(browser, url, "wang", REVIEWER_PW, "/enforcement") as page:
-        expect(page.locator("nav a[data-page=enforcement]")).to_have_text("通知与案件")
+        expect(page.locator("nav a[data-page=enforcement]")).to_have_text("告知与案件")
         rows = page.locator("#record-rows tr")
         expect(rows).to_have_count(2)  # notices first
         page.keyboard.press("c")
@@ -168,7 +168,7 @@ def test_case_closed_by_the_case_system_in_both_languages(world, browser):
         expect(page.locator("#d-status")).to_have_text("已结案")
         expect(page.locator('dd[data-field="result"]')).to_have_text(RESULT)
         expect(page.locator('dd[data-field="external_id"]')).to_have_text("CS-2024-0815")
-        expect(page.locator('dd[data-field="origin"]')).to_have_text("审核员立案")
+        expect(page.locator('dd[data-field="origin"]')).to_have_text("审核员建议立案")
         expect(page.locator('dd[data-field="label"]')).to_have_text("货车")
         history = page.locator("#d-history-rows tr")
         expect(history).to_have_count(3)

@@ -272,3 +272,40 @@ def test_zh_cn_refusals_show_no_english(desk, browser):
     text = err.inner_text().replace(f"#{cid}", "")
     assert not LATIN.search(text), text
     ctx.close()
+
+
+PAGES = ("/queue", "/enforcement", "/cameras", "/history", "/stats")
+ONE_ROW = """() => { const kids = [...document.querySelector('header.top').children].filter((e) => e.offsetParent !== null);
+                    return new Set(kids.map((e) => Math.round(e.getBoundingClientRect().top + e.getBoundingClientRect().height / 2))).size === 1; }"""
+NO_SIDEWAYS = "() => document.scrollingElement.scrollWidth <= window.innerWidth"
+
+
+@pytest.mark.timeout(300)
+def test_pages_fit_a_tablet_and_a_phone(desk, browser):
+    """No page scrolls sideways at 1024 or 390 px; the queue's four decision buttons are all on screen at
+    390 px; the English header stays on one row at 1280 and 1440 px. Every page is photographed."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    login(page, desk.url, "wang", REVIEWER_PW, "/queue")
+    expect(page.locator("#queue")).to_have_attribute("data-candidate", re.compile(r"\d+"))
+    for path in PAGES:
+        page.goto(desk.url + path)
+        page.wait_for_function("document.getElementById('who').textContent.length > 0")
+        for w in (1024, 390):
+            page.set_viewport_size({"width": w, "height": 900 if w > 500 else 844})
+            assert page.evaluate(NO_SIDEWAYS), (path, w, page.evaluate("document.scrollingElement.scrollWidth"))
+        if path == "/queue":
+            for b in page.locator(".decide .d").all():
+                expect(b).to_be_visible()
+                box = b.bounding_box()
+                assert box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+        shots(page, path.strip("/"))
+    page.evaluate("localStorage.setItem('sw_lang', 'en')")
+    for path in PAGES:
+        page.goto(desk.url + path)
+        page.wait_for_function("document.getElementById('who').textContent.length > 0")
+        for w in (1280, 1440):
+            page.set_viewport_size({"width": w, "height": 900})
+            assert page.evaluate(ONE_ROW), (path, w)
+        shots(page, path.strip("/") + "-en")
+    ctx.close()

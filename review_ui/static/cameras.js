@@ -182,8 +182,8 @@
       select(Math.min(selected, zones.length - 1));
       SW.toast(t("saved", { v: version }));
     } else {
-      $("save-status").textContent = t("save_failed", { detail: r.data.detail || r.status });
-      SW.toast(t("save_failed", { detail: r.data.detail || r.status }), "error");
+      $("save-status").textContent = t("save_failed", { detail: SW.explain(r) });
+      SW.toast(t("save_failed", { detail: SW.explain(r) }), "error");
     }
   }
 
@@ -200,7 +200,7 @@
     version = c.zones_version;
     dirty = false;
     $("save-status").textContent = t("version") + " " + version;
-    $("cam-title").textContent = (c.name ? c.name + " · " : "") + c.id + (c.health ? " · " + c.health.state : "");
+    $("cam-title").textContent = (c.name ? c.name + " · " : "") + c.id + (c.health ? " · " + t("cam_" + c.health.state) + (c.health.reason ? "（" + c.health.reason + "）" : "") : "");
     document.querySelectorAll("#camera-list li").forEach((li) => li.classList.toggle("on", li.dataset.camera === c.id));
     stopDrawing();
     select(-1);

@@ -45,7 +45,7 @@ const SW = {
     SW.csrf = r.data.csrf_token;
     document.querySelectorAll(`nav a[data-page="${page}"]`).forEach((a) => a.classList.add("active"));
     const who = document.getElementById("who");
-    if (who) who.textContent = (SW.me.display_name || SW.me.username) + " · " + SW.me.role;
+    if (who) who.textContent = (SW.me.display_name || SW.me.username) + " · " + t("role_" + SW.me.role);
     const lang = document.getElementById("lang-toggle");
     if (lang) lang.addEventListener("click", () => setLang(currentLang() === "en" ? "zh-CN" : "en"));
     const out = document.getElementById("logout");

@@ -4,7 +4,7 @@
 (async function () {
   if (!(await SW.init("enforcement"))) return;
   const $ = (id) => document.getElementById(id);
-  const STATUSES = { notices: ["open", "awaiting_supervisor", "complied", "escalated", "cancelled"],
+  const STATUSES = { notices: ["open", "awaiting_supervisor", "complied", "escalated", "cancelled", "withdrawn"],
                      cases: ["open", "accepted", "closed", "rejected"] };
   const PAGE = 50;
   const MAX_PAGE = 500;  // the API's largest page
@@ -107,7 +107,7 @@
     if (!reset && cursor) q.set("cursor", cursor);
     const r = await SW.api("GET", `/api/v1/${tab}?` + q);
     if (mine !== asking) return;  // a newer request (another tab, filter or page) answers instead
-    if (!r.ok) { SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+    if (!r.ok) { SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
     const keep = items[sel] ? items[sel].ref : null;
     items = reset ? r.data.items : items.concat(r.data.items);
     cursor = r.data.next_cursor;
@@ -220,7 +220,7 @@
   async function openRef(ref, quiet) {
     const kind = kindOf(ref);
     const r = await SW.api("GET", `/api/v1/${kind}/${encodeURIComponent(ref)}`);
-    if (!r.ok) { if (!quiet) SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+    if (!r.ok) { if (!quiet) SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
     if (quiet) { if (!shown || shown.ref !== ref) return; }
     else if (kind !== tab) { setTab(kind); sel = 0; await load(true); }
     if (!shown || shown.ref !== ref) evIdx = 0;
@@ -236,7 +236,7 @@
     const ref = shown.ref;
     const note = $("sup-note").value.trim() || null;
     const r = await SW.api("POST", `/api/v1/notices/${encodeURIComponent(ref)}/supervisor-decision`, { action, note });
-    if (!r.ok) { SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+    if (!r.ok) { SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
     $("sup-note").value = "";
     SW.toast(action === "escalate" ? t("escalated_to", { ref: r.data.ref }) : t("notice_cancelled", { ref }));
     await refresh();

@@ -41,7 +41,7 @@
   async function load(reset) {
     if (reset) cursor = null;
     const r = await SW.api("GET", "/api/v1/decisions?" + params());
-    if (!r.ok) { SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+    if (!r.ok) { SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
     const body = $("history-rows");
     if (reset) body.replaceChildren();
     body.append(...r.data.items.map(row));

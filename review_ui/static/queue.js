@@ -82,6 +82,7 @@
     $("position").textContent = c ? t("position", { n: idx + 1, total: buffer.length }) : "";
     if (!c) return;
     $("queue").dataset.candidate = c.id;
+    $("btn-warn").querySelector("span").textContent = t(warnKey(c.violation));
     $("c-title").textContent = "#" + c.id + " · " + t(c.violation);
     const rows = [
       ["camera", (c.camera_name || c.camera_id) + (c.address ? " · " + c.address : "")],
@@ -143,8 +144,13 @@
     try { await filling; } finally { filling = null; }
   }
 
-  function decisionText(body) {
-    return body.decision === "reject" ? t("reject") + "（" + t(body.reason) + "）" : t(body.decision);
+  /* Vendors and parked drivers are told to move on (劝离); the others get a notice to correct. */
+  function warnKey(violation) { return violation === "street_vendor" || violation === "sidewalk_parking" ? "warn_move_on" : "warn"; }
+
+  function decisionText(p) {
+    const body = p.body;
+    if (body.decision === "reject") return t("reject") + "（" + t(body.reason) + "）";
+    return t(body.decision === "warn" ? warnKey(p.violation) : body.decision);
   }
 
   function saveOutbox() {
@@ -152,7 +158,7 @@
     $("pending-count").textContent = outbox.length;
     $("pending-box").hidden = outbox.length === 0;
     $("pending-list").replaceChildren(...outbox.map((p) => SW.el("li", { "data-candidate": p.id },
-      SW.el("b", { text: "#" + p.id }), " · " + decisionText(p.body) + " · ", SW.el("span", { class: "muted", text: t("unsent") }))));
+      SW.el("b", { text: "#" + p.id }), " · " + decisionText(p) + " · ", SW.el("span", { class: "muted", text: t("unsent") }))));
   }
 
   function setOffline(off) {
@@ -194,7 +200,8 @@
     const id = p.id, kind = p.body.decision;
     if (r.ok) {
       if (kind === "skip") { decided.delete(id); SW.toast(t("decided_skip", { id })); return; }
-      const msg = kind === "reject" ? t("decided_reject", { id, reason: t(p.body.reason) }) : t("decided_" + kind, { id });
+      const msg = kind === "reject" ? t("decided_reject", { id, reason: t(p.body.reason) })
+        : t(kind === "warn" && warnKey(p.violation) === "warn_move_on" ? "decided_move_on" : "decided_" + kind, { id });
       const until = r.data.undo_until ? Date.parse(r.data.undo_until) : 0;
       if (p.undo) { undo(id); return; }
       if (until > Date.now()) {
@@ -212,7 +219,7 @@
     if (!c) return;
     if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
     const body = { decision: kind, reason: reason || null, note: $("note").value.trim() || null };
-    outbox.push({ key: SW.uuid(), id: c.id, body });
+    outbox.push({ key: SW.uuid(), id: c.id, violation: c.violation, body });
     saveOutbox();
     decided.add(c.id);
     buffer.splice(idx, 1);            // the next one is already loaded: show it at once
