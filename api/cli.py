@@ -103,7 +103,7 @@ def _serve(args: argparse.Namespace) -> int:
         thread = threading.Thread(target=run_worker, name="worker", daemon=True)
         thread.start()
     common = dict(host=settings.server.host, port=settings.server.port, log_config=None, access_log=False,
-                  lifespan="off", server_header=False)
+                  lifespan="off", server_header=False, timeout_graceful_shutdown=5)  # open event streams
     event(log, "serving", url=f"http://{settings.server.host}:{settings.server.port}/",
           cameras=len(worker.runners) if worker else 0, http_workers=settings.server.workers)
     def _exit(signum: int, _frame: object) -> None:

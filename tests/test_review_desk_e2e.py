@@ -131,7 +131,7 @@ def test_safe_keys_and_undo(desk, browser):
     queue = page.locator("#queue")
     expect(queue).to_have_attribute("data-candidate", re.compile(r"\d+"))
     a = on_screen(page)
-    page.wait_for_function("document.getElementById('ev-main').naturalWidth > 0")
+    assert wait_for(lambda: page.evaluate("document.getElementById('ev-main').naturalWidth") > 0)
 
     # a click on 警告 leaves no focus behind: Enter and Space decide nothing
     page.click("#btn-warn")
@@ -188,6 +188,8 @@ def test_safe_keys_and_undo(desk, browser):
         page.keyboard.press("s")
     expect(page.locator("#pending-box")).to_be_hidden()
     assert page.locator("#toast .toast").count() <= 3
+    toasts, note = page.locator("#toast").bounding_box(), page.locator("#note").bounding_box()
+    assert toasts["x"] + toasts["width"] <= note["x"] or toasts["y"] >= note["y"] + note["height"], (toasts, note)
     assert not errors, errors
     ctx.close()
 
@@ -201,7 +203,7 @@ def test_decisions_survive_the_server_going_away(desk, browser):
     login(page, desk.url, "wang", REVIEWER_PW, "/queue")
     queue = page.locator("#queue")
     expect(queue).to_have_attribute("data-candidate", re.compile(r"\d+"))
-    page.wait_for_function("document.getElementById('ev-main').naturalWidth > 0")
+    assert wait_for(lambda: page.evaluate("document.getElementById('ev-main').naturalWidth") > 0)
     x = on_screen(page)
 
     desk.stop()
@@ -290,7 +292,7 @@ def test_pages_fit_a_tablet_and_a_phone(desk, browser):
     expect(page.locator("#queue")).to_have_attribute("data-candidate", re.compile(r"\d+"))
     for path in PAGES:
         page.goto(desk.url + path)
-        page.wait_for_function("document.getElementById('who').textContent.length > 0")
+        expect(page.locator("#who")).not_to_be_empty()
         for w in (1024, 390):
             page.set_viewport_size({"width": w, "height": 900 if w > 500 else 844})
             assert page.evaluate(NO_SIDEWAYS), (path, w, page.evaluate("document.scrollingElement.scrollWidth"))
@@ -303,9 +305,28 @@ def test_pages_fit_a_tablet_and_a_phone(desk, browser):
     page.evaluate("localStorage.setItem('sw_lang', 'en')")
     for path in PAGES:
         page.goto(desk.url + path)
-        page.wait_for_function("document.getElementById('who').textContent.length > 0")
+        expect(page.locator("#who")).not_to_be_empty()
         for w in (1280, 1440):
             page.set_viewport_size({"width": w, "height": 900})
             assert page.evaluate(ONE_ROW), (path, w)
         shots(page, path.strip("/") + "-en")
+    ctx.close()
+
+
+@pytest.mark.timeout(200)
+def test_counts_follow_new_work_live(desk, browser, vtest_path):
+    """A candidate raised and a decision made elsewhere show in the header within the event stream's
+    second, long before the 40 s claim heartbeat."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    login(page, desk.url, "wang", REVIEWER_PW, "/queue")
+    pending = page.locator("#count-pending")
+    expect(pending).to_have_text(re.compile(r"^\d+$"))
+    before = int(pending.inner_text())
+    seed_candidates(desk.db, desk.config.parent / "storage", real_frames(vtest_path, 1), 1, t0=1_750_000_000.0)
+    expect(pending).to_have_text(str(before + 1), timeout=15_000)
+    free = desk.admin.get("/api/v1/candidates", params={"status": "pending", "order": "newest", "limit": 1}).json()["items"][0]
+    r = desk.admin.post(f"/api/v1/candidates/{free['id']}/decision", json={"decision": "reject", "reason": "other"})
+    assert r.status_code == 200, r.text
+    expect(pending).to_have_text(str(before), timeout=15_000)
     ctx.close()

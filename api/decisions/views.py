@@ -16,6 +16,7 @@ from streetwarden.api.decisions.models import (
     ConflictOut, DecisionIn, DecisionKind, DecisionOut, HistoryPage, RejectReason, UndoOut,
 )
 from streetwarden.api.errors import responses
+from streetwarden.api.candidates.service import pending_counts
 from streetwarden.api.http_errors import http_errors
 from streetwarden.logs import event
 from streetwarden.store.audit import record
@@ -71,6 +72,7 @@ def undo(candidate_id: CandidateId, request: Request, me: Principal = Depends(re
                    target_id=candidate_id, ip=client_ip(request), decision=done.decision, withdrawn=done.withdrawn)
     except NotYours as err:
         raise HTTPException(403, str(err)) from None
+    pending_counts.clear()  # the decision count went down: this process's cached counts are stale
     event(log, "decision_undone", candidate=candidate_id, decision=done.decision, user=me.username,
           withdrawn=done.withdrawn)
     return UndoOut(candidate_id=candidate_id, undone=done.decision, withdrawn=done.withdrawn, status="pending")

@@ -300,6 +300,21 @@
   for (const id of ["f-violation", "f-camera"]) $(id).addEventListener("change", () => { idx = 0; evIdx = 0; fill(); refreshCounts(); $(id).blur(); });
   window.addEventListener("langchange", render);
 
+  // live: a new candidate or someone's decision refreshes the counts at once, and new work is claimed when short
+  if (window.EventSource) {
+    let known = null;
+    const live = new EventSource("/api/v1/events");
+    live.addEventListener("queue", (ev) => {
+      const st = JSON.parse(ev.data);
+      const fresh = known && st.newest_candidate > known.newest_candidate;
+      known = st;
+      refreshCounts();
+      if (fresh && buffer.length < CLAIM_COUNT) {
+        const wasEmpty = buffer.length === 0;
+        fill().then(() => { if (wasEmpty && buffer.length) SW.toast(t("new_work")); });
+      }
+    });
+  }
   saveOutbox();
   await fill();
   await refreshCounts();
