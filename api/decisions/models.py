@@ -101,6 +101,8 @@ class HistoryItem(BaseModel):
     decided_at: datetime = Field(description="When (UTC).")
     camera_id: str = Field(description="Camera of the candidate.")
     zone_id: str = Field(description="Zone of the candidate.")
+    camera_name: str | None = Field(default=None, description="Display name of that camera, if it has one.")
+    zone_name: str | None = Field(default=None, description="Display name of that zone, if it has one.")
     violation: str = Field(description="Violation type of the candidate.")
     label: str = Field(description="Detector label.")
     score: float = Field(description="Detection score.")

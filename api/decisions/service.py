@@ -27,7 +27,7 @@ from streetwarden.api.decisions.models import DecisionIn, DecisionKind, Decision
 from streetwarden.api.values import iso
 from streetwarden.store.audit import record
 from streetwarden.store.review import Decision, IdempotencyKey, Skip, finalize, held_claim, release_claim
-from streetwarden.store.schema import Candidate, Evidence, now
+from streetwarden.store.schema import Camera, Candidate, Evidence, ZoneRow, now
 from streetwarden.store.users import User
 from streetwarden.logs import event
 
@@ -163,6 +163,18 @@ def _issued(s: Session, ids: list[int]) -> dict[int, dict[str, str | None]]:
     return out
 
 
+def _names(s: Session, places: set[tuple[str, str]]) -> dict:
+    """Display names of the cameras (by id) and zones (by (camera, zone)) of one page: two small queries."""
+    if not places:
+        return {}
+    cams = {c for c, _ in places}
+    out: dict = dict(s.execute(select(Camera.id, Camera.name).where(Camera.id.in_(cams))).all())
+    for cam, zone, name in s.execute(select(ZoneRow.camera_id, ZoneRow.zone_id, ZoneRow.name)
+                                     .where(ZoneRow.camera_id.in_(cams))).all():
+        out[(cam, zone)] = name
+    return out
+
+
 def history(s: Session, q: str | None, decision: str | None, reason: str | None, user: str | None,
             camera_id: str | None, violation: str | None, since: float | None, until: float | None,
             before: int | None, limit: int) -> tuple[list[dict], int | None]:
@@ -203,9 +215,11 @@ def history(s: Session, q: str | None, decision: str | None, reason: str | None,
             if kind == "crop" or cid not in thumbs:
                 thumbs[cid] = eid
     issued = _issued(s, ids)
+    names = _names(s, {(c.camera_id, c.zone_id) for _, c in rows})
     items = [{
         "id": d.id, "candidate_id": c.id, "decision": d.decision, "reason": d.reason, "note": d.note,
         "decided_by": d.username, "decided_at": iso(d.decided_at), "camera_id": c.camera_id, "zone_id": c.zone_id,
+        "camera_name": names.get(c.camera_id), "zone_name": names.get((c.camera_id, c.zone_id)),
         "violation": c.violation, "label": c.label, "score": round(c.score, 4), "status": c.status,
         "thumbnail_url": f"/api/v1/evidence/{thumbs[c.id]}" if c.id in thumbs else None,
         **issued[c.id],

@@ -60,6 +60,8 @@
     if (!e) { img.removeAttribute("src"); $("ev-main-label").textContent = ""; return; }
     if (img.getAttribute("src") !== e.url) img.src = e.url;
     $("ev-main-label").textContent = t(e.kind) + (e.note ? " · " + e.note : "");
+    const c = current();
+    img.alt = t(e.kind) + (c ? " · " + t(c.violation) + " · " + (c.camera_name || c.camera_id) + " / " + (c.zone_name || c.zone_id) : "");
     document.querySelectorAll("#thumbs figure").forEach((f) => f.classList.toggle("on", f.dataset.ev === String(e.id)));
   }
 
