@@ -56,6 +56,9 @@ cameras:
     zones:
       - {{id: walk-1, name: 西门人行道, kind: sidewalk, dwell_seconds: 30,
          polygon: [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}}
+  - id: east-gate
+    name: 东门
+    source: {vtest}
 """, encoding="utf-8")
         self.port = free_port()
         self.server = None
@@ -329,4 +332,112 @@ def test_counts_follow_new_work_live(desk, browser, vtest_path):
     r = desk.admin.post(f"/api/v1/candidates/{free['id']}/decision", json={"decision": "reject", "reason": "other"})
     assert r.status_code == 200, r.text
     expect(pending).to_have_text(str(before), timeout=15_000)
+    ctx.close()
+
+
+@pytest.mark.timeout(300)
+def test_cameras_page_and_zone_editor(desk, browser):
+    """No worker here, so no picture yet: the canvas keeps its size under the placeholder and the state
+    reads 状态未知 in Chinese; the snapshot grid lists the camera; double-click finishes a polygon, two
+    corners are refused with a message, Backspace asks first, and the list counts the saved zones."""
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    login(page, desk.url, "admin", ADMIN_PW, "/cameras")
+    item = page.locator("#camera-list li[data-camera='west-gate']")
+    expect(item.locator(".cam-state")).to_have_text("状态未知")
+    expect(item.locator(".zone-count")).to_contain_text("1 区域")
+    # east-gate has no picture at all yet: the placeholder sits in a canvas of full size
+    page.click("#camera-list li[data-camera='east-gate']")
+    expect(page.locator("#no-snapshot")).to_be_visible()
+    canvas = page.locator("#canvas").bounding_box()
+    assert canvas["height"] > 200 and canvas["width"] > 400, canvas
+    shots(page, "cameras-no-picture")
+    page.click("#show-grid")
+    expect(page.locator("#snap-grid figure")).to_have_count(2)
+    expect(page.locator("#snap-grid figure[data-camera='west-gate'] figcaption")).to_contain_text("西门")
+    expect(page.locator("#snap-grid figure[data-camera='east-gate'] .snap-missing")).to_be_visible()
+    shots(page, "cameras-grid")
+    page.click("#snap-grid figure[data-camera='west-gate']")
+    expect(page.locator("#editor")).to_be_visible()
+    assert wait_for(lambda: page.evaluate("document.getElementById('snapshot').naturalWidth") > 0)
+
+    box = page.locator("#overlay").bounding_box()
+    at = lambda fx, fy: (box["x"] + fx * box["width"], box["y"] + fy * box["height"])  # noqa: E731
+    # two corners and Enter: refused, in Chinese, and still drawing
+    page.click("#new-zone")
+    page.mouse.click(*at(0.10, 0.60))
+    page.mouse.click(*at(0.30, 0.60))
+    page.keyboard.press("Enter")
+    expect(page.locator("#editor-hint")).to_contain_text("至少需要 3 个顶点")
+    expect(page.locator("#overlay g.zone")).to_have_count(1)
+    # a third corner by double-click finishes it
+    page.mouse.dblclick(*at(0.30, 0.90))
+    expect(page.locator("#overlay g.zone")).to_have_count(2)
+    expect(page.locator("#zone-form")).to_be_visible()
+    page.fill("#z-id", "e2e-a")
+    # one more by clicks and a double-click
+    page.click("#new-zone")
+    for fx, fy in [(0.50, 0.60), (0.70, 0.60), (0.70, 0.90)]:
+        page.mouse.click(*at(fx, fy))
+    page.mouse.dblclick(*at(0.50, 0.90))
+    expect(page.locator("#overlay g.zone")).to_have_count(3)
+    page.fill("#z-id", "e2e-b")
+    page.keyboard.press("Escape")  # leave the id field
+    page.mouse.click(*at(0.60, 0.75))
+    expect(page.locator("#z-id")).to_have_value("e2e-b")
+    # Backspace asks: dismissed keeps the zone, accepted removes it
+    asked: list[str] = []
+    page.once("dialog", lambda d: (asked.append(d.message), d.dismiss()))
+    page.keyboard.press("Backspace")
+    expect(page.locator("#overlay g.zone")).to_have_count(3)
+    page.once("dialog", lambda d: (asked.append(d.message), d.accept()))
+    page.keyboard.press("Backspace")
+    expect(page.locator("#overlay g.zone")).to_have_count(2)
+    assert len(asked) == 2 and "e2e-b" in asked[0], asked
+    page.click("#save-zones")
+    expect(page.locator("#save-status")).to_contain_text("已保存")
+    expect(item.locator(".zone-count")).to_contain_text("2 区域")
+    zones = {z["id"] for z in desk.admin.get("/api/v1/cameras/west-gate/zones").json()}
+    assert zones == {"walk-1", "e2e-a"}
+    # a refused save (a bad zone id) reads in Chinese only
+    page.mouse.click(*at(0.25, 0.65))  # inside the triangle e2e-a
+    expect(page.locator("#z-id")).to_have_value("e2e-a")
+    page.fill("#z-id", "坏 id!")
+    page.click("#save-zones")
+    expect(page.locator("#save-status")).to_contain_text("保存失败")
+    assert not LATIN.search(page.locator("#save-status").inner_text()), page.locator("#save-status").inner_text()
+    ctx.close()
+
+
+@pytest.mark.timeout(200)
+def test_history_names_rows_dates_and_labels(desk, browser):
+    wang = token_client(desk.url, "wang", REVIEWER_PW)
+    (one,) = wang.post("/api/v1/candidates/claim", json={"count": 1}).json()["items"]
+    r = wang.post(f"/api/v1/candidates/{one['id']}/decision", json={"decision": "reject", "reason": "duplicate",
+                                                                   "note": "同一辆车"})
+    assert r.status_code == 200, r.text
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    login(page, desk.url, "wang", REVIEWER_PW, "/history")
+    rows = page.locator("#history-rows tr.pick")
+    expect(rows.first).to_be_visible()
+    n = rows.count()
+    expect(rows.first.locator("td.place")).to_have_text("西门 / 西门人行道")
+    rows.first.click()
+    detail = page.locator("#history-rows tr.h-detail img.h-large")
+    expect(detail).to_be_visible()
+    assert "西门" in (detail.get_attribute("alt") or "")
+    assert all((img.get_attribute("alt") or "").strip() for img in page.locator("#history-rows img").all())
+    page.fill("#h-from", "2099-01-01")
+    page.dispatch_event("#h-from", "change")
+    expect(rows).to_have_count(0)
+    expect(page.locator("#history-empty")).to_be_visible()
+    page.fill("#h-from", "")
+    page.dispatch_event("#h-from", "change")
+    expect(rows).to_have_count(n)
+    unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, textarea')].filter((e) =>
+        !e.getAttribute('aria-label') && !e.closest('label') && !(e.id && document.querySelector(`label[for="${e.id}"]`)))
+        .map((e) => e.id)""")
+    assert unlabelled == [], unlabelled
+    shots(page, "history-open")
     ctx.close()
