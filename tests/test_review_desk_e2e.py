@@ -441,3 +441,38 @@ def test_history_names_rows_dates_and_labels(desk, browser):
     assert unlabelled == [], unlabelled
     shots(page, "history-open")
     ctx.close()
+
+
+@pytest.mark.timeout(200)
+def test_supervisor_withdraws_a_notice_issued_in_error(desk, browser):
+    """After the undo window the reviewer cannot take a warn back; an admin withdraws the notice with a
+    reason on the enforcement page, and the case system hears of it (webhook + pull API status)."""
+    wang = token_client(desk.url, "wang", REVIEWER_PW)
+    (one,) = wang.post("/api/v1/candidates/claim", json={"count": 1}).json()["items"]
+    assert wang.post(f"/api/v1/candidates/{one['id']}/decision", json={"decision": "warn"}).status_code == 200
+    listed = wait_for(lambda: [n for n in desk.admin.get("/api/v1/notices").json()["items"]
+                               if n["candidate_id"] == one["id"]], timeout=WINDOW + 30)
+    ref = listed[0]["ref"]
+    assert wang.post(f"/api/v1/candidates/{one['id']}/decision/undo").status_code == 409
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    login(page, desk.url, "admin", ADMIN_PW, "/enforcement")
+    page.goto(desk.url + "/enforcement?ref=" + ref)
+    expect(page.locator("#detail")).to_have_attribute("data-ref", ref)
+    expect(page.locator("#d-withdraw")).to_be_visible()
+    page.click("#btn-withdraw")  # no reason: refused in the page, nothing sent
+    expect(page.locator("#toast .toast.warn").last).to_contain_text("撤回理由")
+    assert desk.admin.get(f"/api/v1/notices/{ref}").json()["status"] == "open"
+    page.fill("#withdraw-reason", "车辆为执法车，误判")
+    page.click("#btn-withdraw")
+    expect(page.locator("#d-status")).to_have_text("已撤回（误发）")
+    expect(page.locator("#d-withdraw")).to_be_hidden()
+    told = wait_for(lambda: [p for p in desk.receiver.accepted() if p["event"] == "notice.withdrawn"
+                             and p["body"]["data"]["ref"] == ref])
+    assert len(told) == 1 and told[0]["body"]["data"]["note"] == "车辆为执法车，误判"
+    pulled = desk.admin.get("/api/v1/notices", params={"status": "withdrawn"}).json()["items"]
+    assert ref in [n["ref"] for n in pulled]
+    audit = desk.admin.get("/api/v1/audit", params={"limit": 200}).json()["items"]
+    assert any(e["action"] == "notice.withdraw" and e["target_id"] == ref for e in audit)
+    shots(page, "enforcement-withdrawn")
+    ctx.close()

@@ -182,6 +182,7 @@
     const awaiting = rec.kind === "notice" && rec.status === "awaiting_supervisor";
     $("d-supervisor").hidden = !(awaiting && canDecide);
     $("d-sup-wait").hidden = !(awaiting && !canDecide);
+    $("d-withdraw").hidden = !(canDecide && rec.kind === "notice" && (rec.status === "open" || awaiting));
     $("d-thumbs").replaceChildren(...(rec.evidence || []).map((e, i) => {
       const fig = SW.el("figure", { "data-ev": e.id, "data-kind": e.kind, class: "ev-" + e.kind },
         SW.el("img", { src: evUrl(e), alt: t(e.kind), loading: "eager" }), SW.el("figcaption", { text: t(e.kind) }));
@@ -243,6 +244,20 @@
     await openRef(ref);
   }
 
+  /* A notice issued in error, after the reviewer's undo window: withdrawn with a reason the case system gets. */
+  async function withdraw() {
+    if (!shown || shown.kind !== "notice") return;
+    const ref = shown.ref;
+    const reason = $("withdraw-reason").value.trim();
+    if (!reason) { SW.toast(t("withdraw_need_reason"), "warn"); $("withdraw-reason").focus(); return; }
+    const r = await SW.api("POST", `/api/v1/notices/${encodeURIComponent(ref)}/withdraw`, { reason });
+    if (!r.ok) { SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
+    $("withdraw-reason").value = "";
+    SW.toast(t("notice_withdrawn", { ref }));
+    await refresh();
+    await openRef(ref);
+  }
+
   function closeDetail() { shown = null; renderDetail(); remember(null); }
 
   document.querySelectorAll(".tabs [data-tab]").forEach((b) => b.addEventListener("click", () => {
@@ -254,6 +269,8 @@
   $("help-button").addEventListener("click", () => { $("help").hidden = !$("help").hidden; });
   $("btn-escalate").addEventListener("click", () => supervisorDecide("escalate"));
   $("btn-cancel-notice").addEventListener("click", () => supervisorDecide("cancel"));
+  $("btn-withdraw").addEventListener("mousedown", (ev) => ev.preventDefault());
+  $("btn-withdraw").addEventListener("click", withdraw);
 
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;
