@@ -350,7 +350,7 @@ def test_supervisor_escalates_a_notice_that_persisted(world, browser):
         link.click()  # follows to the new case, on the cases tab
         expect(page.locator("#detail")).to_have_attribute("data-ref", new_case)
         expect(page.locator("#tab-cases")).to_have_attribute("aria-selected", "true")
-        expect(page.locator('dd[data-field="origin"]')).to_have_text("主管转案")
+        expect(page.locator('dd[data-field="origin"]')).to_have_text("主管移送立案")
         expect(page.locator("#record-rows tr").nth(0)).to_have_attribute("data-ref", new_case)
         opened = page.locator("#d-history-rows tr")
         expect(opened).to_have_count(1)
