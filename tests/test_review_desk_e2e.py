@@ -476,3 +476,38 @@ def test_supervisor_withdraws_a_notice_issued_in_error(desk, browser):
     assert any(e["action"] == "notice.withdraw" and e["target_id"] == ref for e in audit)
     shots(page, "enforcement-withdrawn")
     ctx.close()
+
+
+@pytest.mark.timeout(200)
+def test_zone_on_the_frame_and_the_dumping_pair_full_size(desk, browser, vtest_path):
+    """The main frame carries the candidate's zone; `b` puts a dumping's before and after side by side,
+    each at least a third of the screen wide (not two 150 px thumbnails)."""
+    (dump,) = seed_candidates(desk.db, desk.config.parent / "storage", real_frames(vtest_path, 3), 1,
+                              violation="illegal_dumping", dumping_pair=True, t0=1_760_000_000.0)
+    ctx = browser.new_context(viewport={"width": 1440, "height": 900})
+    page = ctx.new_page()
+    login(page, desk.url, "wang", REVIEWER_PW, "/queue")
+    queue = page.locator("#queue")
+    expect(queue).to_have_attribute("data-candidate", re.compile(r"\d+"))
+    page.select_option("#f-violation", "illegal_dumping")
+    expect(queue).to_have_attribute("data-candidate", str(dump))
+    poly = page.locator("#ev-zone polygon")
+    expect(poly).to_have_count(1)
+    frame, zone = page.locator("#ev-main").bounding_box(), poly.bounding_box()
+    # walk-1 spans x 0.83-0.95, y 0.05-0.20 of the frame
+    assert abs((zone["x"] - frame["x"]) / frame["width"] - 0.83) < 0.02, (zone, frame)
+    assert abs((zone["y"] - frame["y"]) / frame["height"] - 0.05) < 0.02, (zone, frame)
+    page.keyboard.press("b")
+    pair = page.locator("#ev-pair figure img")
+    expect(pair).to_have_count(2)
+    for img in pair.all():
+        expect(img).to_be_visible()
+        assert img.bounding_box()["width"] >= 1440 / 3 - 40, img.bounding_box()
+        assert img.get_attribute("alt")
+    a, b = (img.bounding_box() for img in pair.all())
+    assert abs(a["y"] - b["y"]) < 2 and a["x"] + a["width"] <= b["x"]  # side by side
+    expect(page.locator("#ev-pair figure").nth(0)).to_have_attribute("data-kind", "before")
+    shots(page, "queue-dumping-pair")
+    page.keyboard.press("b")
+    expect(page.locator("#ev-pair")).to_be_hidden()
+    ctx.close()

@@ -13,6 +13,7 @@
   let evIdx = 0;             // which evidence is large
   let lease = 120;
   let filling = null;
+  let refill = false;
   const decided = new Set(); // decided here, maybe not yet acknowledged
   const preloaded = new Set();
   const OUTBOX = "sw_outbox_" + SW.me.username;
@@ -55,10 +56,45 @@
     return sec >= 120 ? Math.round(sec / 60) + " " + t("minutes") : Math.round(sec) + " " + t("seconds");
   }
 
-  function showMain(e) {
+  const zonesOf = {};        // camera id -> its zones (polygons in fractions of the frame)
+  let pairOn = false;        // before / after side by side at full size instead of the main picture
+
+  /* The candidate's zone over a full-frame picture (a crop has another aspect ratio and gets none). */
+  function drawZone(c, e) {
+    const svg = $("ev-zone");
+    svg.replaceChildren();
     const img = $("ev-main");
+    if (!c || !e || !img.naturalWidth || !c.frame_width || !c.frame_height) return;
+    if (Math.abs(img.naturalWidth / img.naturalHeight - c.frame_width / c.frame_height) > 0.02) return;
+    const z = (zonesOf[c.camera_id] || []).find((x) => x.id === c.zone_id);
+    if (!z) return;
+    const poly = document.createElementNS("http://www.w3.org/2000/svg", "polygon");
+    poly.setAttribute("points", z.polygon.map(([x, y]) => x + "," + y).join(" "));
+    poly.setAttribute("class", "ev-zone-poly kind-" + z.kind);
+    svg.append(poly);
+  }
+
+  function showPair(c) {
+    const evs = c ? evidenceList(c) : [];
+    const pair = ["before", "after"].map((k) => evs.find((e) => e.kind === k)).filter(Boolean);
+    const on = pairOn && pair.length === 2;
+    $("ev-pair").hidden = !on;
+    $("ev-frame").hidden = on;
+    if (on) {
+      $("ev-pair").replaceChildren(...pair.map((e) => SW.el("figure", { "data-kind": e.kind },
+        SW.el("img", { src: e.url, alt: t(e.kind) + " · " + t(c.violation) + " · " + (c.camera_name || c.camera_id) }),
+        SW.el("figcaption", { text: t(e.kind) }))));
+      $("ev-main-label").textContent = t("before") + " / " + t("after");
+    }
+    return on;
+  }
+
+  function showMain(e) {
+    if (showPair(current())) return;
+    const img = $("ev-main");
+    img.onload = () => drawZone(current(), e);
     if (!e) { img.removeAttribute("src"); $("ev-main-label").textContent = ""; return; }
-    if (img.getAttribute("src") !== e.url) img.src = e.url;
+    if (img.getAttribute("src") !== e.url) { $("ev-zone").replaceChildren(); img.src = e.url; } else drawZone(current(), e);
     $("ev-main-label").textContent = t(e.kind) + (e.note ? " · " + e.note : "");
     const c = current();
     img.alt = t(e.kind) + (c ? " · " + t(c.violation) + " · " + (c.camera_name || c.camera_id) + " / " + (c.zone_name || c.zone_id) : "");
@@ -130,9 +166,9 @@
   }
 
   async function fill() {
-    if (filling) return filling;
+    if (filling) { refill = true; return filling; }  // a filter changed meanwhile: claim again after this one
     filling = (async () => {
-      const r = await SW.api("POST", "/api/v1/candidates/claim", { count: CLAIM_COUNT, ...filters() }, { retries: 3 });
+      const r = await SW.api("POST", "/api/v1/candidates/claim", { count: CLAIM_COUNT, ...filters() }, { retries: 3, quiet: true });
       if (!r.ok) { if (r.status) SW.toast(SW.explain(r), "error"); else setOffline(true); return; }
       lease = r.data.lease_seconds;
       const cur = current();
@@ -144,6 +180,7 @@
       preload();
     })();
     try { await filling; } finally { filling = null; }
+    if (refill) { refill = false; await fill(); }
   }
 
   /* Vendors and parked drivers are told to move on (劝离); the others get a notice to correct. */
@@ -286,7 +323,8 @@
       n: () => $("note").focus(),
       u: () => undo(),
       p: correctPlate,
-      e: () => { const c = current(); if (c) { const evs = evidenceList(c); evIdx = (evIdx + 1) % evs.length; showMain(evs[evIdx]); } },
+      b: () => { pairOn = !pairOn; render(); },
+      e: () => { pairOn = false; const c = current(); if (c) { const evs = evidenceList(c); evIdx = (evIdx + 1) % evs.length; showMain(evs[evIdx]); } },
       "?": () => { $("help").hidden = false; },
       Escape: closeOverlays,
     };
@@ -298,6 +336,7 @@
     $("f-violation").append(SW.el("option", { value: v, "data-i18n": v, text: t(v) }));
   }
   const cams = await SW.api("GET", "/api/v1/cameras");
+  if (cams.ok) for (const c of cams.data) zonesOf[c.id] = c.zones;
   if (cams.ok) for (const c of cams.data) $("f-camera").append(SW.el("option", { value: c.id, text: c.name ? `${c.name} (${c.id})` : c.id }));
   for (const id of ["f-violation", "f-camera"]) $(id).addEventListener("change", () => { idx = 0; evIdx = 0; fill(); refreshCounts(); $(id).blur(); });
   window.addEventListener("langchange", render);
