@@ -76,7 +76,7 @@ def _serve(args: argparse.Namespace) -> int:
     _housekeeping(db)
     services = BackgroundServices(settings, db, cameras=not args.no_worker, webhooks=not args.no_webhooks)
     common = dict(host=settings.server.host, port=settings.server.port, log_config=None, access_log=False,
-                  lifespan="off", server_header=False)
+                  lifespan="off", server_header=False, timeout_graceful_shutdown=5)  # open event streams
 
     def _exit(signum: int, _frame: object) -> None:
         raise SystemExit(0)

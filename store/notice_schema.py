@@ -13,7 +13,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from streetwarden.store.schema import Base, Candidate, now
 
-NOTICE_STATUSES = ("open", "awaiting_supervisor", "complied", "escalated", "cancelled")
+NOTICE_STATUSES = ("open", "awaiting_supervisor", "complied", "escalated", "cancelled", "withdrawn")
 CASE_STATUSES = ("open", "accepted", "closed", "rejected")
 
 
@@ -60,7 +60,7 @@ class Notice(_Place, Base):
     checked_at: Mapped[float | None] = mapped_column(Float)
     recheck_evidence_id: Mapped[int | None] = mapped_column(ForeignKey("evidence.id"))
     closed_at: Mapped[float | None] = mapped_column(Float)
-    close_reason: Mapped[str | None] = mapped_column(String(32), doc="complied | escalated | cancelled")
+    close_reason: Mapped[str | None] = mapped_column(String(32), doc="complied | escalated | cancelled | withdrawn")
     note: Mapped[str | None] = mapped_column(Text)
 
     candidate: Mapped[Candidate] = relationship()

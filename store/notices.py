@@ -198,6 +198,28 @@ def supervisor_decide(s: Session, ref: str, action: str, user: object, settings:
     return notice
 
 
+def withdraw_notice(s: Session, ref: str, user: object, settings: Settings, reason: str,
+                    at: float | None = None) -> Notice:
+    """A supervisor takes back a notice issued in error (after the reviewer's undo window): it closes as
+    `withdrawn` with the reason, the audit log records it and the case system gets `notice.withdrawn`."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise Invalid("reason: say why the notice is withdrawn (it is sent to the case system)")
+    notice = get_notice(s, ref)
+    at = now() if at is None else at
+    if notice.updated_at > at:
+        raise Conflict(f"notice {ref} is still in its reviewer's undo window; the reviewer can undo the decision")
+    if notice.status not in ("open", "awaiting_supervisor"):
+        raise Conflict(f"notice {ref} is already {notice.status}; only an open notice can be withdrawn")
+    notice.status, notice.close_reason, notice.closed_at, notice.updated_at = "withdrawn", "withdrawn", at, at
+    notice.note = reason
+    s.flush()
+    who = actor_name(user)
+    audit_record(s, "notice.withdraw", actor=who, target_type="notice", target_id=ref, reason=reason)
+    enqueue(s, settings.webhooks, "notice.withdrawn", ref, notice_json(s, notice), at)
+    return notice
+
+
 def change_case_status(s: Session, ref: str, status: str, settings: Settings, *, actor: str, source: str = "integration",
                        result: str | None = None, note: str | None = None, external_id: str | None = None,
                        at: float | None = None) -> tuple[Case, bool]:

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from streetwarden.store.errors import Invalid
 from streetwarden.store.notice_schema import Case, Notice
 from streetwarden.store.notices import case_json, notice_json
+from streetwarden.store.schema import now
 
 MAX_LIMIT = 500
 MAX_ROW_ID = 2**63 - 1  # what a BIGINT column holds
@@ -48,7 +49,9 @@ def changed_page(s: Session, kind: str, *, updated_since: float | None = None, c
     if not 1 <= limit <= MAX_LIMIT:
         raise Invalid(f"limit: must be 1-{MAX_LIMIT}, got {limit}")
     model: type[Notice] | type[Case] = {"notices": Notice, "cases": Case}[kind]
-    q = select(model).where(model.ref.is_not(None))
+    # a notice or case still in its reviewer's undo window is dated to the window's end: not listed before then,
+    # and then after any cursor handed out meanwhile, so nothing is skipped
+    q = select(model).where(model.ref.is_not(None), model.updated_at <= now())
     if updated_since is not None:
         q = q.where(model.updated_at >= updated_since)
     if status:

@@ -356,6 +356,13 @@ class ServerConfig(_Strict):
         description="After a reviewer skips a candidate it stays in the queue for the others but is not "
         "offered to that reviewer again for this long.",
     )
+    undo_seconds: float = Field(
+        default=10.0,
+        ge=0,
+        le=300,
+        description="A warn / case / reject decision can be taken back by its reviewer for this long; the notice "
+        "or case it issues is held (no webhook, not in the pull API) until the window closes. 0 = no undo.",
+    )
     session_hours: float = Field(default=12.0, gt=0, description="How long a browser login lasts.")
     token_days: float = Field(default=30.0, gt=0, description="How long a bearer token from /api/v1/auth/token lasts.")
     snapshot_seconds: float = Field(
@@ -455,8 +462,8 @@ class WebhooksConfig(_Strict):
         description="Environment variable holding the shared HMAC-SHA256 secret (at least 16 characters); "
         "required when `url` is set.",
     )
-    events: list[Literal["notice.created", "notice.closed", "case.created", "case.updated"]] = Field(
-        default_factory=lambda: ["notice.created", "notice.closed", "case.created", "case.updated"],
+    events: list[Literal["notice.created", "notice.closed", "notice.withdrawn", "case.created", "case.updated"]] = Field(
+        default_factory=lambda: ["notice.created", "notice.closed", "notice.withdrawn", "case.created", "case.updated"],
         description="Event types to deliver.",
     )
     max_attempts: int = Field(default=8, ge=1, le=100, description="Attempts before a delivery is dead-lettered.")

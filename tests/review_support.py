@@ -34,7 +34,7 @@ def make_settings(tmp: Path, vtest: Path, **server: object) -> Settings:
     data = {
         "database": f"sqlite:///{tmp / 'sw.db'}",
         "storage": str(tmp / "storage"),
-        "server": {"claim_seconds": 60, **server},
+        "server": {"claim_seconds": 60, "undo_seconds": 0, **server},
         "cameras": [{
             "id": "west-gate", "name": "西门", "source": str(vtest), "analysis_fps": 2, "address": "示例路 1 号",
             "zones": [

@@ -48,6 +48,7 @@ def world(tmp_path_factory, vtest_path):
 database: sqlite:///sw.db
 storage: storage
 notices: {{on_persist: supervisor}}
+server: {{undo_seconds: 0}}
 cameras:
   - id: west-gate
     name: 西门
@@ -139,7 +140,7 @@ def test_pages_need_a_login(world, browser):
 def test_case_closed_by_the_case_system_in_both_languages(world, browser):
     url, refs = world["url"], world["refs"]
     with signed_in(browser, url, "wang", REVIEWER_PW, "/enforcement") as page:
-        expect(page.locator("nav a[data-page=enforcement]")).to_have_text("通知与案件")
+        expect(page.locator("nav a[data-page=enforcement]")).to_have_text("告知与案件")
         rows = page.locator("#record-rows tr")
         expect(rows).to_have_count(2)  # notices first
         page.keyboard.press("c")
@@ -167,7 +168,7 @@ def test_case_closed_by_the_case_system_in_both_languages(world, browser):
         expect(page.locator("#d-status")).to_have_text("已结案")
         expect(page.locator('dd[data-field="result"]')).to_have_text(RESULT)
         expect(page.locator('dd[data-field="external_id"]')).to_have_text("CS-2024-0815")
-        expect(page.locator('dd[data-field="origin"]')).to_have_text("审核员立案")
+        expect(page.locator('dd[data-field="origin"]')).to_have_text("审核员建议立案")
         expect(page.locator('dd[data-field="label"]')).to_have_text("货车")
         history = page.locator("#d-history-rows tr")
         expect(history).to_have_count(3)
@@ -263,7 +264,7 @@ def test_notices_show_status_deadline_and_plate(world, browser):
         expect(page.locator("#d-status")).to_have_text("整改期内")
         expect(page.locator('dd[data-field="deadline"]')).to_have_text(china_time(page, notice["deadline"]))
         expect(page.locator('dd[data-field="issued_col"]')).to_have_text(china_time(page, notice["issued_at"]))
-        expect(page.locator('dd[data-field="grace"]')).to_have_text("10 分")
+        expect(page.locator('dd[data-field="grace"]')).to_have_text("10 分钟")
         expect(page.locator('dd[data-field="plate"]')).to_have_text("粤B12345")
         expect(page.locator('dd[data-field="issued_by"]')).to_have_text("wang")
         expect(page.locator('dd[data-field="note_col"]')).to_have_text("白色货车停在人行道")
@@ -337,7 +338,7 @@ def test_supervisor_escalates_a_notice_that_persisted(world, browser):
         expect(page.locator("#d-supervisor")).to_be_visible()
         page.fill("#sup-note", "多次警告仍未驶离")
         page.click("#btn-escalate")
-        expect(page.locator("#d-status")).to_have_text("已转案件")
+        expect(page.locator("#d-status")).to_have_text("已移送立案")
         link = page.locator('dd[data-field="to_case"] a')
         expect(link).to_have_text(re.compile(r"SW-C-\d{6}"))
         new_case = link.inner_text()
@@ -349,7 +350,7 @@ def test_supervisor_escalates_a_notice_that_persisted(world, browser):
         link.click()  # follows to the new case, on the cases tab
         expect(page.locator("#detail")).to_have_attribute("data-ref", new_case)
         expect(page.locator("#tab-cases")).to_have_attribute("aria-selected", "true")
-        expect(page.locator('dd[data-field="origin"]')).to_have_text("主管转案")
+        expect(page.locator('dd[data-field="origin"]')).to_have_text("主管移送立案")
         expect(page.locator("#record-rows tr").nth(0)).to_have_attribute("data-ref", new_case)
         opened = page.locator("#d-history-rows tr")
         expect(opened).to_have_count(1)

@@ -32,39 +32,52 @@ class Served:
     log: Path
 
 
-@contextmanager
-def serve(config: Path, admin_password: str, *args: str, env: dict[str, str | None] | None = None) -> Iterator[Served]:
-    """`python -m streetwarden serve --config …` on a free port until the block ends; the first admin
-    is `admin` with `admin_password`; `env` adds variables (None removes one). Fails with the server's
-    log when it does not come up; stops it with SIGTERM (its exit status is in `proc.returncode`)."""
-    port = free_port()
-    log_path = config.parent / "serve.log"
-    log = open(log_path, "w+", encoding="utf-8")
+def start_serve(config: Path, admin_password: str, *args: str, port: int | None = None,
+                env: dict[str, str | None] | None = None, log_name: str = "serve.log") -> Served:
+    """Start `python -m streetwarden serve --config …` (on `port`, or a free one) and wait until it answers;
+    the first admin is `admin` with `admin_password`; `env` adds variables (None removes one). Fails with
+    the server's log when it does not come up."""
+    port = port or free_port()
+    log_path = config.parent / log_name
     env = {**os.environ, "PYTHONPATH": str(REPO), "STREETWARDEN_ADMIN_PASSWORD": admin_password,
            "STREETWARDEN_SECRET": "e2e-secret-0123456789abcdef", **(env or {})}
     env = {k: v for k, v in env.items() if v is not None}
-    proc = subprocess.Popen([sys.executable, "-m", "streetwarden", "serve", "--config", str(config), "--port", str(port), *args],
-                            cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
+    with open(log_path, "a", encoding="utf-8") as log:  # the child keeps its own handle
+        proc = subprocess.Popen([sys.executable, "-m", "streetwarden", "serve", "--config", str(config), "--port", str(port),
+                                 *args], cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert proc.poll() is None, log_path.read_text()
-            assert time.monotonic() < deadline, "server did not start"
-            time.sleep(0.3)
-        yield Served(url, proc, log_path)
-    finally:
-        proc.terminate()
+    deadline = time.monotonic() + 60
+    while True:
         try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+            if httpx.get(url + "/healthz", timeout=2).status_code == 200:
+                return Served(url, proc, log_path)
+        except httpx.TransportError:
+            pass
+        if proc.poll() is not None or time.monotonic() > deadline:
+            stop_serve(Served(url, proc, log_path))
+            raise AssertionError("server did not start:\n" + log_path.read_text())
+        time.sleep(0.3)
+
+
+def stop_serve(server: Served) -> None:
+    """Stop it as an operator would (SIGTERM), killing it only if it hangs."""
+    server.proc.terminate()
+    try:
+        server.proc.wait(30)
+    except subprocess.TimeoutExpired:
+        server.proc.kill()
+        server.proc.wait(10)
+
+
+@contextmanager
+def serve(config: Path, admin_password: str, *args: str, env: dict[str, str | None] | None = None) -> Iterator[Served]:
+    """`streetwarden serve` on a free port until the block ends (see start_serve); its exit status is in
+    `proc.returncode` afterwards."""
+    server = start_serve(config, admin_password, *args, env=env)
+    try:
+        yield server
+    finally:
+        stop_serve(server)
 
 
 @contextmanager

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from streetwarden.api.values import MAX_ID
@@ -22,6 +24,9 @@ class CameraHealth(BaseModel):
     reason: str | None = Field(description="Why (passwords masked).")
     frames_analysed: int = Field(description="Frames analysed since start.")
     reconnects: int = Field(description="Reconnections since start.")
+    last_frame_at: datetime | None = Field(default=None, description="When the last frame arrived (UTC); null before the first.")
+    lag_seconds: float | None = Field(default=None, description="Capture to analysis delay of the last live frame, seconds.")
+    owner: str | None = Field(default=None, description="The worker process running the camera (host:pid).")
 
 
 class CameraOut(BaseModel):

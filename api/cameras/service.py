@@ -3,15 +3,22 @@ running worker reloads them within a few seconds, without a restart."""
 
 from __future__ import annotations
 
+import os
+import socket
 from pathlib import Path
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from streetwarden.api.cameras.models import CameraHealth, CameraOut, ZoneOut
+from streetwarden.api.values import iso
+from streetwarden.redact import mask_all
 from streetwarden.store.cameras import row_to_zone, zone_row
 from streetwarden.store.schema import Camera, Evidence, ZoneRow, now
 from streetwarden.config import ZoneConfig
+
+
+OWNER = f"{socket.gethostname()}:{os.getpid()}"  # the cameras of this API run in this process's worker
 
 
 class VersionMoved(Exception):
@@ -27,8 +34,11 @@ def camera_out(cam: Camera, zones: list[ZoneConfig], worker) -> CameraOut:  # ty
     for r in getattr(worker, "runners", None) or []:
         if r.cam.id == cam.id:
             h = r.health
-            health = CameraHealth(state=h.state, reason=h.reason, frames_analysed=h.frames_analysed,
-                                  reconnects=h.reconnects)
+            health = CameraHealth(state=h.state, reason=mask_all(h.reason) if h.reason else None,
+                                  frames_analysed=h.frames_analysed, reconnects=h.reconnects,
+                                  last_frame_at=iso(h.last_frame_at) if h.last_frame_at is not None else None,
+                                  lag_seconds=round(h.lag_seconds, 3) if h.lag_seconds is not None else None,
+                                  owner=OWNER)
     return CameraOut(id=cam.id, name=cam.name, address=cam.address, latitude=cam.latitude, longitude=cam.longitude,
                      enabled=cam.enabled, analysis_fps=cam.analysis_fps, source=cam.source_masked,
                      zones_version=cam.zones_version, zones=[zone_out(z) for z in zones],

@@ -68,6 +68,18 @@ class DecisionOut(BaseModel):
     decided_by: str = Field(description="Username of the reviewer.")
     decided_at: datetime = Field(description="When (UTC).")
     status: str = Field(description="The candidate's status now: warned, case, rejected (or pending after a skip).")
+    undo_until: datetime | None = Field(default=None, description="Until when the reviewer may take the decision back "
+                                        "(POST .../decision/undo); its notice or case is held until then. Null for a "
+                                        "skip or when `server.undo_seconds` is 0.")
+
+
+class UndoOut(BaseModel):
+    """A decision taken back within its undo window: the candidate is pending again and claimed by the caller."""
+
+    candidate_id: int = Field(description="The candidate, pending again.")
+    undone: DecisionKind = Field(description="The decision that was taken back.")
+    withdrawn: list[str] = Field(description="Refs of the held notice or case that were dropped before anyone saw them.")
+    status: str = Field(description="The candidate's status now (pending).")
 
 
 class ConflictOut(ErrorOut):
@@ -90,13 +102,15 @@ class HistoryItem(BaseModel):
     decided_at: datetime = Field(description="When (UTC).")
     camera_id: str = Field(description="Camera of the candidate.")
     zone_id: str = Field(description="Zone of the candidate.")
+    camera_name: str | None = Field(default=None, description="Display name of that camera, if it has one.")
+    zone_name: str | None = Field(default=None, description="Display name of that zone, if it has one.")
     violation: str = Field(description="Violation type of the candidate.")
     label: str = Field(description="Detector label.")
     score: float = Field(description="Detection score.")
     status: str = Field(description="The candidate's status now.")
     thumbnail_url: str | None = Field(description="The candidate's crop (or frame), authenticated.")
     notice_ref: str | None = Field(default=None, description="The warning notice issued for it (SW-N-…), if any.")
-    notice_status: str | None = Field(default=None, description="That notice's status now (open, awaiting_supervisor, complied, escalated, cancelled).")
+    notice_status: str | None = Field(default=None, description="That notice's status now (open, awaiting_supervisor, complied, escalated, cancelled, withdrawn).")
     case_ref: str | None = Field(default=None, description="The enforcement case opened for it (SW-C-…), directly or by escalation, if any.")
     case_status: str | None = Field(default=None, description="That case's status now (open, accepted, closed, rejected).")
 

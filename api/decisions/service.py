@@ -27,7 +27,7 @@ from streetwarden.api.decisions.models import DecisionIn, DecisionKind, Decision
 from streetwarden.api.values import iso
 from streetwarden.store.audit import record
 from streetwarden.store.review import Decision, IdempotencyKey, Skip, finalize, held_claim, release_claim
-from streetwarden.store.schema import Candidate, Evidence, now
+from streetwarden.store.schema import Camera, Candidate, Evidence, ZoneRow, now
 from streetwarden.store.users import User
 from streetwarden.logs import event
 
@@ -39,9 +39,11 @@ class IdempotencyMismatch(Exception):
     """The key was used before for a different request."""
 
 
-def _out(d: Decision, status: str) -> dict:
+def _out(d: Decision, status: str, hold: float = 0.0) -> dict:
+    undo_until = iso(d.decided_at + hold) if hold > 0 else None
     return DecisionOut(candidate_id=d.candidate_id, decision=d.decision, reason=d.reason, note=d.note,
-                       decided_by=d.username, decided_at=iso(d.decided_at), status=status).model_dump(mode="json")
+                       decided_by=d.username, decided_at=iso(d.decided_at), status=status,
+                       undo_until=undo_until).model_dump(mode="json")
 
 
 def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: str | None,
@@ -76,14 +78,16 @@ def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: 
     release_claim(s, candidate_id)
     s.refresh(cand)
     issued = None
+    hold = settings.server.undo_seconds if settings is not None else 0.0
     if settings is not None and kind.value in ("warn", "case"):
-        # the notice or case (and its webhook outbox rows) commit in the same transaction as the decision
-        issued = issue_from_decision(s, cand, kind.value, me, settings, note=body.note, at=at)
+        # the notice or case (and its webhook outbox rows) commit in the same transaction as the decision; they
+        # take effect when the undo window closes (outbox due then, pull API lists them from then on)
+        issued = issue_from_decision(s, cand, kind.value, me, settings, note=body.note, at=at + hold)
     record(s, "candidate.decide", actor=me.username, actor_id=me.user_id, target_type="candidate",
            target_id=candidate_id, ip=ip, decision=d.decision, reason=d.reason, note=d.note, status=cand.status,
            issued=issued.ref if issued is not None else None)
     event(log, "candidate_decided", candidate=candidate_id, decision=d.decision, reason=d.reason, user=me.username)
-    return 200, _out(d, cand.status)
+    return 200, _out(d, cand.status, hold)
 
 
 def _already(s: Session, candidate_id: int, status: str) -> tuple[int, dict]:
@@ -160,6 +164,18 @@ def _issued(s: Session, ids: list[int]) -> dict[int, dict[str, str | None]]:
     return out
 
 
+def _names(s: Session, places: set[tuple[str, str]]) -> dict:
+    """Display names of the cameras (by id) and zones (by (camera, zone)) of one page: two small queries."""
+    if not places:
+        return {}
+    cams = {c for c, _ in places}
+    out: dict = dict(s.execute(select(Camera.id, Camera.name).where(Camera.id.in_(cams))).all())
+    for cam, zone, name in s.execute(select(ZoneRow.camera_id, ZoneRow.zone_id, ZoneRow.name)
+                                     .where(ZoneRow.camera_id.in_(cams))).all():
+        out[(cam, zone)] = name
+    return out
+
+
 def history(s: Session, q: str | None, decision: str | None, reason: str | None, user: str | None,
             camera_id: str | None, violation: str | None, since: float | None, until: float | None,
             before: int | None, limit: int) -> tuple[list[dict], int | None]:
@@ -200,9 +216,11 @@ def history(s: Session, q: str | None, decision: str | None, reason: str | None,
             if kind == "crop" or cid not in thumbs:
                 thumbs[cid] = eid
     issued = _issued(s, ids)
+    names = _names(s, {(c.camera_id, c.zone_id) for _, c in rows})
     items = [{
         "id": d.id, "candidate_id": c.id, "decision": d.decision, "reason": d.reason, "note": d.note,
         "decided_by": d.username, "decided_at": iso(d.decided_at), "camera_id": c.camera_id, "zone_id": c.zone_id,
+        "camera_name": names.get(c.camera_id), "zone_name": names.get((c.camera_id, c.zone_id)),
         "violation": c.violation, "label": c.label, "score": round(c.score, 4), "status": c.status,
         "thumbnail_url": f"/api/v1/evidence/{thumbs[c.id]}" if c.id in thumbs else None,
         **issued[c.id],

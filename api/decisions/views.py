@@ -2,21 +2,31 @@
 
 from __future__ import annotations
 
+import logging
+import time
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
 
 from streetwarden.api.auth.service import READERS, REVIEWERS, Principal, require
 from streetwarden.api.context import AppContext, client_ip, get_ctx
 from streetwarden.api.decisions import service
-from streetwarden.api.decisions.models import ConflictOut, DecisionIn, DecisionKind, DecisionOut, HistoryPage, RejectReason
+from streetwarden.api.decisions.models import (
+    ConflictOut, DecisionIn, DecisionKind, DecisionOut, HistoryPage, RejectReason, UndoOut,
+)
 from streetwarden.api.errors import responses
+from streetwarden.api.candidates.service import pending_counts
+from streetwarden.api.http_errors import http_errors
+from streetwarden.logs import event
+from streetwarden.store.audit import record
+from streetwarden.store.decision_undo import NotYours, undo_decision
 from streetwarden.api.values import (
     ID_PATTERN, CandidateId, Violation, bad_request_value, decode_cursor, encode_cursor, json_response, to_seconds,
 )
 
 router = APIRouter(prefix="/api/v1", tags=["decisions"])
+log = logging.getLogger("streetwarden.api")
 
 
 @router.post("/candidates/{candidate_id}/decision", response_model=DecisionOut, summary="Decide a candidate",
@@ -42,6 +52,30 @@ def decide(
         raise bad_request_value("header.Idempotency-Key", "this key was already used for a different request "
                                 "(use a new key for a new decision)") from None
     return json_response(payload, status)
+
+
+@router.post("/candidates/{candidate_id}/decision/undo", response_model=UndoOut, summary="Take a decision back",
+             responses={**responses(401, 403, 404), 409: {"model": ConflictOut, "description":
+                        "No decision to undo, or its undo window (`server.undo_seconds`) has closed."}},
+             description="Within `server.undo_seconds` of a warn, case or reject, its reviewer can take it back: the "
+             "held notice or case is dropped before any webhook or pull API client saw it, the candidate is pending "
+             "again and claimed by the caller, and the audit log records the undo. After the window a supervisor "
+             "withdraws the notice instead (POST /api/v1/notices/{ref}/withdraw).")
+def undo(candidate_id: CandidateId, request: Request, me: Principal = Depends(require(*REVIEWERS)),
+         ctx: AppContext = Depends(get_ctx)) -> UndoOut:
+    at = time.time()
+    server = ctx.settings.server
+    try:
+        with http_errors(), ctx.writing(), ctx.db.session() as s:
+            done = undo_decision(s, candidate_id, me.user_id, at, server.undo_seconds, at + server.claim_seconds)
+            record(s, "candidate.undo", actor=me.username, actor_id=me.user_id, target_type="candidate",
+                   target_id=candidate_id, ip=client_ip(request), decision=done.decision, withdrawn=done.withdrawn)
+    except NotYours as err:
+        raise HTTPException(403, str(err)) from None
+    pending_counts.clear()  # the decision count went down: this process's cached counts are stale
+    event(log, "decision_undone", candidate=candidate_id, decision=done.decision, user=me.username,
+          withdrawn=done.withdrawn)
+    return UndoOut(candidate_id=candidate_id, undone=done.decision, withdrawn=done.withdrawn, status="pending")
 
 
 @router.get("/decisions", response_model=HistoryPage, responses=responses(401, 403), summary="Decision history",

@@ -20,7 +20,7 @@ from streetwarden.api.values import FIRST_DAY, LAST_DAY, MAX_ID
 from streetwarden.store.bundles import build_bundle
 from streetwarden.store.db import Database
 from streetwarden.store.notice_schema import Case
-from streetwarden.store.notices import case_json, notice_json, supervisor_decide
+from streetwarden.store.notices import case_json, notice_json, supervisor_decide, withdraw_notice
 from streetwarden.store.plates import correct_plate
 from streetwarden.store.shop_schema import Shop
 from streetwarden.store.shops import list_shops, shop_json
@@ -70,6 +70,25 @@ def decide_notice(ref: Annotated[str, REF], body: SupervisorDecision, user: Prin
     with http_errors(), db.session() as s:
         out = supervisor_decide(s, ref, body.action, user, settings, note=body.note)
         return case_json(s, out) if isinstance(out, Case) else notice_json(s, out)
+
+
+class Withdrawal(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str = Field(min_length=1, max_length=2000, description="Why the notice was issued in error; sent to the case system.")
+
+
+@router.post("/api/v1/notices/{ref}/withdraw", summary="Withdraw a notice issued in error",
+             description="After the reviewer's undo window, a supervisor or admin takes back an open notice: it closes "
+             "as `withdrawn` with the reason (in `note`), the audit log records it and the case system gets a "
+             "`notice.withdrawn` webhook; the pull API lists its new status. The notice is returned.",
+             responses={404: {"description": "No such notice"}, 409: {"description": "Not open (or still in its undo window)"},
+                        422: {"description": "No reason given"}})
+def withdraw(ref: Annotated[str, REF], body: Withdrawal, user: Principal = Depends(require_role("supervisor", "admin")),
+             db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
+    if ref[3] != "N":
+        raise HTTPException(404, f"{ref} is not a notice")
+    with http_errors(), db.session() as s:
+        return notice_json(s, withdraw_notice(s, ref, user, settings, body.reason))
 
 
 class PlateCorrection(BaseModel):

@@ -71,15 +71,16 @@ class _Record(BaseModel):
 
 class NoticeOut(_Record):
     kind: Literal["notice"] = Field(description="Always `notice`.")
-    status: Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled"] = Field(
-        description="open until the re-check; awaiting_supervisor when the violation persisted; then complied, escalated or cancelled.")
+    status: Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled", "withdrawn"] = Field(
+        description="open until the re-check; awaiting_supervisor when the violation persisted; then complied, escalated "
+        "or cancelled; withdrawn when a supervisor took back a notice issued in error (the reason is in `note`).")
     issued_by: str = Field(description="Username of the reviewer who issued the notice.")
     issued_at: str | None = Field(description="When the notice was issued (ISO 8601 UTC).")
     grace_seconds: float = Field(description="Time given to comply before the re-check, in seconds.")
     deadline: str | None = Field(description="When the camera re-checks the place (ISO 8601 UTC): issued_at + grace_seconds.")
     recheck: Recheck = Field(description="State of the camera re-check after the grace period.")
     closed_at: str | None = Field(description="When the notice was closed (ISO 8601 UTC); null while open.")
-    close_reason: str | None = Field(description="complied | escalated | cancelled")
+    close_reason: str | None = Field(description="complied | escalated | cancelled | withdrawn")
     case_ref: str | None = Field(description="The case it was escalated to.")
     note: str | None = Field(description="Note of the reviewer who issued the notice.")
 

@@ -41,7 +41,7 @@ def _page(db: Database, kind: str, updated_since: str | None, cursor: str | None
 @router.get("/notices", response_model=NoticePage, responses=responses(401, 403), summary="Notices changed since a time, by last change",
             description="Pages through warning notices ordered by last change (`updated_at`, then id). Follow `next_cursor` until it is null; keep `resume_cursor` to fetch only later changes next time. `order=newest` lists the latest change first (the review pages).")
 def list_notices(updated_since: UpdatedSince = None, cursor: Cursor = None, limit: Limit = 100,
-                 status: Annotated[Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled"] | None,
+                 status: Annotated[Literal["open", "awaiting_supervisor", "complied", "escalated", "cancelled", "withdrawn"] | None,
                                   Query(description="Only notices with this status.")] = None,
                  order: Order = "oldest", _: Principal = Depends(READERS), db: Database = Depends(get_db)) -> dict:
     return _page(db, "notices", updated_since, cursor, limit, status, order)

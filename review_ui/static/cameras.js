@@ -129,7 +129,13 @@
   function finishDrawing() {
     // a double-click also added its two clicks as points; drop exact repeats
     const pts = drawing.filter((p, i) => i === 0 || Math.hypot(p[0] - drawing[i - 1][0], p[1] - drawing[i - 1][1]) > 0.003);
-    if (pts.length < 3) { stopDrawing(); return; }
+    if (pts.length < 3) {  // keep drawing: say what is missing instead of dropping the points
+      drawing = pts;
+      SW.toast(t("zone_too_few", { n: pts.length }), "warn");
+      $("editor-hint").textContent = t("zone_too_few", { n: pts.length });
+      draw();
+      return;
+    }
     let n = zones.length + 1;
     while (zones.some((z) => z.id === "zone-" + n)) n++;
     zones.push({ id: "zone-" + n, name: null, kind: "sidewalk", polygon: pts.map(([x, y]) => [round(x), round(y)]), dwell_seconds: null });
@@ -137,15 +143,17 @@
     select(zones.length - 1);
     setDirty(true);
   }
-  function deleteSelected() {
+  function deleteSelected(ask) {
     if (selected < 0) return;
+    const z = zones[selected];
+    if (ask && !window.confirm(t("confirm_delete_zone", { name: z.name || z.id }))) return;
     zones.splice(selected, 1);
     select(-1);
     setDirty(true);
   }
 
   $("new-zone").addEventListener("click", startDrawing);
-  $("delete-zone").addEventListener("click", deleteSelected);
+  $("delete-zone").addEventListener("click", () => deleteSelected(true));
   $("save-zones").addEventListener("click", save);
   $("refresh-snapshot").addEventListener("click", () => loadSnapshot());
   $("z-id").addEventListener("input", () => { if (selected >= 0) { zones[selected].id = $("z-id").value.trim(); setDirty(true); draw(); } });
@@ -166,7 +174,8 @@
       if (ev.key === "Enter") { ev.preventDefault(); finishDrawing(); } else if (ev.key === "Escape") stopDrawing();
       return;
     }
-    if ((ev.key === "Delete" || ev.key === "Backspace") && canEdit) { ev.preventDefault(); deleteSelected(); }
+    // Delete removes the selected zone; Backspace (easily pressed by mistake) asks first
+    if ((ev.key === "Delete" || ev.key === "Backspace") && canEdit) { ev.preventDefault(); deleteSelected(ev.key === "Backspace"); }
   });
 
   async function save() {
@@ -177,20 +186,23 @@
       version = r.data.zones_version;
       zones = r.data.zones;
       cam = r.data;
+      cameras = cameras.map((c) => (c.id === cam.id ? cam : c));
+      renderList();
       dirty = false;
       $("save-status").textContent = t("saved", { v: version });
       select(Math.min(selected, zones.length - 1));
       SW.toast(t("saved", { v: version }));
     } else {
-      $("save-status").textContent = t("save_failed", { detail: r.data.detail || r.status });
-      SW.toast(t("save_failed", { detail: r.data.detail || r.status }), "error");
+      $("save-status").textContent = t("save_failed", { detail: SW.explain(r) });
+      SW.toast(t("save_failed", { detail: SW.explain(r) }), "error");
     }
   }
 
   function loadSnapshot() {
     const img = $("snapshot");
-    img.onload = () => { W = img.naturalWidth || 1000; H = img.naturalHeight || 1000; $("no-snapshot").hidden = true; img.hidden = false; draw(); };
-    img.onerror = () => { $("no-snapshot").hidden = false; img.hidden = true; W = 1600; H = 900; draw(); };
+    img.onload = () => { W = img.naturalWidth || 1000; H = img.naturalHeight || 1000; $("no-snapshot").hidden = true; img.hidden = false; $("canvas").classList.remove("empty"); draw(); };
+    img.onerror = () => { $("no-snapshot").hidden = false; img.hidden = true; W = 1600; H = 900; $("canvas").classList.add("empty"); draw(); };
+    img.alt = t("snapshot_of", { name: cam.name || cam.id });
     img.src = cam.snapshot_url + "?t=" + Date.now();
   }
 
@@ -200,7 +212,7 @@
     version = c.zones_version;
     dirty = false;
     $("save-status").textContent = t("version") + " " + version;
-    $("cam-title").textContent = (c.name ? c.name + " · " : "") + c.id + (c.health ? " · " + c.health.state : "");
+    $("cam-title").textContent = (c.name ? c.name + " · " : "") + c.id + (c.health ? " · " + t("cam_" + c.health.state) + (c.health.reason ? "（" + c.health.reason + "）" : "") : "");
     document.querySelectorAll("#camera-list li").forEach((li) => li.classList.toggle("on", li.dataset.camera === c.id));
     stopDrawing();
     select(-1);
@@ -208,15 +220,53 @@
     hint();
   }
 
+  function stateText(h) {
+    return h ? t("cam_" + h.state) + (h.reason ? "：" + h.reason : "") : t("cam_unknown");
+  }
+
+  /* One camera in the list: name, zones, and how its stream is doing (state with its reason, lag,
+     last frame, which worker runs it). */
+  function listItem(c) {
+    const h = c.health;
+    const facts = [];
+    if (h && h.lag_seconds !== null && h.lag_seconds !== undefined) facts.push(t("lag") + " " + h.lag_seconds.toFixed(1) + " " + t("seconds"));
+    if (h && h.last_frame_at) facts.push(t("last_frame") + " " + SW.fmtDate(h.last_frame_at));
+    if (h && h.owner) facts.push(t("owner") + " " + h.owner);
+    const li = SW.el("li", { "data-camera": c.id, "data-state": h ? h.state : "unknown" },
+      SW.el("b", { text: c.name || c.id }), SW.el("span", { class: "muted zone-count", text: " " + c.id + " · " + c.zones.length + " " + t("zones") }),
+      SW.el("div", { class: "cam-state st-" + (h ? h.state : "unknown"), text: stateText(h) }),
+      facts.length ? SW.el("div", { class: "muted cam-facts", text: facts.join(" · ") }) : null);
+    li.addEventListener("click", () => { if (!dirty || confirm(t("unsaved"))) open(c); });
+    return li;
+  }
+  function renderList() {
+    $("camera-list").replaceChildren(...cameras.map(listItem));
+    if (cam) document.querySelectorAll("#camera-list li").forEach((li) => li.classList.toggle("on", li.dataset.camera === cam.id));
+  }
+
+  /* Every camera's current picture at a glance; a click opens it in the editor. */
+  function renderGrid() {
+    $("snap-grid").replaceChildren(...cameras.map((c) => {
+      const fig = SW.el("figure", { "data-camera": c.id },
+        SW.el("img", { src: c.snapshot_url + "?t=" + Date.now(), alt: t("snapshot_of", { name: c.name || c.id }), loading: "lazy" }),
+        SW.el("figcaption", { text: (c.name || c.id) + " · " + stateText(c.health) }));
+      fig.querySelector("img").addEventListener("error", (ev) => { ev.target.replaceWith(SW.el("div", { class: "snap-missing", text: t("no_snapshot") })); });
+      fig.addEventListener("click", () => { $("snap-grid").hidden = true; $("editor").hidden = false; open(c); });
+      return fig;
+    }));
+  }
+  $("show-grid").addEventListener("click", () => {
+    const show = $("snap-grid").hidden;
+    $("snap-grid").hidden = !show;
+    $("editor").hidden = show;
+    if (show) renderGrid();
+  });
+
   const r = await SW.api("GET", "/api/v1/cameras");
   if (!r.ok) return;
   cameras = r.data;
-  $("camera-list").replaceChildren(...cameras.map((c) => {
-    const li = SW.el("li", { "data-camera": c.id }, SW.el("b", { text: c.name || c.id }), SW.el("span", { class: "muted", text: " " + c.id + " · " + c.zones.length + " " + t("zones") }));
-    li.addEventListener("click", () => { if (!dirty || confirm(t("unsaved"))) open(c); });
-    return li;
-  }));
+  renderList();
   if (cameras.length) open(cameras[0]);
-  window.addEventListener("langchange", () => { hint(); draw(); });
+  window.addEventListener("langchange", () => { hint(); draw(); renderList(); });
   window.addEventListener("beforeunload", (ev) => { if (dirty) { ev.preventDefault(); ev.returnValue = ""; } });
 })();

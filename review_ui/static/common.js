@@ -25,7 +25,7 @@ const SW = {
         res = await fetch(path, { method, headers, credentials: "same-origin",
                                   body: body === undefined || body === null ? undefined : JSON.stringify(body) });
       } catch (err) {
-        if (i + 1 < tries) { SW.toast(t("network_error"), "warn"); await new Promise((r) => setTimeout(r, 500 * (i + 1))); continue; }
+        if (i + 1 < tries) { if (!opts.quiet) SW.toast(t("network_error"), "warn"); await new Promise((r) => setTimeout(r, 500 * (i + 1))); continue; }
         return { ok: false, status: 0, data: { detail: String(err) } };
       }
       if (res.status === 401 && !opts.noRedirect) {
@@ -47,7 +47,7 @@ const SW = {
     SW.csrf = r.data.csrf_token;
     document.querySelectorAll(`nav a[data-page="${page}"]`).forEach((a) => a.classList.add("active"));
     const who = document.getElementById("who");
-    if (who) who.textContent = (SW.me.display_name || SW.me.username) + " · " + SW.me.role;
+    if (who) who.textContent = (SW.me.display_name || SW.me.username) + " · " + t("role_" + SW.me.role);
     const lang = document.getElementById("lang-toggle");
     if (lang) lang.addEventListener("click", () => setLang(currentLang() === "en" ? "zh-CN" : "en"));
     const out = document.getElementById("logout");
@@ -56,14 +56,40 @@ const SW = {
     return true;
   },
 
-  toast(msg, kind) {
+  TOASTS_MAX: 3,
+
+  /* One bounded stack: at most TOASTS_MAX, the oldest goes first, so fast work never buries the page.
+     `action` ({label, run, until}) adds a button (the queue's undo) that disappears at `until` (ms). */
+  toast(msg, kind, action) {
     const box = document.getElementById("toast");
-    if (!box) return;
+    if (!box) return null;
     const el = document.createElement("div");
     el.className = "toast " + (kind || "ok");
-    el.textContent = msg;
+    el.append(SW.el("span", { text: msg }));
+    let life = kind === "error" ? 6000 : 2500;
+    if (action) {
+      const b = SW.el("button", { type: "button", class: "toast-action", text: action.label });
+      b.addEventListener("mousedown", (ev) => ev.preventDefault());  // never takes the keyboard focus
+      b.addEventListener("click", () => { el.remove(); action.run(); });
+      el.append(b);
+      if (action.until) life = Math.max(life, action.until - Date.now());
+    }
     box.appendChild(el);
-    setTimeout(() => el.remove(), kind === "error" ? 6000 : 2500);
+    while (box.children.length > SW.TOASTS_MAX) box.firstElementChild.remove();
+    setTimeout(() => el.remove(), life);
+    return el;
+  },
+
+  /* What an API refusal means, in the page's language: by the body's stable `code` when there is one,
+     else by HTTP status; the server's English `detail` is shown only in the English page. */
+  explain(r) {
+    const data = (r && r.data) || {};
+    if (data.code && I18N[currentLang()]["err_" + data.code]) return t("err_" + data.code);
+    if (currentLang() === "en" && data.detail && typeof data.detail === "string") return data.detail;
+    const st = (r && r.status) || 0;
+    const key = st === 0 ? "err_network" : st >= 500 ? "err_server" : ({ 400: "err_invalid", 401: "err_login", 403: "err_forbidden",
+      404: "err_not_found", 409: "err_conflict", 413: "err_too_large", 422: "err_invalid", 429: "err_too_many" })[st] || "err_other";
+    return t(key, { status: st });
   },
 
   el(tag, attrs, ...children) {

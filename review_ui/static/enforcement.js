@@ -4,7 +4,7 @@
 (async function () {
   if (!(await SW.init("enforcement"))) return;
   const $ = (id) => document.getElementById(id);
-  const STATUSES = { notices: ["open", "awaiting_supervisor", "complied", "escalated", "cancelled"],
+  const STATUSES = { notices: ["open", "awaiting_supervisor", "complied", "escalated", "cancelled", "withdrawn"],
                      cases: ["open", "accepted", "closed", "rejected"] };
   const PAGE = 50;
   const MAX_PAGE = 500;  // the API's largest page
@@ -107,7 +107,7 @@
     if (!reset && cursor) q.set("cursor", cursor);
     const r = await SW.api("GET", `/api/v1/${tab}?` + q);
     if (mine !== asking) return;  // a newer request (another tab, filter or page) answers instead
-    if (!r.ok) { SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+    if (!r.ok) { SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
     const keep = items[sel] ? items[sel].ref : null;
     items = reset ? r.data.items : items.concat(r.data.items);
     cursor = r.data.next_cursor;
@@ -182,6 +182,7 @@
     const awaiting = rec.kind === "notice" && rec.status === "awaiting_supervisor";
     $("d-supervisor").hidden = !(awaiting && canDecide);
     $("d-sup-wait").hidden = !(awaiting && !canDecide);
+    $("d-withdraw").hidden = !(canDecide && rec.kind === "notice" && (rec.status === "open" || awaiting));
     $("d-thumbs").replaceChildren(...(rec.evidence || []).map((e, i) => {
       const fig = SW.el("figure", { "data-ev": e.id, "data-kind": e.kind, class: "ev-" + e.kind },
         SW.el("img", { src: evUrl(e), alt: t(e.kind), loading: "eager" }), SW.el("figcaption", { text: t(e.kind) }));
@@ -220,7 +221,7 @@
   async function openRef(ref, quiet) {
     const kind = kindOf(ref);
     const r = await SW.api("GET", `/api/v1/${kind}/${encodeURIComponent(ref)}`);
-    if (!r.ok) { if (!quiet) SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+    if (!r.ok) { if (!quiet) SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
     if (quiet) { if (!shown || shown.ref !== ref) return; }
     else if (kind !== tab) { setTab(kind); sel = 0; await load(true); }
     if (!shown || shown.ref !== ref) evIdx = 0;
@@ -236,9 +237,23 @@
     const ref = shown.ref;
     const note = $("sup-note").value.trim() || null;
     const r = await SW.api("POST", `/api/v1/notices/${encodeURIComponent(ref)}/supervisor-decision`, { action, note });
-    if (!r.ok) { SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+    if (!r.ok) { SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
     $("sup-note").value = "";
     SW.toast(action === "escalate" ? t("escalated_to", { ref: r.data.ref }) : t("notice_cancelled", { ref }));
+    await refresh();
+    await openRef(ref);
+  }
+
+  /* A notice issued in error, after the reviewer's undo window: withdrawn with a reason the case system gets. */
+  async function withdraw() {
+    if (!shown || shown.kind !== "notice") return;
+    const ref = shown.ref;
+    const reason = $("withdraw-reason").value.trim();
+    if (!reason) { SW.toast(t("withdraw_need_reason"), "warn"); $("withdraw-reason").focus(); return; }
+    const r = await SW.api("POST", `/api/v1/notices/${encodeURIComponent(ref)}/withdraw`, { reason });
+    if (!r.ok) { SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
+    $("withdraw-reason").value = "";
+    SW.toast(t("notice_withdrawn", { ref }));
     await refresh();
     await openRef(ref);
   }
@@ -254,6 +269,8 @@
   $("help-button").addEventListener("click", () => { $("help").hidden = !$("help").hidden; });
   $("btn-escalate").addEventListener("click", () => supervisorDecide("escalate"));
   $("btn-cancel-notice").addEventListener("click", () => supervisorDecide("cancel"));
+  $("btn-withdraw").addEventListener("mousedown", (ev) => ev.preventDefault());
+  $("btn-withdraw").addEventListener("click", withdraw);
 
   document.addEventListener("keydown", (ev) => {
     if (ev.ctrlKey || ev.metaKey || ev.altKey) return;

@@ -12,6 +12,9 @@
     if (s) q.set("q", s);
     if ($("h-decision").value) q.set("decision", $("h-decision").value);
     if ($("h-reason").value) q.set("reason", $("h-reason").value);
+    // whole days in the browser's time zone
+    if ($("h-from").value) q.set("since", new Date($("h-from").value + "T00:00:00").toISOString());
+    if ($("h-to").value) q.set("until", new Date($("h-to").value + "T23:59:59.999").toISOString());
     if (cursor) q.set("cursor", cursor);
     return q;
   }
@@ -28,20 +31,37 @@
     return td;
   }
 
+  const place = (d) => (d.camera_name || d.camera_id) + " / " + (d.zone_name || d.zone_id);
+
+  /* A click (or Enter) opens the decision below its row: the evidence large, with the full note. */
+  function toggle(tr, d) {
+    const next = tr.nextElementSibling;
+    if (next && next.classList.contains("h-detail")) { next.remove(); tr.setAttribute("aria-expanded", "false"); return; }
+    const what = t(d.violation) + " · " + place(d);
+    const cell = SW.el("td", { colspan: "10" },
+      d.thumbnail_url ? SW.el("img", { src: d.thumbnail_url, alt: t("evidence_of", { what }), class: "h-large" }) : null,
+      SW.el("p", { text: "#" + d.candidate_id + " · " + what + (d.note ? " · " + d.note : "") }));
+    tr.after(SW.el("tr", { class: "h-detail" }, cell));
+    tr.setAttribute("aria-expanded", "true");
+  }
+
   function row(d) {
-    const thumb = d.thumbnail_url ? SW.el("img", { src: d.thumbnail_url, alt: "", class: "thumb" }) : "";
-    const tr = SW.el("tr", { "data-candidate": d.candidate_id, "data-decision": d.decision },
+    const what = t(d.violation) + " · " + place(d);
+    const thumb = d.thumbnail_url ? SW.el("img", { src: d.thumbnail_url, alt: t("evidence_of", { what }), class: "thumb" }) : "";
+    const tr = SW.el("tr", { "data-candidate": d.candidate_id, "data-decision": d.decision, class: "pick", tabindex: "0", "aria-expanded": "false" },
       SW.el("td", {}, thumb), SW.el("td", { text: SW.fmtDate(d.decided_at) }), SW.el("td", { text: "#" + d.candidate_id }),
-      SW.el("td", { text: d.camera_id + " / " + d.zone_id }), SW.el("td", { text: t(d.violation) }),
+      SW.el("td", { class: "place", text: place(d) }), SW.el("td", { text: t(d.violation) }),
       SW.el("td", { class: "dec " + d.decision, text: t(d.decision) }), issued(d), SW.el("td", { text: d.reason ? t(d.reason) : "" }),
       SW.el("td", { text: d.note || "" }), SW.el("td", { class: "by", text: d.decided_by }));
+    tr.addEventListener("click", (ev) => { if (!ev.target.closest("a")) toggle(tr, d); });
+    tr.addEventListener("keydown", (ev) => { if (ev.key === "Enter") toggle(tr, d); });
     return tr;
   }
 
   async function load(reset) {
     if (reset) cursor = null;
     const r = await SW.api("GET", "/api/v1/decisions?" + params());
-    if (!r.ok) { SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+    if (!r.ok) { SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
     const body = $("history-rows");
     if (reset) body.replaceChildren();
     body.append(...r.data.items.map(row));
@@ -53,6 +73,8 @@
   $("h-search").addEventListener("input", () => { clearTimeout(timer); timer = setTimeout(() => load(true), 250); });
   $("h-decision").addEventListener("change", () => load(true));
   $("h-reason").addEventListener("change", () => load(true));
+  $("h-from").addEventListener("change", () => load(true));
+  $("h-to").addEventListener("change", () => load(true));
   $("load-more").addEventListener("click", () => load(false));
   window.addEventListener("langchange", () => load(true));
   await load(true);

@@ -1,5 +1,9 @@
 "use strict";
-/* The review queue: a claimed working set (current + preloaded), keyboard decisions, live counts. */
+/* The review queue: a claimed working set (current + preloaded), keyboard decisions, live counts.
+   Decisions go through a page outbox kept in localStorage: each is sent with its Idempotency-Key and
+   retried until the server answers, so a dropped network or a reload never loses one; the unsent ones
+   stay listed on screen. A confirmed warn / case / reject can be taken back (`u`) within the server's
+   undo window. */
 (async function () {
   if (!(await SW.init("queue"))) return;
   const CLAIM_COUNT = 3;
@@ -9,8 +13,19 @@
   let evIdx = 0;             // which evidence is large
   let lease = 120;
   let filling = null;
+  let refill = false;
   const decided = new Set(); // decided here, maybe not yet acknowledged
   const preloaded = new Set();
+  const OUTBOX = "sw_outbox_" + SW.me.username;
+  let outbox = [];           // [{key, id, body}] not yet confirmed by the server, oldest first
+  try { outbox = JSON.parse(localStorage.getItem(OUTBOX) || "[]").filter((p) => p && p.key && p.id && p.body); } catch (e) { outbox = []; }
+  for (const p of outbox) decided.add(p.id);
+  let sending = false;
+  let retryMs = 500;
+  let retryTimer = null;
+  let lastDone = null;       // {id, until}: the newest confirmed decision that can still be undone
+  const undoToasts = new Map(); // candidate id -> its toast with the undo button
+  let wantId = null;         // show this candidate after the next fill (an undone one)
 
   const filters = () => ({ violation: $("f-violation").value || null, camera_id: $("f-camera").value || null });
 
@@ -41,11 +56,48 @@
     return sec >= 120 ? Math.round(sec / 60) + " " + t("minutes") : Math.round(sec) + " " + t("seconds");
   }
 
-  function showMain(e) {
+  const zonesOf = {};        // camera id -> its zones (polygons in fractions of the frame)
+  let pairOn = false;        // before / after side by side at full size instead of the main picture
+
+  /* The candidate's zone over a full-frame picture (a crop has another aspect ratio and gets none). */
+  function drawZone(c, e) {
+    const svg = $("ev-zone");
+    svg.replaceChildren();
     const img = $("ev-main");
+    if (!c || !e || !img.naturalWidth || !c.frame_width || !c.frame_height) return;
+    if (Math.abs(img.naturalWidth / img.naturalHeight - c.frame_width / c.frame_height) > 0.02) return;
+    const z = (zonesOf[c.camera_id] || []).find((x) => x.id === c.zone_id);
+    if (!z) return;
+    const poly = document.createElementNS("http://www.w3.org/2000/svg", "polygon");
+    poly.setAttribute("points", z.polygon.map(([x, y]) => x + "," + y).join(" "));
+    poly.setAttribute("class", "ev-zone-poly kind-" + z.kind);
+    svg.append(poly);
+  }
+
+  function showPair(c) {
+    const evs = c ? evidenceList(c) : [];
+    const pair = ["before", "after"].map((k) => evs.find((e) => e.kind === k)).filter(Boolean);
+    const on = pairOn && pair.length === 2;
+    $("ev-pair").hidden = !on;
+    $("ev-frame").hidden = on;
+    if (on) {
+      $("ev-pair").replaceChildren(...pair.map((e) => SW.el("figure", { "data-kind": e.kind },
+        SW.el("img", { src: e.url, alt: t(e.kind) + " · " + t(c.violation) + " · " + (c.camera_name || c.camera_id) }),
+        SW.el("figcaption", { text: t(e.kind) }))));
+      $("ev-main-label").textContent = t("before") + " / " + t("after");
+    }
+    return on;
+  }
+
+  function showMain(e) {
+    if (showPair(current())) return;
+    const img = $("ev-main");
+    img.onload = () => drawZone(current(), e);
     if (!e) { img.removeAttribute("src"); $("ev-main-label").textContent = ""; return; }
-    if (img.getAttribute("src") !== e.url) img.src = e.url;
+    if (img.getAttribute("src") !== e.url) { $("ev-zone").replaceChildren(); img.src = e.url; } else drawZone(current(), e);
     $("ev-main-label").textContent = t(e.kind) + (e.note ? " · " + e.note : "");
+    const c = current();
+    img.alt = t(e.kind) + (c ? " · " + t(c.violation) + " · " + (c.camera_name || c.camera_id) + " / " + (c.zone_name || c.zone_id) : "");
     document.querySelectorAll("#thumbs figure").forEach((f) => f.classList.toggle("on", f.dataset.ev === String(e.id)));
   }
 
@@ -56,7 +108,7 @@
     const text = window.prompt(t("plate_prompt"), old);
     if (text === null || text.trim() === "" || text.trim() === old) return;
     const r = await SW.api("PUT", "/api/v1/candidates/" + c.id + "/plate", { text: text.trim() });
-    if (!r.ok) { SW.toast((r.data && r.data.detail) || t("plate_bad"), "warn"); return; }
+    if (!r.ok) { SW.toast(r.status === 422 && currentLang() !== "en" ? t("plate_bad") : SW.explain(r), "warn"); return; }
     c.attributes = Object.assign({}, c.attributes, { plate: { text: text.trim(), corrected_by: "me" } });
     render();
   }
@@ -68,6 +120,7 @@
     $("position").textContent = c ? t("position", { n: idx + 1, total: buffer.length }) : "";
     if (!c) return;
     $("queue").dataset.candidate = c.id;
+    $("btn-warn").querySelector("span").textContent = t(warnKey(c.violation));
     $("c-title").textContent = "#" + c.id + " · " + t(c.violation);
     const rows = [
       ["camera", (c.camera_name || c.camera_id) + (c.address ? " · " + c.address : "")],
@@ -113,42 +166,126 @@
   }
 
   async function fill() {
-    if (filling) return filling;
+    if (filling) { refill = true; return filling; }  // a filter changed meanwhile: claim again after this one
     filling = (async () => {
-      const r = await SW.api("POST", "/api/v1/candidates/claim", { count: CLAIM_COUNT, ...filters() }, { retries: 3 });
-      if (!r.ok) { if (r.status) SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+      const r = await SW.api("POST", "/api/v1/candidates/claim", { count: CLAIM_COUNT, ...filters() }, { retries: 3, quiet: true });
+      if (!r.ok) { if (r.status) SW.toast(SW.explain(r), "error"); else setOffline(true); return; }
       lease = r.data.lease_seconds;
       const cur = current();
       buffer = r.data.items.filter((c) => !decided.has(c.id));
-      const at = cur ? buffer.findIndex((c) => c.id === cur.id) : -1;
+      const at = wantId !== null ? buffer.findIndex((c) => c.id === wantId) : cur ? buffer.findIndex((c) => c.id === cur.id) : -1;
+      wantId = null;
       if (at >= 0) idx = at; else { idx = Math.min(idx, Math.max(0, buffer.length - 1)); evIdx = 0; }
       render();
       preload();
     })();
     try { await filling; } finally { filling = null; }
+    if (refill) { refill = false; await fill(); }
+  }
+
+  /* Vendors and parked drivers are told to move on (劝离); the others get a notice to correct. */
+  function warnKey(violation) { return violation === "street_vendor" || violation === "sidewalk_parking" ? "warn_move_on" : "warn"; }
+
+  function decisionText(p) {
+    const body = p.body;
+    if (body.decision === "reject") return t("reject") + "（" + t(body.reason) + "）";
+    return t(body.decision === "warn" ? warnKey(p.violation) : body.decision);
+  }
+
+  function saveOutbox() {
+    localStorage.setItem(OUTBOX, JSON.stringify(outbox));
+    $("pending-count").textContent = outbox.length;
+    $("pending-box").hidden = outbox.length === 0;
+    $("pending-list").replaceChildren(...outbox.map((p) => SW.el("li", { "data-candidate": p.id },
+      SW.el("b", { text: "#" + p.id }), " · " + decisionText(p) + " · ", SW.el("span", { class: "muted", text: t("unsent") }))));
+  }
+
+  function setOffline(off) {
+    $("offline").hidden = !off;
+    if (off) $("offline-text").textContent = t("offline_banner", { n: outbox.length });
+  }
+
+  function retryLater() {
+    clearTimeout(retryTimer);
+    retryTimer = setTimeout(flush, retryMs);
+    retryMs = Math.min(5000, retryMs * 2);
+  }
+
+  /* Send the outbox in order, one at a time; a network failure or a 5xx keeps the entry and retries. */
+  async function flush() {
+    if (sending) return;
+    sending = true;
+    let changed = false;
+    try {
+      while (outbox.length) {
+        const p = outbox[0];
+        const r = await SW.api("POST", `/api/v1/candidates/${p.id}/decision`, p.body, { key: p.key, quiet: true });
+        if (r.status === 0 || r.status >= 500) { setOffline(true); retryLater(); return; }
+        if (r.status === 401) return;  // sent to the login page; the outbox waits in localStorage
+        retryMs = 500;
+        setOffline(false);
+        outbox.shift();
+        saveOutbox();
+        confirmed(p, r);
+        changed = true;
+      }
+    } finally {
+      sending = false;
+      if (changed) { refreshCounts(); fill(); }
+    }
+  }
+
+  function confirmed(p, r) {
+    const id = p.id, kind = p.body.decision;
+    if (r.ok) {
+      if (kind === "skip") { decided.delete(id); SW.toast(t("decided_skip", { id })); return; }
+      const msg = kind === "reject" ? t("decided_reject", { id, reason: t(p.body.reason) })
+        : t(kind === "warn" && warnKey(p.violation) === "warn_move_on" ? "decided_move_on" : "decided_" + kind, { id });
+      const until = r.data.undo_until ? Date.parse(r.data.undo_until) : 0;
+      if (p.undo) { undo(id); return; }
+      if (until > Date.now()) {
+        lastDone = { id, until };
+        undoToasts.set(id, SW.toast(msg, "ok", { label: t("undo_button"), until, run: () => undo(id) }));
+      } else SW.toast(msg);
+      return;
+    }
+    if (r.status !== 409) decided.delete(id);  // refused: it comes back to be decided again
+    SW.toast(t("not_decided", { id, why: SW.explain(r) }), "error");
   }
 
   async function decide(kind, reason) {
     const c = current();
     if (!c) return;
+    if (document.activeElement && document.activeElement !== document.body) document.activeElement.blur();
     const body = { decision: kind, reason: reason || null, note: $("note").value.trim() || null };
-    const key = SW.uuid();
+    outbox.push({ key: SW.uuid(), id: c.id, violation: c.violation, body });
+    saveOutbox();
     decided.add(c.id);
     buffer.splice(idx, 1);            // the next one is already loaded: show it at once
     if (idx >= buffer.length) idx = Math.max(0, buffer.length - 1);
     evIdx = 0;
     $("note").value = "";
     render();
-    const r = await SW.api("POST", `/api/v1/candidates/${c.id}/decision`, body, { key, retries: 4 });
-    if (r.ok) {
-      SW.toast(kind === "reject" ? t("decided_reject", { id: c.id, reason: t(reason) }) : t("decided_" + kind, { id: c.id }));
-      if (kind === "skip") decided.delete(c.id);
-    } else {
-      decided.delete(c.id);
-      SW.toast(r.status === 409 ? t("conflict", { detail: r.data.detail }) : t("error", { detail: r.data.detail || r.status }), "error");
+    flush();
+  }
+
+  /* Take back the newest decision (or `id`): still unsent → after it is confirmed; else ask the server. */
+  async function undo(id) {
+    if (id === undefined) {
+      const unsent = outbox[outbox.length - 1];
+      if (unsent && unsent.body.decision !== "skip") { unsent.undo = true; saveOutbox(); SW.toast(t("undo_queued", { id: unsent.id })); return; }
+      if (!lastDone || lastDone.until <= Date.now()) { SW.toast(t("undo_nothing"), "warn"); return; }
+      id = lastDone.id;
     }
+    const r = await SW.api("POST", `/api/v1/candidates/${id}/decision/undo`, null, { retries: 3, quiet: true });
+    if (!r.ok) { SW.toast(t("undo_failed", { id, why: SW.explain(r) }), "error"); return; }
+    if (lastDone && lastDone.id === id) lastDone = null;
+    if (undoToasts.has(id)) { const el = undoToasts.get(id); if (el) el.remove(); undoToasts.delete(id); }
+    decided.delete(id);
+    wantId = id;
+    SW.toast(t("undone", { id }));
+    await fill();
     refreshCounts();
-    fill();
   }
 
   function openReasons() {
@@ -160,6 +297,8 @@
   document.querySelectorAll("#reason-picker [data-reason]").forEach((b) =>
     b.addEventListener("click", () => { closeOverlays(); decide("reject", b.dataset.reason); }));
   $("reason-cancel").addEventListener("click", closeOverlays);
+  // a click never leaves the keyboard focus on a button: Enter / Space afterwards decide nothing
+  document.querySelectorAll("button").forEach((b) => b.addEventListener("mousedown", (ev) => ev.preventDefault()));
   $("btn-warn").addEventListener("click", () => decide("warn"));
   $("btn-case").addEventListener("click", () => decide("case"));
   $("btn-reject").addEventListener("click", openReasons);
@@ -182,8 +321,10 @@
       j: () => { if (idx + 1 < buffer.length) { idx++; evIdx = 0; render(); } },
       k: () => { if (idx > 0) { idx--; evIdx = 0; render(); } },
       n: () => $("note").focus(),
+      u: () => undo(),
       p: correctPlate,
-      e: () => { const c = current(); if (c) { const evs = evidenceList(c); evIdx = (evIdx + 1) % evs.length; showMain(evs[evIdx]); } },
+      b: () => { pairOn = !pairOn; render(); },
+      e: () => { pairOn = false; const c = current(); if (c) { const evs = evidenceList(c); evIdx = (evIdx + 1) % evs.length; showMain(evs[evIdx]); } },
       "?": () => { $("help").hidden = false; },
       Escape: closeOverlays,
     };
@@ -195,11 +336,29 @@
     $("f-violation").append(SW.el("option", { value: v, "data-i18n": v, text: t(v) }));
   }
   const cams = await SW.api("GET", "/api/v1/cameras");
+  if (cams.ok) for (const c of cams.data) zonesOf[c.id] = c.zones;
   if (cams.ok) for (const c of cams.data) $("f-camera").append(SW.el("option", { value: c.id, text: c.name ? `${c.name} (${c.id})` : c.id }));
   for (const id of ["f-violation", "f-camera"]) $(id).addEventListener("change", () => { idx = 0; evIdx = 0; fill(); refreshCounts(); $(id).blur(); });
   window.addEventListener("langchange", render);
 
+  // live: a new candidate or someone's decision refreshes the counts at once, and new work is claimed when short
+  if (window.EventSource) {
+    let known = null;
+    const live = new EventSource("/api/v1/events");
+    live.addEventListener("queue", (ev) => {
+      const st = JSON.parse(ev.data);
+      const fresh = known && st.newest_candidate > known.newest_candidate;
+      known = st;
+      refreshCounts();
+      if (fresh && buffer.length < CLAIM_COUNT) {
+        const wasEmpty = buffer.length === 0;
+        fill().then(() => { if (wasEmpty && buffer.length) SW.toast(t("new_work")); });
+      }
+    });
+  }
+  saveOutbox();
   await fill();
   await refreshCounts();
+  flush();  // what a closed tab or a reload left unsent
   setInterval(() => { fill(); refreshCounts(); }, Math.max(5, lease / 3) * 1000);  // renews the lease, picks up new work
 })();

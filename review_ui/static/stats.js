@@ -53,7 +53,7 @@
     const mine = ++asking;
     const r = await SW.api("GET", "/api/v1/stats?" + q);
     if (mine !== asking) return;
-    if (!r.ok) { SW.toast(t("error", { detail: r.data.detail || r.status }), "error"); return; }
+    if (!r.ok) { SW.toast(t("error", { detail: SW.explain(r) }), "error"); return; }
     data = r.data;
     if (share) history.replaceState(null, "", "/stats?" + q);
     render();

@@ -1,0 +1,1 @@
+"""Live updates for the review pages (server-sent events)."""
