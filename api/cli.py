@@ -89,9 +89,10 @@ def _serve(args: argparse.Namespace) -> int:
         with db.session() as s:
             sync_cameras(s, settings)
     else:
+        from streetwarden.pipeline.node import node_leases
         from streetwarden.pipeline.worker import Worker
 
-        worker = Worker(settings, db)
+        worker = Worker(settings, db, leases=node_leases(settings, db))  # its share of the cameras, by lease
 
         def run_worker() -> None:
             try:
@@ -128,6 +129,7 @@ def _serve(args: argparse.Namespace) -> int:
         if worker is not None:
             worker.stop()
             thread.join(timeout=15)
+            worker.leases.stop(hand_over=True)  # the other nodes take its cameras now, not after the lease time
         event(log, "stopped")
     return 0
 

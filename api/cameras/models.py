@@ -38,6 +38,7 @@ class CameraOut(BaseModel):
     zones: list[ZoneOut] = Field(description="Watched zones.")
     snapshot_url: str = Field(description="Latest analysed frame (JPEG, authenticated).")
     health: CameraHealth | None = Field(description="Stream health, when this server runs the camera.")
+    owner: str | None = Field(default=None, description="Worker node holding the camera's lease now (None: not running anywhere).")
 
 
 class ZonesIn(BaseModel):

@@ -22,7 +22,7 @@ def zone_out(z: ZoneConfig) -> ZoneOut:
     return ZoneOut(**z.model_dump(), violation_type=z.violation, effective_dwell_seconds=z.dwell)
 
 
-def camera_out(cam: Camera, zones: list[ZoneConfig], worker) -> CameraOut:  # type: ignore[no-untyped-def]
+def camera_out(cam: Camera, zones: list[ZoneConfig], worker, owner: str | None = None) -> CameraOut:  # type: ignore[no-untyped-def]
     health = None
     for r in getattr(worker, "runners", None) or []:
         if r.cam.id == cam.id:
@@ -32,7 +32,7 @@ def camera_out(cam: Camera, zones: list[ZoneConfig], worker) -> CameraOut:  # ty
     return CameraOut(id=cam.id, name=cam.name, address=cam.address, latitude=cam.latitude, longitude=cam.longitude,
                      enabled=cam.enabled, analysis_fps=cam.analysis_fps, source=cam.source_masked,
                      zones_version=cam.zones_version, zones=[zone_out(z) for z in zones],
-                     snapshot_url=f"/api/v1/cameras/{cam.id}/snapshot", health=health)
+                     snapshot_url=f"/api/v1/cameras/{cam.id}/snapshot", health=health, owner=owner)
 
 
 def zones_of(s: Session, camera_id: str) -> list[ZoneConfig]:
