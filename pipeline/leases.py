@@ -103,7 +103,8 @@ class LeaseKeeper:
         self._recorded: dict[str, float] = {}
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
-        self._starved = False
+        self._ensured: set[str] = set()  # cameras known to have a lease row
+        self._free_seen: set[str] = set()  # cameras seen free last round and not taken here
         self.rounds = 0
         self.failures = 0
         self.last_ok: float | None = None  # monotonic time of the last successful round
@@ -132,12 +133,20 @@ class LeaseKeeper:
         sent = time.monotonic()
         me = self.node.id
         added: list[str] = []
+        if self.rounds == 0 and not self._join():
+            return  # others are starting too: take a share next round, when every one of them is counted
         with self.sessions() as s:
+            # the heartbeat first, in a transaction of its own: whatever the round waits on later,
+            # the others keep counting this node as alive
             at = leases.db_now(s)
-            wanted = self.cameras(s)
-            leases.ensure_leases(s, wanted)
             if not leases.beat(s, me, at, self.lease, self.load(), len(self._deadline), self.report()):
                 leases.register(s, self.node, at, self.lease)
+            s.commit()
+            wanted = self.cameras(s)
+            if set(wanted) != self._ensured and leases.ensure_leases(s, wanted):  # new cameras get a row
+                s.commit()
+                self._ensured = set(wanted)
+            at = leases.db_now(s)
             held = leases.renew(s, me, at, self.lease)
             before = self.owned()
             added.extend(c for c in sorted(held) if c not in before and c in wanted)  # handed to this node
@@ -152,21 +161,28 @@ class LeaseKeeper:
             mine = Load(me, self.node.capacity, sum(held.values()))
             nodes[me] = mine
             self._answer_requests(s, at, held, mine, nodes)
-            share = fair_share(leases.total_cost(s), self.node.capacity, sum(n.capacity for n in nodes.values()))
-            limit = free_limit(self.node.capacity, share, self._starved)
-            free = leases.free_cameras(s, at, sorted(wanted), limit=256) if mine.load < limit else []
-            self._starved = False
+            total, count = leases.total_cost(s)
+            share = fair_share(total, self.node.capacity, sum(n.capacity for n in nodes.values()))
+            free_now = set(leases.free_ids(s, at))
+            # free for a whole round while every node had its turn: the others are full, take up to capacity
+            limit = free_limit(self.node.capacity, share, starved=bool(free_now & self._free_seen))
+            room = limit - mine.load
+            free = []
+            if room > 0 and free_now & set(wanted):
+                # lock no more rows than this node can take, so nodes taking at once do not starve each other
+                want = int(room / (total / count if count else 1.0)) + 1
+                free = leases.free_cameras(s, at, sorted(free_now & set(wanted)), limit=want)
             for cam, cost in free:
                 if mine.load >= limit or mine.load + cost > self.node.capacity:
-                    self._starved = True  # left for the others this round; taken next round if still free
-                    continue
+                    continue  # left for the others this round; taken next round if still free
                 if leases.take(s, me, cam, at, self.lease):
                     held[cam] = cost
                     mine.load += cost
                     added.append(cam)
-            if not free and not leases.asked_by(s, me):  # one round of requests at a time
+            self._free_seen = free_now - set(added)
+            if not free_now and not leases.asked_by(s, me):  # one round of requests at a time
                 others = [n for n in nodes.values() if n.id != me]
-                for cam, owner in pulls(mine, others, leases.held_by(s, [n.id for n in others], at)):
+                for cam, owner in pulls(mine, others, leases.held_by(s, [n.id for n in others], at), limit=64):
                     if leases.ask_for(s, me, cam, owner):
                         event(log, "lease_requested", camera=cam, owner=owner, node=me)
             costs = {c: v for c, v in self.measured.items() if c in held and abs(v - held[c]) > 0.1 * held[c]}
@@ -186,6 +202,18 @@ class LeaseKeeper:
         self.last_ok = time.monotonic()
         if added:
             self.on_change()
+
+    def _join(self) -> bool:
+        """First round: register and commit only, so nodes starting together all count each other
+        before any takes a share (else the first would take up to its capacity and the balancer would
+        move cameras needlessly). True on SQLite: one node by definition, it takes cameras at once."""
+        with self.sessions() as s:
+            leases.register(s, self.node, leases.db_now(s), self.lease)
+            s.commit()
+            single = s.get_bind().dialect.name == "sqlite"
+        self.rounds = 1
+        self.last_ok = time.monotonic()
+        return single
 
     def _answer_requests(self, s: Session, at: float, held: dict[str, float], mine: Load, nodes: dict[str, Load]) -> None:
         """Hand cameras to less loaded nodes that asked, while it still evens out the load; the

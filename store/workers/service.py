@@ -71,19 +71,29 @@ def live_nodes(s: Session, at: float) -> list[NodeLoad]:
     return [NodeLoad(r[0], float(r[1]), float(r[2])) for r in rows]
 
 
-def ensure_leases(s: Session, costs: dict[str, float]) -> None:
-    """A lease row for every camera to run (new cameras start free, at their estimated cost)."""
+ENSURE_LOCK_KEY = 0x5357_4C45  # "SWLE": one node at a time adds lease rows for new cameras
+
+
+def ensure_leases(s: Session, costs: dict[str, float]) -> bool:
+    """A lease row for every camera to run (new cameras start free, at their estimated cost).
+    False when another node is adding them right now (try again next round, nobody waits)."""
     have = set(s.scalars(select(CameraLease.camera_id)).all())
     missing = sorted(set(costs) - have)
     if not missing:
-        return
+        return True
     if s.get_bind().dialect.name == "postgresql":
         from sqlalchemy.dialects.postgresql import insert
+
+        if not s.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": ENSURE_LOCK_KEY}).scalar_one():
+            return False
     else:
         from sqlalchemy.dialects.sqlite import insert  # type: ignore[assignment]
-    s.execute(insert(CameraLease).values([{"camera_id": c, "owner": None, "lease_until": 0.0, "epoch": 0,
-                                           "cost": costs[c], "moves": 0} for c in missing])
-              .on_conflict_do_nothing(index_elements=["camera_id"]))
+    for i in range(0, len(missing), 500):
+        chunk = missing[i:i + 500]
+        s.execute(insert(CameraLease).values([{"camera_id": c, "owner": None, "lease_until": 0.0, "epoch": 0,
+                                               "cost": costs[c], "moves": 0} for c in chunk])
+                  .on_conflict_do_nothing(index_elements=["camera_id"]))
+    return True
 
 
 def renew(s: Session, node_id: str, at: float, lease: float) -> dict[str, float]:
@@ -135,10 +145,15 @@ def leave(s: Session, node_id: str, at: float) -> int:
 
 
 def ask_for(s: Session, node_id: str, camera_id: str, owner: str) -> bool:
-    """Ask `owner` to hand a camera over at its next heartbeat (one request per camera at a time)."""
-    res = s.execute(update(CameraLease).where(CameraLease.camera_id == camera_id, CameraLease.owner == owner,
-                                              CameraLease.wanted_by.is_(None)).values(wanted_by=node_id))
-    return res.rowcount == 1
+    """Ask `owner` to hand a camera over at its next heartbeat (one request per camera at a time).
+    Never waits on a lock (a row being renewed is skipped), so requests cannot deadlock renewals."""
+    row = s.execute(select(CameraLease.camera_id).where(CameraLease.camera_id == camera_id, CameraLease.owner == owner,
+                                                        CameraLease.wanted_by.is_(None))
+                    .with_for_update(skip_locked=True)).first()
+    if row is None:
+        return False
+    s.execute(update(CameraLease).where(CameraLease.camera_id == camera_id).values(wanted_by=node_id))
+    return True
 
 
 def asked_by(s: Session, node_id: str) -> int:
@@ -173,8 +188,16 @@ def held_by(s: Session, owner_ids: list[str], at: float) -> dict[str, list[tuple
     return out
 
 
-def total_cost(s: Session) -> float:
-    return float(s.scalar(select(func.coalesce(func.sum(CameraLease.cost), 0.0))) or 0.0)
+def total_cost(s: Session) -> tuple[float, int]:
+    """(sum of the cost of every camera to run, how many there are)."""
+    total, count = s.execute(select(func.coalesce(func.sum(CameraLease.cost), 0.0), func.count())
+                             .select_from(CameraLease)).one()
+    return float(total or 0.0), int(count or 0)
+
+
+def free_ids(s: Session, at: float) -> list[str]:
+    """Cameras nobody holds now (a plain read: nothing locked)."""
+    return list(s.scalars(select(CameraLease.camera_id).where(or_(CameraLease.owner.is_(None), CameraLease.lease_until < at))).all())
 
 
 def set_costs(s: Session, node_id: str, costs: dict[str, float]) -> None:
