@@ -287,3 +287,25 @@ def test_5_a_worker_cut_off_from_the_database_stops_its_cameras_before_they_pass
     assert c.proc.poll() is None  # it lives on, cut off, running nothing
     assert c.cameras() == set()
     van_per_camera(fleet.candidates())
+
+
+def test_6_the_api_shows_each_node_and_each_cameras_owner(fleet: Fleet) -> None:
+    from streetwarden.config import parse_settings
+    from streetwarden.store.db import Database
+    from tests.review_support import LiveServer, add_users
+
+    settings = parse_settings(yaml.safe_load((fleet.root / "a.yaml").read_text()), base_dir=fleet.root)
+    db = Database(fleet.url)
+    add_users(db)
+    with LiveServer(settings, db) as server:
+        assert server.client("rev1").get("/api/v1/workers").status_code == 403  # admins only
+        assert server.client().get("/api/v1/workers").status_code == 401
+        body = server.client("adm").get("/api/v1/workers").json()
+        nodes = {w["id"]: w for w in body["workers"]}
+        assert {k: v["state"] for k, v in nodes.items()} == {"a": "up", "b": "lost", "c": "lost", "d": "stopped"}
+        assert nodes["a"]["cameras"] == CAMERAS and nodes["a"]["camera_count"] == 12 and nodes["a"]["load"] > 0
+        assert nodes["a"]["last_heartbeat_age_seconds"] < LEASE and nodes["a"]["version"] and nodes["a"]["host"]
+        assert all(nodes[k]["cameras"] == [] for k in ("b", "c", "d")) and body["unowned_cameras"] == []
+        cams = server.client("rev1").get("/api/v1/cameras").json()
+        assert {c["id"]: c["owner"] for c in cams} == {c: "a" for c in CAMERAS}
+        assert server.client("rev1").get(f"/api/v1/cameras/{CAMERAS[0]}").json()["owner"] == "a"
