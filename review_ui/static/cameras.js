@@ -200,7 +200,8 @@
     version = c.zones_version;
     dirty = false;
     $("save-status").textContent = t("version") + " " + version;
-    $("cam-title").textContent = (c.name ? c.name + " · " : "") + c.id + (c.health ? " · " + c.health.state : "");
+    $("cam-title").textContent = (c.name ? c.name + " · " : "") + c.id + (c.health ? " · " + c.health.state : "") +
+      " · " + t("node") + " " + (c.owner || t("no_node"));
     document.querySelectorAll("#camera-list li").forEach((li) => li.classList.toggle("on", li.dataset.camera === c.id));
     stopDrawing();
     select(-1);

@@ -32,7 +32,7 @@ const I18N = {
     sidewalk: "人行道", no_vending: "禁止摆摊", shopfront: "店外", no_dumping: "禁止倾倒",
     draw_hint: "点击画面添加顶点，回车或双击完成，Esc 取消。", edit_hint: "拖动顶点调整形状，拖动区域移动位置，Delete 删除。",
     saved: "已保存（版本 {v}）", unsaved: "有未保存的修改", save_failed: "保存失败：{detail}", read_only: "仅主管和管理员可以修改区域。",
-    no_snapshot: "暂无画面（摄像头运行后每隔几秒更新）", version: "版本", zones: "区域", health: "状态",
+    no_snapshot: "暂无画面（摄像头运行后每隔几秒更新）", version: "版本", zones: "区域", health: "状态", node: "节点", no_node: "无（等待空闲节点）",
     forbidden: "没有权限", error: "出错了：{detail}",
     obj_car: "轿车", obj_truck: "货车", obj_bus: "公交车", obj_motorcycle: "摩托车", obj_bicycle: "自行车", obj_person: "行人",
     obj_umbrella: "遮阳伞", obj_chair: "椅子", obj_dining_table: "桌子", obj_suitcase: "箱包", obj_garbage: "垃圾", obj_static_object: "遗留物",
@@ -92,7 +92,7 @@ const I18N = {
     sidewalk: "Sidewalk", no_vending: "No vending", shopfront: "Shopfront", no_dumping: "No dumping",
     draw_hint: "Click the picture to add corners; Enter or double-click finishes, Esc cancels.", edit_hint: "Drag corners to reshape, drag the zone to move it, Delete removes it.",
     saved: "Saved (version {v})", unsaved: "Unsaved changes", save_failed: "Not saved: {detail}", read_only: "Only supervisors and admins can change zones.",
-    no_snapshot: "No picture yet (refreshed every few seconds once the camera runs)", version: "Version", zones: "Zones", health: "State",
+    no_snapshot: "No picture yet (refreshed every few seconds once the camera runs)", version: "Version", zones: "Zones", health: "State", node: "node", no_node: "none (waiting for a node with room)",
     forbidden: "Not allowed", error: "Error: {detail}",
     // notices and cases (/enforcement)
     tab_notices: "Warning notices", tab_cases: "Enforcement cases", all_statuses: "All statuses", ref: "Ref", place: "Place", status: "Status",
