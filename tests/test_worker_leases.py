@@ -309,3 +309,6 @@ def test_6_the_api_shows_each_node_and_each_cameras_owner(fleet: Fleet) -> None:
         cams = server.client("rev1").get("/api/v1/cameras").json()
         assert {c["id"]: c["owner"] for c in cams} == {c: "a" for c in CAMERAS}
         assert server.client("rev1").get(f"/api/v1/cameras/{CAMERAS[0]}").json()["owner"] == "a"
+    metrics = httpx.get(f"http://127.0.0.1:{fleet.nodes['a'].port}/metrics", timeout=5).text  # Prometheus, per node
+    assert 'streetwarden_node_cameras{node="a"} 12.0' in metrics and 'streetwarden_node_ready{node="a"} 1.0' in metrics
+    assert re.search(r'streetwarden_node_heartbeats_total\{node="a"\} [1-9]', metrics), metrics[-1500:]
