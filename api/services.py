@@ -46,8 +46,10 @@ class BackgroundServices:
             event(log, "component_off", component="notice_rechecks", reason="--no-worker (re-checks need the cameras' frames)")
             return
         from streetwarden.pipeline.background import BackgroundWorker
+        from streetwarden.pipeline.node import node_leases
 
-        self.background = BackgroundWorker(self.settings, self.db).start()
+        # this node's share of the cameras, by lease (all of them while it is the only node)
+        self.background = BackgroundWorker(self.settings, self.db, leases=node_leases(self.settings, self.db)).start()
         runners = self.background.worker.runners
         event(log, "component_started", component="camera_workers", cameras=[r.cam.id for r in runners])
         event(log, "component_started", component="notice_rechecks",
@@ -72,5 +74,7 @@ class BackgroundServices:
             event(log, "component_stopped", component="webhooks", **self.deliverer.stats)
         if self.background is not None:
             self.background.stop()
+            if self.background.worker is not None and self.background.worker.leases is not None:
+                self.background.worker.leases.stop(hand_over=True)  # other nodes take the cameras now, not after the lease time
             stats = self.background.worker.stats if self.background.worker else {}
             event(log, "component_stopped", component="camera_workers", **stats)

@@ -27,8 +27,14 @@ def _http(camera_id: str, url: str, analysis_fps: float, options: LiveOptions | 
     return HttpSnapshotSource(camera_id, url, analysis_fps, options)
 
 
+def _loop(camera_id: str, url: str, analysis_fps: float, options: LiveOptions | None = None) -> FrameSource:
+    from streetwarden.camera_adapters.looping_file import LoopingFileSource
+
+    return LoopingFileSource(camera_id, url, analysis_fps)
+
+
 # Live adapters by URL scheme: factory(camera_id, url, analysis_fps, options).
-LIVE_ADAPTERS: dict[str, LiveFactory] = {"rtsp": _rtsp, "rtsps": _rtsp, "http": _http, "https": _http}
+LIVE_ADAPTERS: dict[str, LiveFactory] = {"rtsp": _rtsp, "rtsps": _rtsp, "http": _http, "https": _http, "loop": _loop}
 
 
 def open_source(camera_id: str, source: str, analysis_fps: float, options: LiveOptions | None = None) -> FrameSource:

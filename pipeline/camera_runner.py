@@ -59,6 +59,7 @@ class CameraRunner:
         self.queue_size = queue_size or (1 if self.live else 16)
         self.retry_max = retry_max
         self.ended = False
+        self.fenced = False  # its lease is gone: stopped, its frames and events are not used
         self.source: FrameSource | None = None
         self._wake = wake
         self.storage_path = settings.storage_path

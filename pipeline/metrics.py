@@ -57,6 +57,28 @@ class WorkerCollector(Collector):
             fam = CounterMetricFamily(f"streetwarden_worker_{key}", help_text)
             fam.add_metric([], float(stats.get(key, 0)))
             yield fam
+        keeper = getattr(worker, "leases", None)
+        if keeper is not None:
+            yield from node_metrics(keeper)
+
+
+def node_metrics(keeper: Any) -> Iterator[Metric]:
+    """The node's share of the fleet (one set per worker node, labelled with its id)."""
+    node = keeper.node.id
+    for name, help_text, value in (
+        ("streetwarden_node_capacity", "Stream-cost units this node takes at most", keeper.node.capacity),
+        ("streetwarden_node_load", "Stream-cost units of the cameras it holds", keeper.load()),
+        ("streetwarden_node_cameras", "Cameras it holds a lease on", len(keeper.owned())),
+        ("streetwarden_node_ready", "1 while its last heartbeat is within a lease time", 1.0 if keeper.healthy() else 0.0),
+    ):
+        fam = GaugeMetricFamily(name, help_text, labels=["node"])
+        fam.add_metric([node], float(value))
+        yield fam
+    for name, help_text, value in (("streetwarden_node_heartbeats", "Successful lease rounds", keeper.rounds),
+                                   ("streetwarden_node_heartbeat_failures", "Lease rounds that failed (database away)", keeper.failures)):
+        fam = CounterMetricFamily(name, help_text, labels=["node"])
+        fam.add_metric([node], float(value))
+        yield fam
 
 
 def metrics_registry(get_worker: Callable[[], Any]) -> CollectorRegistry:

@@ -68,6 +68,13 @@ class LiveBoard:
         with self._lock:
             return self._since.get(camera_id)
 
+    def unregister(self, camera_id: str) -> None:
+        """The worker stopped the camera (removed, or its lease went to another node)."""
+        with self._lock:
+            self._health.pop(camera_id, None)
+            self._snapshots.pop(camera_id, None)
+            self._since.pop(camera_id, None)
+
     def record(self, camera_id: str, ts: float, image: np.ndarray, dets: Detections) -> None:
         with self._lock:
             self._snapshots[camera_id] = Snapshot(camera_id, ts, self.clock(), image, dets)
@@ -90,8 +97,9 @@ class RecheckService:
     """Settles notices whose deadline has passed, from the board's frames."""
 
     def __init__(self, db: Database, settings: Settings, board: LiveBoard,
-                 clock: Callable[[], float] = time.time) -> None:
+                 clock: Callable[[], float] = time.time, owns: Callable[[str], bool] | None = None) -> None:
         self.db = db
+        self.owns = owns  # many nodes: only a camera's current lease holder re-checks its notices
         self.settings = settings
         self.cfg = settings.notices
         self.board = board
@@ -101,7 +109,7 @@ class RecheckService:
         """Check every due notice once; returns what happened to each (also logged)."""
         at = self.clock()
         outcomes = []
-        cameras = self.board.cameras()
+        cameras = [c for c in self.board.cameras() if self.owns is None or self.owns(c)]
         if not cameras:
             return outcomes
         with self.db.session() as s:
@@ -109,8 +117,8 @@ class RecheckService:
         for n in notices:
             try:
                 with self.db.session() as s:
-                    notice = s.get(Notice, n.id)
-                    if notice is None or notice.status != "open":
+                    notice = s.get(Notice, n.id, with_for_update=True)  # one settlement, whoever else looks
+                    if notice is None or notice.status != "open" or (self.owns is not None and not self.owns(notice.camera_id)):
                         continue
                     outcomes.append(self.check(s, notice, at))
             except Exception as err:  # one bad notice never stops the others

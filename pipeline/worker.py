@@ -31,6 +31,7 @@ from streetwarden.models.store import require_model
 from streetwarden.pipeline.camera_runner import CameraRunner
 from streetwarden.pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
 from streetwarden.pipeline.health import HealthRegistry
+from streetwarden.pipeline.leases import LeaseKeeper, estimated_cost
 from streetwarden.pipeline.recheck import LiveBoard, RecheckService
 from streetwarden.store.camera_settings import load_camera_configs, sync_camera_settings
 from streetwarden.store.cameras import load_zones, sync_cameras
@@ -78,7 +79,8 @@ class Worker:
     file source has ended)."""
 
     def __init__(self, settings: Settings, db: Database, once: bool = False, reload_seconds: float = 2.0,
-                 camera_ids: list[str] | None = None, health_window: float = 10.0) -> None:
+                 camera_ids: list[str] | None = None, health_window: float = 10.0,
+                 leases: LeaseKeeper | None = None) -> None:
         # Parallelism comes from camera threads and the model pool; OpenCV's own pool would only add
         # hand-offs between the same cores for each small resize (measured: ~10 % of pipeline CPU).
         cv2.setNumThreads(1)
@@ -103,7 +105,10 @@ class Worker:
         self.detectors: dict[str, OnnxDetector] = {}
         # notices: each camera's latest analysed frame, for re-checks at a notice's deadline
         self.board = LiveBoard()
-        self.recheck = RecheckService(db, settings, self.board)
+        # many nodes: only the cameras this node holds a lease on are run, re-checked and written
+        self.leases = leases
+        self._leases_changed = False
+        self.recheck = RecheckService(db, settings, self.board, owns=leases.holds if leases else None)
         self.plates = None
         if settings.plates.enabled:
             from streetwarden.pipeline.plate_reader import PlateReader
@@ -113,19 +118,65 @@ class Worker:
             sync_cameras(s, settings)
             sync_shops(s, settings)
             sync_camera_settings(s, settings)
-            cams = self._wanted(s)
-            self.detectors = build_detectors(settings, {c.model for c in cams.values() if c.model in settings.models})
-            for cam in cams.values():
+            runnable = self._wanted(s, all_runnable=True)
+        # every model a camera of this node may get, loaded before any lease is taken
+        self.detectors = build_detectors(settings, {c.model for c in runnable.values() if c.model in settings.models})
+        if leases is not None:
+            leases.cameras = self._lease_costs
+            leases.on_lost = self._fence
+            leases.on_change = self._leases_moved
+            leases.report = self._worst_lag
+            try:
+                leases.round()  # the first share of cameras, before any is opened
+            except Exception as err:  # e.g. a lock wait while many nodes start together: the heartbeat retries
+                event(log, "heartbeat_failed", logging.WARNING, node=leases.node.id, error=mask_all(str(err))[:300])
+            leases.start()
+        with db.session() as s:
+            for cam in self._wanted(s).values():
                 self._add_runner(s, cam)
 
     # ------------------------------------------------------------------ cameras
-    def _wanted(self, s) -> dict[str, CameraConfig]:  # type: ignore[no-untyped-def]
-        """Cameras to run: the file's (batch mode), or the database's view of them (live)."""
+    def _wanted(self, s, all_runnable: bool = False) -> dict[str, CameraConfig]:  # type: ignore[no-untyped-def]
+        """Cameras to run: the file's (batch mode), or the database's view of them (live); with
+        leases, those this node holds (all_runnable: those it could hold)."""
         if self.once:
             cams = {c.id: c for c in self.settings.cameras}
         else:
             cams = load_camera_configs(s, self.settings)
-        return {k: c for k, c in cams.items() if c.enabled and (self.camera_ids is None or k in self.camera_ids)}
+        cams = {k: c for k, c in cams.items() if c.enabled and (self.camera_ids is None or k in self.camera_ids)}
+        if self.leases is not None and not all_runnable:
+            owned = self.leases.owned()
+            cams = {k: c for k, c in cams.items() if k in owned}
+        return cams
+
+    # ------------------------------------------------------------------ leases (many nodes)
+    def _lease_costs(self, s) -> dict[str, float]:  # type: ignore[no-untyped-def]
+        """Cameras this node could run, with their estimated stream cost (called by the lease keeper)."""
+        cams = load_camera_configs(s, self.settings)
+        return {k: self.leases.measured.get(k) or estimated_cost(c.analysis_fps, c.stream_cost, None)  # type: ignore[union-attr]
+                for k, c in cams.items() if c.enabled and (self.camera_ids is None or k in self.camera_ids)}
+
+    def _fence(self, camera_ids: list[str]) -> None:
+        """The lease is gone (or going): stop the cameras now, from any thread; nothing more of theirs
+        is written (store() drops their events) and the next reload removes them."""
+        ids = set(camera_ids)
+        with self.wake:
+            runners = [r for r in self.runners if r.cam.id in ids]
+        for r in runners:
+            r.fenced = True
+            r.stop()
+        self._leases_changed = True
+        with self.wake:
+            self.wake.notify_all()
+
+    def _leases_moved(self) -> None:
+        self._leases_changed = True
+        with self.wake:
+            self.wake.notify_all()
+
+    def _worst_lag(self) -> float | None:
+        lags = [r.health.lag_seconds for r in list(self.runners) if r.health.lag_seconds is not None]
+        return max(lags) if lags else None
 
     def _add_runner(self, s, cam: CameraConfig, engine=None) -> CameraRunner:  # type: ignore[no-untyped-def]
         version, zones = load_zones(s, cam.id)
@@ -147,6 +198,7 @@ class Worker:
         with self.wake:
             self.runners.remove(runner)
             runner.queue.clear()
+        self.board.unregister(runner.cam.id)
         final = runner.engine.finish()
         if final:
             self.store(final)
@@ -164,7 +216,8 @@ class Worker:
                 if cam is None:
                     self._remove_runner(runner)
                     self.health.unregister(runner.cam.id)
-                    event(log, "camera_stopped", camera=runner.cam.id, reason="disabled or removed")
+                    event(log, "camera_stopped", camera=runner.cam.id,
+                          reason="lease released" if runner.fenced else "disabled or removed")
                 elif _signature(cam) != _signature(runner.cam):
                     same_view = cam.source == runner.cam.source
                     self._remove_runner(runner)
@@ -271,8 +324,10 @@ class Worker:
         events = []
         now = time.time()
         for (r, f), d in zip(batch, dets):
-            if r not in self.runners:
-                continue  # camera stopped while its frame was in the model
+            if r not in self.runners or r.fenced:
+                continue  # camera stopped (or its lease lost) while its frame was in the model
+            if self.leases is not None and r.cam.id not in self.leases.measured:
+                self.leases.measured[r.cam.id] = estimated_cost(r.cam.analysis_fps, r.cam.stream_cost, f.width * f.height)
             r.health.frames_processed += 1
             r.health.last_analysed_at = now if f.live else f.ts
             if f.live:
@@ -300,6 +355,11 @@ class Worker:
         """Write events; if the database fails (live mode), keep them and retry later."""
         events = self._pending + events
         self._pending = []
+        if self.leases is not None:  # a camera whose lease is gone writes nothing, not even buffered events
+            kept = [e for e in events if self.leases.holds(e.camera_id)]
+            if len(kept) < len(events):
+                event(log, "events_dropped", logging.WARNING, events=len(events) - len(kept), reason="lease not held")
+            events = kept
         try:
             self._store(events)
         except Exception:
@@ -337,6 +397,9 @@ class Worker:
 
     # ------------------------------------------------------------------ loop
     def _housekeeping(self, now: float, last: dict[str, float]) -> None:
+        if self._leases_changed and not self.once:
+            self._leases_changed = False
+            self._reload_cameras()
         if now - last["tick"] >= 1.0:
             last["tick"] = now
             self.health.tick()

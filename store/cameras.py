@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 import json
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from streetwarden.store.schema import Camera, ZoneRow
@@ -31,12 +31,18 @@ def row_to_zone(row: ZoneRow) -> ZoneConfig:
                       dwell_seconds=row.dwell_seconds, **(row.settings or {}))
 
 
+CONFIG_SYNC_LOCK_KEY = 0x5357_4353  # "SWCS": one config-file import at a time per PostgreSQL database
+
+
 def sync_cameras(s: Session, settings: Settings) -> None:
     """Make the database match the config file's cameras.
 
     The config's zones are (re)imported when a camera is new or its zones in the file changed since
-    the last import; otherwise zones edited in the UI are kept.
+    the last import; otherwise zones edited in the UI are kept. Many nodes starting at once on
+    PostgreSQL import one after the other (a transaction-scoped advisory lock), never colliding.
     """
+    if s.get_bind().dialect.name == "postgresql":
+        s.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": CONFIG_SYNC_LOCK_KEY})
     for cam in settings.cameras:
         row = s.get(Camera, cam.id)
         if row is None:

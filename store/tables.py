@@ -9,3 +9,4 @@ import streetwarden.store.review  # noqa: F401
 import streetwarden.store.schema  # noqa: F401
 import streetwarden.store.shop_schema  # noqa: F401
 import streetwarden.store.users  # noqa: F401
+import streetwarden.store.workers.models  # noqa: F401

@@ -238,6 +238,23 @@ def _masks_args(p: argparse.ArgumentParser) -> None:
 register("masks", "Camera masks: `masks suggest` proposes masks over changing overlay text.", _masks, _masks_args)
 
 
+# ---------------------------------------------------------------- worker (a node of many)
+def _worker(args: argparse.Namespace) -> int:
+    from streetwarden.pipeline.node import run_node
+
+    stats = run_node(load_settings(args.config))  # a second worker on SQLite: one line saying PostgreSQL is needed
+    print(json.dumps({"frames": stats["frames"], "events": stats["events"], "candidates_created": stats["created"]}))
+    return 0
+
+
+def _worker_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--config", required=True, help="YAML configuration file (`cluster` says lease time, capacity, health port)")
+
+
+register("worker", "Run a worker-only node: takes its share of the cameras by lease (PostgreSQL for many nodes).",
+         _worker, _worker_args)
+
+
 # ---------------------------------------------------------------- webhooks
 def _webhooks(args: argparse.Namespace) -> int:
     import threading

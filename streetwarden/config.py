@@ -227,6 +227,12 @@ class CameraConfig(_Strict):
         "analysed: burned-in date/time text, a tree in the wind, a screen. Nothing anchored inside one raises a "
         "candidate. `streetwarden masks suggest` proposes masks over changing overlay text.",
     )
+    stream_cost: float | None = Field(
+        default=None, gt=0, le=1000,
+        description="Load this camera puts on a worker, in stream-cost units (1 = a 720p frame analysed per "
+        "second). Default: analysis_fps x frame pixels / 720p pixels, measured by the worker that runs it "
+        "(analysis_fps x 1 until then). Workers take cameras up to `cluster.capacity` units.",
+    )
 
     _v_id = field_validator("id")(lambda cls, v: _check_id(v))
 
@@ -412,6 +418,38 @@ class ServerConfig(_Strict):
     )
 
 
+class ClusterConfig(_Strict):
+    """Many worker nodes on one PostgreSQL database: each takes cameras by lease (docs/deploy.md)."""
+
+    lease_seconds: float = Field(
+        default=15.0, ge=2, le=300,
+        description="How long a worker's hold on a camera lasts without renewal: a killed, frozen or cut-off "
+        "worker's cameras pass to the others after this long (a cut-off worker stops them sooner).",
+    )
+    heartbeat_seconds: float | None = Field(
+        default=None, gt=0,
+        description="How often a worker renews its leases and rebalances (default: a third of lease_seconds).",
+    )
+    capacity: float | None = Field(
+        default=None, gt=0,
+        description="Stream-cost units this worker takes at most (see a camera's `stream_cost`); default "
+        "4 per CPU core. $STREETWARDEN_CAPACITY overrides it per node.",
+    )
+    health_host: str = Field(default="127.0.0.1", description="`streetwarden worker`: address of its health and metrics endpoint (0.0.0.0 in a container).")
+    health_port: int = Field(default=8081, ge=0, le=65535, description="`streetwarden worker`: port of /healthz, /readyz and /metrics (0 = none).")
+
+    @property
+    def heartbeat(self) -> float:
+        return self.heartbeat_seconds or self.lease_seconds / 3
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> "ClusterConfig":
+        if self.heartbeat_seconds is not None and self.heartbeat_seconds * 2 > self.lease_seconds:
+            raise ValueError("heartbeat_seconds must be at most half of lease_seconds, so one missed renewal does not lose the cameras")
+        return self
+
+
+
 class NoticesConfig(_Strict):
     """Warning notices: how long the offender has to comply, and what happens when they do not."""
 
@@ -556,6 +594,7 @@ class Settings(_Strict):
     tracker: TrackerConfig = Field(default_factory=TrackerConfig, description="Tracker settings.")
     dedupe: DedupeConfig = Field(default_factory=DedupeConfig, description="De-duplication settings.")
     server: ServerConfig = Field(default_factory=ServerConfig, description="Web server settings.")
+    cluster: ClusterConfig = Field(default_factory=ClusterConfig, description="Camera leases when several worker nodes share a PostgreSQL database.")
     cameras: list[CameraConfig] = Field(default_factory=list, description="The cameras to watch.")
     notices: NoticesConfig = Field(default_factory=NoticesConfig, description="Warning notices, grace periods and re-checks.")
     webhooks: WebhooksConfig = Field(default_factory=WebhooksConfig, description="Signed webhooks to the case-management system.")

@@ -168,6 +168,9 @@ def test_admin_draws_moves_and_deletes_zones(served, browser):
     expect(page.locator("#camera-list li")).to_have_count(1)
     page.wait_for_function("document.getElementById('snapshot').naturalWidth > 0")
     expect(page.locator("#overlay g.zone")).to_have_count(2)
+    owner = admin.get("/api/v1/cameras/west-gate").json()["owner"]
+    assert owner  # the serve process's own worker holds the camera's lease
+    expect(page.locator("#cam-title")).to_contain_text(owner)
     before = admin.get("/api/v1/cameras/west-gate").json()["zones_version"]
 
     box = page.locator("#overlay").bounding_box()

@@ -26,7 +26,6 @@ class CameraHealth(BaseModel):
     reconnects: int = Field(description="Reconnections since start.")
     last_frame_at: datetime | None = Field(default=None, description="When the last frame arrived (UTC); null before the first.")
     lag_seconds: float | None = Field(default=None, description="Capture to analysis delay of the last live frame, seconds.")
-    owner: str | None = Field(default=None, description="The worker process running the camera (host:pid).")
 
 
 class CameraOut(BaseModel):
@@ -44,6 +43,7 @@ class CameraOut(BaseModel):
     zones: list[ZoneOut] = Field(description="Watched zones.")
     snapshot_url: str = Field(description="Latest analysed frame (JPEG, authenticated).")
     health: CameraHealth | None = Field(description="Stream health, when this server runs the camera.")
+    owner: str | None = Field(default=None, description="Worker node holding the camera's lease now (None: not running anywhere).")
 
 
 class ZonesIn(BaseModel):

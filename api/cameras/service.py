@@ -3,8 +3,6 @@ running worker reloads them within a few seconds, without a restart."""
 
 from __future__ import annotations
 
-import os
-import socket
 from pathlib import Path
 
 from sqlalchemy import select, update
@@ -18,7 +16,6 @@ from streetwarden.store.schema import Camera, Evidence, ZoneRow, now
 from streetwarden.config import ZoneConfig
 
 
-OWNER = f"{socket.gethostname()}:{os.getpid()}"  # the cameras of this API run in this process's worker
 
 
 class VersionMoved(Exception):
@@ -29,7 +26,7 @@ def zone_out(z: ZoneConfig) -> ZoneOut:
     return ZoneOut(**z.model_dump(), violation_type=z.violation, effective_dwell_seconds=z.dwell)
 
 
-def camera_out(cam: Camera, zones: list[ZoneConfig], worker) -> CameraOut:  # type: ignore[no-untyped-def]
+def camera_out(cam: Camera, zones: list[ZoneConfig], worker, owner: str | None = None) -> CameraOut:  # type: ignore[no-untyped-def]
     health = None
     for r in getattr(worker, "runners", None) or []:
         if r.cam.id == cam.id:
@@ -37,12 +34,11 @@ def camera_out(cam: Camera, zones: list[ZoneConfig], worker) -> CameraOut:  # ty
             health = CameraHealth(state=h.state, reason=mask_all(h.reason) if h.reason else None,
                                   frames_analysed=h.frames_analysed, reconnects=h.reconnects,
                                   last_frame_at=iso(h.last_frame_at) if h.last_frame_at is not None else None,
-                                  lag_seconds=round(h.lag_seconds, 3) if h.lag_seconds is not None else None,
-                                  owner=OWNER)
+                                  lag_seconds=round(h.lag_seconds, 3) if h.lag_seconds is not None else None)
     return CameraOut(id=cam.id, name=cam.name, address=cam.address, latitude=cam.latitude, longitude=cam.longitude,
                      enabled=cam.enabled, analysis_fps=cam.analysis_fps, source=cam.source_masked,
                      zones_version=cam.zones_version, zones=[zone_out(z) for z in zones],
-                     snapshot_url=f"/api/v1/cameras/{cam.id}/snapshot", health=health)
+                     snapshot_url=f"/api/v1/cameras/{cam.id}/snapshot", health=health, owner=owner)
 
 
 def zones_of(s: Session, camera_id: str) -> list[ZoneConfig]:

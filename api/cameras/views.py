@@ -18,6 +18,7 @@ from streetwarden.api.errors import ApiError, responses
 from streetwarden.api.values import ID_PATTERN, CameraId, bad_request_value
 from streetwarden.store.audit import record
 from streetwarden.store.schema import Camera
+from streetwarden.store.workers import service as leases
 from streetwarden.config import MAX_ZONES_PER_CAMERA, ZoneConfig
 from streetwarden.logs import event
 
@@ -34,10 +35,11 @@ def _camera(s, camera_id: str) -> Camera:  # type: ignore[no-untyped-def]
 
 
 @router.get("", response_model=list[CameraOut], responses=responses(401, 403), summary="List cameras",
-            description="Every camera with its zones and (when this server runs it) stream health.")
+            description="Every camera with its zones, the worker node running it (`owner`) and (when this server runs it) stream health.")
 def list_cameras(_: Principal = Depends(require(*REVIEWERS)), ctx: AppContext = Depends(get_ctx)) -> list[CameraOut]:
     with ctx.db.session() as s:
-        return [service.camera_out(c, service.zones_of(s, c.id), ctx.worker)
+        owners = leases.owners(s, leases.db_now(s))
+        return [service.camera_out(c, service.zones_of(s, c.id), ctx.worker, owners.get(c.id))
                 for c in s.scalars(select(Camera).order_by(Camera.id)).all()]
 
 
@@ -47,7 +49,8 @@ def get_camera(camera_id: CameraId, _: Principal = Depends(require(*REVIEWERS)),
                ctx: AppContext = Depends(get_ctx)) -> CameraOut:
     with ctx.db.session() as s:
         cam = _camera(s, camera_id)
-        return service.camera_out(cam, service.zones_of(s, camera_id), ctx.worker)
+        owner = leases.owners(s, leases.db_now(s)).get(camera_id)
+        return service.camera_out(cam, service.zones_of(s, camera_id), ctx.worker, owner)
 
 
 @router.get("/{camera_id}/snapshot", response_class=FileResponse, responses={

@@ -212,7 +212,8 @@
     version = c.zones_version;
     dirty = false;
     $("save-status").textContent = t("version") + " " + version;
-    $("cam-title").textContent = (c.name ? c.name + " · " : "") + c.id + (c.health ? " · " + t("cam_" + c.health.state) + (c.health.reason ? "（" + c.health.reason + "）" : "") : "");
+    $("cam-title").textContent = (c.name ? c.name + " · " : "") + c.id + (c.health ? " · " + t("cam_" + c.health.state) + (c.health.reason ? "（" + c.health.reason + "）" : "") : "") +
+      " · " + t("node") + " " + (c.owner || t("no_node"));
     document.querySelectorAll("#camera-list li").forEach((li) => li.classList.toggle("on", li.dataset.camera === c.id));
     stopDrawing();
     select(-1);
@@ -231,7 +232,7 @@
     const facts = [];
     if (h && h.lag_seconds !== null && h.lag_seconds !== undefined) facts.push(t("lag") + " " + h.lag_seconds.toFixed(1) + " " + t("seconds"));
     if (h && h.last_frame_at) facts.push(t("last_frame") + " " + SW.fmtDate(h.last_frame_at));
-    if (h && h.owner) facts.push(t("owner") + " " + h.owner);
+    if (c.owner) facts.push(t("node") + " " + c.owner);
     const li = SW.el("li", { "data-camera": c.id, "data-state": h ? h.state : "unknown" },
       SW.el("b", { text: c.name || c.id }), SW.el("span", { class: "muted zone-count", text: " " + c.id + " · " + c.zones.length + " " + t("zones") }),
       SW.el("div", { class: "cam-state st-" + (h ? h.state : "unknown"), text: stateText(h) }),
