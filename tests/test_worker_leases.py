@@ -181,7 +181,7 @@ def test_1_three_workers_share_twelve_cameras_each_with_exactly_one_owner(fleet:
     assert fleet.steady(nodes, 4), (fleet.local_owners(nodes), [n.log_path.read_text()[-1500:] for n in nodes])
     before = {n.name: n.analysed() for n in nodes}
     moves = {cam: v[2] for cam, v in fleet.leases().items()}
-    for _ in range(30):  # sampled every second
+    for _ in range(60):  # sampled every second for a minute
         local = fleet.local_owners(nodes)
         db = fleet.leases()
         assert all(len(v) == 1 for v in local.values()), local
