@@ -81,8 +81,8 @@ class Withdrawal(BaseModel):
              description="After the reviewer's undo window, a supervisor or admin takes back an open notice: it closes "
              "as `withdrawn` with the reason (in `note`), the audit log records it and the case system gets a "
              "`notice.withdrawn` webhook; the pull API lists its new status. The notice is returned.",
-             responses={404: {"description": "No such notice"}, 409: {"description": "Not open (or still in its undo window)"},
-                        422: {"description": "No reason given"}})
+             responses=responses(401, 403, 404, 409, t404="No such notice",
+                                 t409="Not open (or still in its undo window)"))
 def withdraw(ref: Annotated[str, REF], body: Withdrawal, user: Principal = Depends(require_role("supervisor", "admin")),
              db: Database = Depends(get_db), settings: Settings = Depends(get_settings)) -> dict[str, Any]:
     if ref[3] != "N":
