@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 
 from streetwarden.api.auth.service import REVIEWERS, Principal, require
 from streetwarden.api.context import AppContext, get_ctx
+from streetwarden.api.errors import responses
 from streetwarden.store.db import Database
 from streetwarden.store.review import Decision
 from streetwarden.store.schema import Candidate
@@ -38,7 +39,7 @@ def queue_state(db: Database) -> dict[str, int]:
 
 
 @router.get("/events", summary="Live queue changes (server-sent events)", response_class=StreamingResponse,
-            responses={200: {"content": {"text/event-stream": {}}, "description":
+            responses={**responses(401, 403), 200: {"content": {"text/event-stream": {}}, "description":
                              "`event: queue` with `{newest_candidate, last_decision, decisions}` whenever they change "
                              "(first on connect); comment lines keep the connection alive."}},
             description="A `text/event-stream` for the queue page: an event when a candidate arrives or a decision "
