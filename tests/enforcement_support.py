@@ -32,6 +32,7 @@ ZONES = [
 def make_settings(root: Path, source: str = "unused.avi", **over):
     data = {
         "database": f"sqlite:///{root / 'sw.db'}", "storage": str(root / "data"),
+        "server": {"undo_seconds": 0},  # decisions take effect at once (tests/test_review_desk_e2e.py tests the window)
         "cameras": [{"id": "west-gate", "source": source, "address": "示例路 1 号西门", "latitude": 31.2304,
                      "longitude": 121.4737, "zones": ZONES}],
         "shops": [{"id": "noodles", "name": "兰州拉面", "address": "示例路 3 号", "contact": "王先生 13800000000"}],

@@ -201,7 +201,7 @@ def test_session_secret_kept_in_storage_across_restarts(tmp_path, vtest_path):
     created = [e for e in events(served.log) if e["event"] == "session_secret"]
     assert [(e["source"], e["created"]) for e in created] == [("file", True)]
 
-    with serve(config, ADMIN_PW, "--no-worker", env=no_env) as served:  # a restart: the login survives
+    with serve(config, ADMIN_PW, "--no-worker", env=no_env, log_name="restart.log") as served:  # a restart: the login survives
         again = httpx.Client(base_url=served.url, cookies=cookies, timeout=30)
         me = again.get("/api/v1/auth/me")
         assert me.status_code == 200, me.text
@@ -210,7 +210,8 @@ def test_session_secret_kept_in_storage_across_restarts(tmp_path, vtest_path):
     assert secret_file.read_text().strip() == secret
 
     # an environment secret wins over the file: the file's cookie is then no longer valid
-    with serve(config, ADMIN_PW, "--no-worker", env={"STREETWARDEN_SECRET": "env-secret-0123456789abcdef"}) as served:
+    with serve(config, ADMIN_PW, "--no-worker", env={"STREETWARDEN_SECRET": "env-secret-0123456789abcdef"},
+               log_name="env-secret.log") as served:
         assert httpx.Client(base_url=served.url, cookies=cookies, timeout=30).get("/api/v1/auth/me").status_code == 401
     assert [e["source"] for e in events(served.log) if e["event"] == "session_secret"] == ["environment"]
     assert secret_file.read_text().strip() == secret

@@ -70,10 +70,11 @@ def stop_serve(server: Served) -> None:
 
 
 @contextmanager
-def serve(config: Path, admin_password: str, *args: str, env: dict[str, str | None] | None = None) -> Iterator[Served]:
+def serve(config: Path, admin_password: str, *args: str, env: dict[str, str | None] | None = None,
+          log_name: str = "serve.log") -> Iterator[Served]:
     """`streetwarden serve` on a free port until the block ends (see start_serve); its exit status is in
     `proc.returncode` afterwards."""
-    server = start_serve(config, admin_password, *args, env=env)
+    server = start_serve(config, admin_password, *args, env=env, log_name=log_name)
     try:
         yield server
     finally:
