@@ -7,6 +7,8 @@ labels (custom-model classes such as tricycle or garbage) and the labels a deplo
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 from streetwarden.config import Settings
 from streetwarden.detectors.rules import RULES
 from streetwarden.models.detections import COCO_LABELS
@@ -25,7 +27,12 @@ def object_classes(settings: Settings | None = None) -> frozenset[str]:
 
 def class_choices(violation: str, label: str) -> list[str]:
     """The short list the queue offers for a candidate: its own label, then what its rule watches."""
+    return list(_choices(violation, label))
+
+
+@lru_cache(maxsize=4096)  # on the queue's hot path, per candidate: a few (violation, label) pairs recur
+def _choices(violation: str, label: str) -> tuple[str, ...]:
     kind = _KIND_OF.get(violation)
     watched = sorted(RULES[kind].default_labels - {label}) if kind in RULES else []
     own = [label] if label in object_classes() else []
-    return (own + watched)[:MAX_CHOICES]
+    return tuple((own + watched)[:MAX_CHOICES])
