@@ -214,6 +214,7 @@ def write_dataset(sources: list[Source], out: Path, options: ExportOptions, filt
               "val": sum(e["split"] == "val" for e in entries),
               "boxes": sum(1 for e in entries for c in e["candidates"] if c["class"] is not None),
               "negatives": sum(1 for e in entries for c in e["candidates"] if c["role"] == "negative"),
+              "corrected": sum(1 for e in entries for c in e["candidates"] if c["corrected"] and c["class"] is not None),
               "near_duplicates": len(dropped), "excluded": len(excluded)}
     notes = []
     drawn = sum(e["box_drawn"] for e in entries)

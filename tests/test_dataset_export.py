@@ -154,7 +154,7 @@ def test_frames_with_a_drawn_box_are_used_and_flagged(tmp_path, vtest_path, caps
     assert "1 of 1 images are `frame` evidence with the candidate's box drawn" in capsys.readouterr().out
 
 
-def test_corrections_replace_the_detectors_label(tmp_path, yolox) -> None:
+def test_corrections_replace_the_detectors_label(tmp_path, yolox, capsys) -> None:
     """A corrected warn is labelled with the reviewer's box and class; a wrong-class reject (false_detection)
     with a corrected class gives a label of that class, not a hard negative; the manifest says who and when."""
     from sqlalchemy import select
@@ -194,7 +194,9 @@ def test_corrections_replace_the_detectors_label(tmp_path, yolox) -> None:
     with db.session() as s:
         decided_at = {d.candidate_id: d.decided_at for d in s.scalars(select(Decision))}
     out = tmp_path / "ds"
+    capsys.readouterr()
     manifest = _export(config, out)
+    assert "2 boxes (2 corrected by reviewers)" in capsys.readouterr().out
     assert manifest["classes"] == ["bicycle", "suitcase"]  # person is nowhere: both person boxes were corrected
     entries = {c["id"]: (img, c) for img in manifest["images"] for c in img["candidates"]}
     assert set(entries) == set(ids)
