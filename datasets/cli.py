@@ -53,7 +53,8 @@ def _export(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}")
     c = result.counts
-    print(f"exported {c['images']} images to {result.out} (train {c['train']}, val {c['val']}): {c['boxes']} boxes, "
+    print(f"exported {c['images']} images to {result.out} (train {c['train']}, val {c['val']}): {c['boxes']} boxes "
+          f"({c['corrected']} corrected by reviewers), "
           f"{c['negatives']} hard negatives; dropped {c['near_duplicates']} near-duplicate frames, "
           f"left out {c['excluded']} candidates (see manifest.json); manifest sha256 {result.manifest_sha256}")
     return 0

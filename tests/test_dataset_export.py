@@ -152,3 +152,74 @@ def test_frames_with_a_drawn_box_are_used_and_flagged(tmp_path, vtest_path, caps
     assert img["evidence_kind"] == "frame" and img["box_drawn"] is True
     assert [c["id"] for c in img["candidates"]] == [cid]
     assert "1 of 1 images are `frame` evidence with the candidate's box drawn" in capsys.readouterr().out
+
+
+def test_corrections_replace_the_detectors_label(tmp_path, yolox, capsys) -> None:
+    """A corrected warn is labelled with the reviewer's box and class; a wrong-class reject (false_detection)
+    with a corrected class gives a label of that class, not a hard negative; the manifest says who and when."""
+    from sqlalchemy import select
+
+    from streetwarden.config import load_settings
+    from streetwarden.store.cameras import sync_cameras
+    from streetwarden.store.db import Database
+    from streetwarden.store.review import Decision
+    from tests.dataset_support import T0, _raise, best_boxes, frame_at, write_config
+    from tests.review_support import LiveServer, add_users
+
+    media = shared_path("media")
+    config = write_config(tmp_path, media)
+    settings = load_settings(config)
+    db = Database(settings.database_url)
+    db.upgrade()
+    with db.session() as s:
+        sync_cameras(s, settings)
+    add_users(db)
+    fixed_box = [0.25, 0.3, 0.5, 0.9]
+    plan = [  # frame index, decision body
+        (100, {"decision": "warn", "correction": {"label": "bicycle", "box": fixed_box}}),
+        (400, {"decision": "reject", "reason": "false_detection", "correction": {"label": "suitcase"}}),
+        (700, {"decision": "reject", "reason": "false_detection"}),
+    ]
+    ids, boxes = [], []
+    for k, (index, _) in enumerate(plan):
+        image = frame_at(media / "vtest.avi", index)
+        [box] = best_boxes(yolox, image, "person", 1)
+        ids.append(_raise(db, settings, "west-gate", "walk", image, "person", box, T0 + k * 3600))
+        boxes.append(box)
+        size = (image.shape[1], image.shape[0])
+    with LiveServer(settings, db) as server:
+        rev = server.client("rev1")
+        for cid, (_, body) in zip(ids, plan):
+            assert rev.post(f"/api/v1/candidates/{cid}/decision", json=body).status_code == 200
+    with db.session() as s:
+        decided_at = {d.candidate_id: d.decided_at for d in s.scalars(select(Decision))}
+    out = tmp_path / "ds"
+    capsys.readouterr()
+    manifest = _export(config, out)
+    assert "2 boxes (2 corrected by reviewers)" in capsys.readouterr().out
+    assert manifest["classes"] == ["bicycle", "suitcase"]  # person is nowhere: both person boxes were corrected
+    entries = {c["id"]: (img, c) for img in manifest["images"] for c in img["candidates"]}
+    assert set(entries) == set(ids)
+    corrected, wrong_class, negative = ids
+    # the corrected warn: the reviewer's box and class, not the detector's
+    img, entry = entries[corrected]
+    [line] = (out / img["label"]).read_text().splitlines()
+    w, h = size
+    want = Raised(corrected, "west-gate", "bicycle", (fixed_box[0] * w, fixed_box[1] * h, fixed_box[2] * w,
+                                                      fixed_box[3] * h), size, None)
+    assert _has_box([line], want, manifest["classes"].index("bicycle"))
+    assert not _has_box([line], Raised(corrected, "west-gate", "person", boxes[0], size, None), 0)
+    assert entry["role"] == "positive" and entry["label"] == "bicycle" and entry["corrected"] is True
+    assert entry["correction"]["by"] == "rev1" and entry["correction"]["at"] == decided_at[corrected]
+    assert entry["correction"]["detector_label"] == "person"
+    # the wrong-class reject: a label of the corrected class on the detector's box, not a negative
+    img, entry = entries[wrong_class]
+    lines = (out / img["label"]).read_text().splitlines()
+    assert entry["role"] == "positive" and entry["class"] == manifest["classes"].index("suitcase")
+    assert lines and _has_box(lines, Raised(wrong_class, "west-gate", "suitcase", boxes[1], size, None),
+                              manifest["classes"].index("suitcase"))
+    assert entry["correction"]["by"] == "rev1" and entry["correction"]["at"] == decided_at[wrong_class]
+    # the plain false detection stays a hard negative: an empty label file, no correction recorded
+    img, entry = entries[negative]
+    assert entry["role"] == "negative" and (out / img["label"]).read_text() == ""
+    assert entry["corrected"] is False and "correction" not in entry

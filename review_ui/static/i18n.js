@@ -79,6 +79,16 @@ const I18N = {
     st_escalated: "告知后移送立案", st_cases: "移送立案", st_share: "未立案办结率", total: "合计", no_stats: "所选范围内没有抓拍。",
     range: "{from} 至 {to}（UTC{tz}）",
     share_hint: "已确认的违规中，经警告后整改或由主管撤销、没有立案就结束的比例。",
+    // class / box correction in the queue (r: draw the box, c: pick the class)
+    key_fix_box: "更正目标框：在画面上拖动画框", key_fix_class: "更正目标类别（数字键选择）", key_fix_clear: "取消画框或选类；无弹窗时清除本条更正",
+    correction: "更正", fix_box_drawn: "已重画目标框", pick_class: "选择正确的目标类别", fix_draw_hint: "在画面上按住鼠标拖动画出目标框，Esc 取消",
+    fix_no_frame: "该事件没有全景画面，无法画框", fix_cleared: "#{id} 的更正已清除", fix_box_small: "框太小，请重新拖动画框",
+    fix_saved: "#{id} 更正：{what}（随下一个决定提交）", corrected_as: "更正：{what}", fix_keep: "保持检测类别",
+    err_correction_unknown_class: "更正的类别不在可用类别中", err_correction_bad_box: "更正的目标框无效，请重新画框",
+    err_correction_empty: "更正内容为空，请画框或选择类别", err_correction_not_allowed: "跳过时不能提交更正",
+    obj_tricycle: "三轮车", obj_cart: "手推车", obj_bench: "长椅", obj_goods: "货物", obj_rack: "货架", obj_e_bike: "电动自行车",
+    obj_scooter: "滑板车", obj_trash: "垃圾", obj_rubbish: "垃圾", obj_litter: "散落垃圾", obj_debris: "建筑垃圾", obj_overflow: "垃圾满溢",
+    obj_garbage_bag: "垃圾袋", obj_unknown: "不明物体",
   },
   en: {
     app: "StreetWarden", nav_queue: "Queue", nav_history: "History", nav_cameras: "Cameras", nav_enforcement: "Notices & cases", nav_stats: "Statistics", nav_docs: "API docs",
@@ -158,6 +168,13 @@ const I18N = {
     st_escalated: "Escalated after warning", st_cases: "Cases", st_share: "Closed without a case", total: "Total",
     no_stats: "Nothing was captured in this range.", range: "{from} to {to} (UTC{tz})",
     share_hint: "Of the confirmed violations, the share that ended without a case: complied after a warning, or closed by a supervisor.",
+    // class / box correction in the queue (r: draw the box, c: pick the class)
+    key_fix_box: "Correct the object's box: drag on the picture", key_fix_class: "Correct the object's class (pick with a number)", key_fix_clear: "Cancel drawing or picking; with nothing open, clear this correction",
+    correction: "Correction", fix_box_drawn: "box redrawn", pick_class: "Pick the right object class", fix_draw_hint: "Hold the mouse and drag over the picture to draw the object's box; Esc cancels",
+    fix_no_frame: "This candidate has no full-frame picture to draw on", fix_cleared: "Correction of #{id} cleared", fix_box_small: "The box is too small; drag it again",
+    fix_saved: "#{id} correction: {what} (sent with the next decision)", corrected_as: "correction: {what}", fix_keep: "keep the detector's class",
+    err_correction_unknown_class: "The corrected class is not one the detectors know", err_correction_bad_box: "The corrected box is not valid; draw it again",
+    err_correction_empty: "The correction is empty; draw a box or pick a class", err_correction_not_allowed: "A skip cannot carry a correction",
   },
 };
 
