@@ -418,6 +418,32 @@ class ServerConfig(_Strict):
     )
 
 
+class GatingConfig(_Strict):
+    """Skipping the model on frames where nothing moved (pipeline/motion_gate.py, docs/cameras.md)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Skip the model on a frame when no zone changed since the last frame the model saw; the "
+        "camera's tracks, dwell timers and parked vehicles carry forward on the last detections. Saves most "
+        "model calls on quiet streets (night, a closed market).")
+    full_run_seconds: float = Field(
+        default=10.0, gt=0, le=600,
+        description="The model runs on a camera at least this often even when nothing moved, so a change the "
+        "test missed costs at most this long.")
+    pixel_threshold: float = Field(
+        default=14.0, gt=0, le=255,
+        description="Grey levels (0-255, on a thumbnail `thumbnail_width` wide) a pixel must change by to count as moved.")
+    zone_share: float = Field(
+        default=0.02, gt=0, le=1,
+        description="Share of a zone's thumbnail pixels that must have moved for the model to run.")
+    min_pixels: int = Field(default=3, ge=0, description="Moved thumbnail pixels below this never count (noise specks).")
+    margin: float = Field(
+        default=0.05, ge=0, le=0.5,
+        description="Zones are grown by this fraction of the frame for the test: a vehicle's body overhangs "
+        "the zone its anchor stands in, and arrivals start outside it.")
+    thumbnail_width: int = Field(default=160, ge=16, le=1920, description="Width in pixels of the grey thumbnail compared.")
+
+
 class ClusterConfig(_Strict):
     """Many worker nodes on one PostgreSQL database: each takes cameras by lease (docs/deploy.md)."""
 
@@ -607,6 +633,7 @@ class Settings(_Strict):
         "replacing the GB/T 30428 defaults (e.g. {sidewalk_parking: {category: 街面秩序, code: '0505', name: "
         "机动车乱停放}}). Stamped on each notice and case when it is issued.",
     )
+    gating: GatingConfig = Field(default_factory=GatingConfig, description="Skip the model when nothing moved in a camera's zones.")
     base_dir: Annotated[str, Field(exclude=True)] = "."
     config_file: Annotated[str | None, Field(exclude=True)] = None  # the YAML it came from (for hints)
 
