@@ -56,7 +56,8 @@ def build_detectors(settings: Settings, keys: set[str]) -> dict[str, OnnxDetecto
     for key in sorted(keys):
         m = settings.models[key]
         out[key] = OnnxDetector(require_model(m.path, settings), family=m.family, score_threshold=m.score_threshold,
-                                nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch, rect=m.rect)
+                                nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch, rect=m.rect,
+                                providers=m.providers, fallback_to_cpu=m.fallback_to_cpu, name=key)
     return out
 
 

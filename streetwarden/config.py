@@ -307,6 +307,20 @@ class ModelConfig(_Strict):
         "Keep each frame's aspect ratio in the model input, padding only up to a multiple of 32 (a 16:9 camera "
         "runs at 416x256 instead of 416x416: about 40 % less model time, same detections). Used only where the "
         "ONNX graph runs such inputs (checked at load); false = always the model's square input."))
+    providers: list[Literal["tensorrt", "cuda", "cpu"]] = Field(
+        default_factory=lambda: ["cpu"], min_length=1, max_length=3,
+        description="onnxruntime execution providers, best first: tensorrt, cuda, cpu (the CPU always runs what a "
+        "GPU provider leaves out). One that is not available stops the worker with one line naming it, unless "
+        "`fallback_to_cpu` is set. GPU providers need the onnxruntime-gpu package.")
+    fallback_to_cpu: bool = Field(
+        default=False, description="Run on the CPU (one warning line) when a provider in `providers` is not available.")
+
+    @field_validator("providers")
+    @classmethod
+    def _unique_providers(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"lists a provider twice: {v}")
+        return v
 
 
 class ModelStoreConfig(_Strict):
