@@ -3,7 +3,7 @@ in one run, so the worker's overhead over the floor is a ratio measured under th
 
     python3 bench/bench_floor_live.py --streams 64                       # floor + one worker run
     python3 bench/bench_floor_live.py --search --steps 48,64,80,96,112   # largest N that holds
-    python3 bench/bench_floor_live.py --streams 64 --gating              # the same with model gating
+    python3 bench/bench_floor_live.py --streams 64 --gating both         # without, then with model gating
 
 1. Floor: on the bench_rtsp.py clip (720p 25 fps H.264 2 Mbit/s, key frame every second), one
    thread times, in thread CPU, each per-frame step of keyframe-only analysis: I-frame decode, BGR
@@ -115,10 +115,12 @@ def floor(clip: Path, args: argparse.Namespace) -> dict:
     return out
 
 
-def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floor_ms: float) -> dict:
-    extra = {"gating": {"enabled": True}} if args.gating else None
-    print(f"worker: {n} streams, warm-up {args.warmup:.0f} s + window {args.window:.0f} s…", file=sys.stderr, flush=True)
+def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floor_ms: float, gating: bool) -> dict:
+    extra = {"gating": {"enabled": True}} if gating else None
+    print(f"worker: {n} streams, gating {'on' if gating else 'off'}, warm-up {args.warmup:.0f} s + window {args.window:.0f} s…",
+          file=sys.stderr, flush=True)
     r = run_once(clip, n, "keyframe", args.fps, args.warmup, args.window, workdir, threads=1, extra=extra)
+    r["gating"] = gating
     r["floor_ms_per_stream_s"] = floor_ms
     r["ratio_to_floor"] = round(r["worker_cpu_ms_per_stream_s"] / floor_ms, 3)
     return r
@@ -135,7 +137,8 @@ def main() -> None:
     ap.add_argument("--receive-seconds", type=float, default=15.0)
     ap.add_argument("--warmup", type=float, default=10.0)
     ap.add_argument("--window", type=float, default=30.0)
-    ap.add_argument("--gating", action="store_true", help="workers skip the model where nothing moved (gating.enabled)")
+    ap.add_argument("--gating", choices=["off", "on", "both"], default="off",
+                    help="workers skip the model where nothing moved (gating.enabled); both: each N without, then with")
     ap.add_argument("--workdir", default=None, help="keeps the encoded clip between runs")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
@@ -146,19 +149,20 @@ def main() -> None:
     print(json.dumps({"floor": fl}), flush=True)
     runs, best = [], 0
     steps = [int(x) for x in args.steps.split(",")] if args.search else [args.streams]
-    for k, n in enumerate(steps):
-        left = (len(steps) - k) * (args.warmup + args.window + 15)
-        print(f"worker runs: {k}/{len(steps)} done, ETA ≤ {left:.0f} s", file=sys.stderr, flush=True)
-        r = worker_run(clip, n, args, workdir, fl["floor_ms_per_stream_s"])
+    plan = [(n, g) for n in steps for g in {"off": [False], "on": [True], "both": [False, True]}[args.gating]]
+    for k, (n, gating) in enumerate(plan):
+        left = (len(plan) - k) * (args.warmup + args.window + 15)
+        print(f"worker runs: {k}/{len(plan)} done, ETA ≤ {left:.0f} s", file=sys.stderr, flush=True)
+        r = worker_run(clip, n, args, workdir, fl["floor_ms_per_stream_s"], gating)
         runs.append(r)
-        print(json.dumps({k2: r[k2] for k2 in ("streams", "worker_cpu_ms_per_stream_s", "floor_ms_per_stream_s", "ratio_to_floor",
+        print(json.dumps({k2: r[k2] for k2 in ("streams", "gating", "worker_cpu_ms_per_stream_s", "floor_ms_per_stream_s", "ratio_to_floor",
                                                 "lag_p50", "lag_p95", "lag_max", "analysed_fps_per_cam_mean",
                                                 "analysed_fps_per_cam_min", "loop_thread_cpu_cores", "reader_threads_cpu_cores",
                                                 "server_cpu_cores", "model_runs", "model_skips", "loadavg_1m_at_start",
                                                 "loadavg_1m_at_end", "holds")}), flush=True)
-        if not r["holds"]:
+        if not r["holds"] and args.search:
             break
-        best = n
+        best = n if r["holds"] else best
     summary = {"floor": fl, "max_streams_held": best if args.search else None, "gating": args.gating, "runs": runs}
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1))

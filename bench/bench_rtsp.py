@@ -99,8 +99,8 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
     cams = []
     for i in range(n):
         srv = servers[i // MOUNTS_PER_SERVER]
-        extra = {"source": srv.url(f"/sub{i}"), "evidence_source": srv.url(f"/cam{i}")} if sub is not None else {}
-        cams.append({"id": f"cam{i}", "source": srv.url(f"/cam{i}"), **extra, "analysis_fps": fps,
+        streams = {"source": srv.url(f"/sub{i}"), "evidence_source": srv.url(f"/cam{i}")} if sub is not None else {}
+        cams.append({"id": f"cam{i}", "source": srv.url(f"/cam{i}"), **streams, "analysis_fps": fps,
                      "keyframe_only": mode == "keyframe", "timeout_seconds": 10, "fast_decode": fast_decode,
                      "zones": [{"id": "walk", "kind": "sidewalk", "dwell_seconds": 30,
                                 "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]})
