@@ -6,7 +6,9 @@ cameras drop their oldest frame rather than fall behind), and this loop takes fr
 across cameras into batches. Model calls run on a small pool (``parallel_calls``, one per core by
 default, each single-threaded): on CPUs that beats one multi-threaded call, and this thread tracks
 and stores the previous batch meanwhile; results are consumed strictly in the order the batches
-were taken, so every camera's engine sees its frames in order. Cameras and zones changed in the database are picked up while it
+were taken, so every camera's engine sees its frames in order. With ``gating`` a frame whose
+camera's zones did not change skips the model and carries the camera's last detections forward
+(pipeline/motion_gate.py). Cameras and zones changed in the database are picked up while it
 runs; a failing camera, model call or database write is logged and retried, never fatal, except
 in ``once`` (batch) mode where errors surface to the caller.
 """
@@ -308,7 +310,7 @@ class Worker:
                     return []
                 self.wake.wait(left)
 
-    def gate(self, batch: list[tuple[CameraRunner, Frame]]) -> None:
+    def skip_unchanged(self, batch: list[tuple[CameraRunner, Frame]]) -> None:
         """Mark the frames whose camera saw no change (this thread, in frame order, before the model)."""
         for r, f in batch:
             if r.gate is not None:
@@ -363,7 +365,7 @@ class Worker:
 
     def process(self, batch: list[tuple[CameraRunner, Frame]]) -> None:
         """Gate, model, then engine and store, for one batch in this thread."""
-        self.gate(batch)
+        self.skip_unchanged(batch)
         self.consume(batch, self.infer(batch))
 
     def _labels(self, r: CameraRunner) -> tuple[str, ...]:
@@ -457,7 +459,7 @@ class Worker:
                     if sum(not f.done() for _, f in inflight) < parallel + 1:  # one batch waiting: no idle core between calls
                         batch = self._collect(self.max_batch, timeout=0.5, until=head_done)
                     if batch:
-                        self.gate(batch)
+                        self.skip_unchanged(batch)
                         future = pool.submit(self.infer, batch)
                         future.add_done_callback(self._poke)
                         inflight.append((batch, future))
