@@ -13,7 +13,9 @@ from typing import Any
 from streetwarden.camera_adapters import Frame, FrameSource, LiveOptions, SourceError, SourceHealth, open_source
 from streetwarden.camera_adapters.live import split_credentials
 from streetwarden.detectors import CameraEngine
+from streetwarden.models.detections import Detections
 from streetwarden.pipeline.health import CameraHealth
+from streetwarden.pipeline.motion_gate import MotionGate, thumbnail
 from streetwarden.store.evidence import save_image
 from streetwarden.config import CameraConfig, ConfigError, Settings, ZoneConfig
 from streetwarden.logs import event
@@ -39,6 +41,9 @@ class CameraRunner:
         self.engine = engine or CameraEngine(cam.id, zones, live=self.live, tracker=settings.tracker, dedupe=settings.dedupe,
                                               masks=cam.masks)
         self.health = SourceHealth()
+        # nothing moved: skip the model (decided by the worker loop in frame order)
+        self.gate = MotionGate(settings.gating, zones, cam.masks) if settings.gating.enabled else None
+        self.last_dets: Detections | None = None  # what a skipped frame carries forward
         self.config_error: str | None = None
         self.options = live_options(cam, self.source_url) if self.live else None
         if self.live:
@@ -126,6 +131,8 @@ class CameraRunner:
                     attempt = 0
                     if self.prepare is not None:
                         frame.prepared = self.prepare(frame.image)
+                    if self.gate is not None:
+                        frame.motion = thumbnail(frame.image, self.gate.config.thumbnail_width)
                     self._snapshot(frame)
                     self._put(frame)
                 if not self.live or self._stop.is_set():

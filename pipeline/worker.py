@@ -6,7 +6,9 @@ cameras drop their oldest frame rather than fall behind), and this loop takes fr
 across cameras into batches. Model calls run on a small pool (``parallel_calls``, one per core by
 default, each single-threaded): on CPUs that beats one multi-threaded call, and this thread tracks
 and stores the previous batch meanwhile; results are consumed strictly in the order the batches
-were taken, so every camera's engine sees its frames in order. Cameras and zones changed in the database are picked up while it
+were taken, so every camera's engine sees its frames in order. With ``gating`` a frame whose
+camera's zones did not change skips the model and carries the camera's last detections forward
+(pipeline/motion_gate.py). Cameras and zones changed in the database are picked up while it
 runs; a failing camera, model call or database write is logged and retried, never fatal, except
 in ``once`` (batch) mode where errors surface to the caller.
 """
@@ -56,7 +58,8 @@ def build_detectors(settings: Settings, keys: set[str]) -> dict[str, OnnxDetecto
     for key in sorted(keys):
         m = settings.models[key]
         out[key] = OnnxDetector(require_model(m.path, settings), family=m.family, score_threshold=m.score_threshold,
-                                nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch, rect=m.rect)
+                                nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch, rect=m.rect,
+                                providers=m.providers, fallback_to_cpu=m.fallback_to_cpu, name=key)
     return out
 
 
@@ -263,6 +266,8 @@ class Worker:
                 if version != r.zones_version:
                     r.zones_version, zones = load_zones(s, r.cam.id)
                     r.engine.set_zones(zones)
+                    if r.gate is not None:
+                        r.gate.set_zones(zones)
                     event(log, "zones_reloaded", camera=r.cam.id, version=version, zones=len(zones))
 
     def open_all(self) -> None:
@@ -305,11 +310,23 @@ class Worker:
                     return []
                 self.wake.wait(left)
 
-    def infer(self, batch: list[tuple[CameraRunner, Frame]]) -> list[Detections]:
-        """Model calls for a batch (thread-safe: runs on the model pool); one Detections per frame."""
+    def skip_unchanged(self, batch: list[tuple[CameraRunner, Frame]]) -> None:
+        """Mark the frames whose camera saw no change (this thread, in frame order, before the model)."""
+        for r, f in batch:
+            if r.gate is not None:
+                f.run_model = r.gate.decide(f.ts, f.motion)
+            if f.run_model:
+                r.record.model_runs += 1
+            else:
+                r.record.model_skips += 1
+
+    def infer(self, batch: list[tuple[CameraRunner, Frame]]) -> list[Detections | None]:
+        """Model calls for a batch (thread-safe: runs on the model pool); one Detections per frame,
+        None where the gate skipped the model."""
         by_model: dict[str, list[int]] = {}
-        for i, (r, _) in enumerate(batch):
-            by_model.setdefault(r.cam.model, []).append(i)
+        for i, (r, f) in enumerate(batch):
+            if f.run_model:
+                by_model.setdefault(r.cam.model, []).append(i)
         out: list[Detections | None] = [None] * len(batch)
         for key, idx in by_model.items():
             det = self.detectors[key]
@@ -317,15 +334,19 @@ class Worker:
             dets = det.detect_prepared([f.prepared if f.prepared is not None else det.prepare(f.image) for f in frames])
             for i, d in zip(idx, dets):
                 out[i] = d
-        return out  # type: ignore[return-value]
+        return out
 
-    def consume(self, batch: list[tuple[CameraRunner, Frame]], dets: list[Detections]) -> None:
+    def consume(self, batch: list[tuple[CameraRunner, Frame]], dets: list[Detections | None]) -> None:
         """Track, apply the rules and store, for a batch whose model results are in (this thread only)."""
         events = []
         now = time.time()
         for (r, f), d in zip(batch, dets):
             if r not in self.runners or r.fenced:
                 continue  # camera stopped (or its lease lost) while its frame was in the model
+            if d is None:  # skipped by the gate: the picture is unchanged, so are the detections
+                d = r.last_dets if r.last_dets is not None else Detections.empty(self._labels(r))
+            else:
+                r.last_dets = d
             if self.leases is not None and r.cam.id not in self.leases.measured:
                 self.leases.measured[r.cam.id] = estimated_cost(r.cam.analysis_fps, r.cam.stream_cost, f.width * f.height)
             r.health.frames_processed += 1
@@ -343,8 +364,13 @@ class Worker:
             self.store(events)
 
     def process(self, batch: list[tuple[CameraRunner, Frame]]) -> None:
-        """Model, then engine and store, for one batch in this thread."""
+        """Gate, model, then engine and store, for one batch in this thread."""
+        self.skip_unchanged(batch)
         self.consume(batch, self.infer(batch))
+
+    def _labels(self, r: CameraRunner) -> tuple[str, ...]:
+        det = self.detectors.get(r.cam.model)
+        return det.labels if det is not None else Detections.empty().labels
 
     def _poke(self, _: Future) -> None:
         with self.wake:
@@ -433,6 +459,7 @@ class Worker:
                     if sum(not f.done() for _, f in inflight) < parallel + 1:  # one batch waiting: no idle core between calls
                         batch = self._collect(self.max_batch, timeout=0.5, until=head_done)
                     if batch:
+                        self.skip_unchanged(batch)
                         future = pool.submit(self.infer, batch)
                         future.add_done_callback(self._poke)
                         inflight.append((batch, future))
