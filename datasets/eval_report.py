@@ -29,6 +29,8 @@ def table(model: ModelResult, baseline: ModelResult | None = None) -> list[str]:
         ("mAP50 (classes the model has)", model.metrics.map50_matched, baseline.metrics.map50_matched if baseline else None),
     ]
     for i, c in enumerate(model.metrics.per_class):
+        if not c.gt:
+            continue  # nothing of this class in the split (all 80 COCO names, say): metrics.json still lists it
         b = baseline.metrics.per_class[i] if baseline else None
         missing = [r.path.name for r, x in ((model, c), (baseline, b)) if r and x and not x.in_model]
         flag = f" (not in {', '.join(missing)})" if missing else ""

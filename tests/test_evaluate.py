@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import cv2
@@ -164,7 +165,7 @@ def _one_line_error(capsys, argv: list[str]) -> str:  # type: ignore[no-untyped-
     return err[0]
 
 
-def test_bad_input_one_line(tmp_path, yolox_path, yolov8_path, capsys) -> None:
+def test_bad_input_one_line(tmp_path, yolox_path, yolov8_path, capsys, monkeypatch) -> None:
     data = small_garbage(tmp_path, 2, 1)
     args = ["--data", str(data), "--out", str(tmp_path / "e")]
     line = _one_line_error(capsys, ["evaluate", str(_tiny_classifier(tmp_path / "classifier.onnx")), *args])
@@ -187,3 +188,6 @@ def test_bad_input_one_line(tmp_path, yolox_path, yolov8_path, capsys) -> None:
     line = _one_line_error(capsys, ["evaluate", str(yolox_path), *args])
     assert "class id 7 is out of range" in line and label.name in line and "dataset import" in line
     assert not (tmp_path / "e" / "metrics.json").exists()
+    monkeypatch.setitem(sys.modules, "pycocotools", None)  # as on an install without the [eval] extra
+    line = _one_line_error(capsys, ["evaluate", str(yolox_path), *args])
+    assert "[eval] extra" in line and "pip install" in line
