@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from streetwarden.detectors.events import CandidateEvent
 from streetwarden.models.detections import box_iou
-from streetwarden.store.evidence import render, save_image
+from streetwarden.store.evidence import render, save_image, with_clean
 from streetwarden.store.schema import Candidate, Evidence
 
 log = logging.getLogger("streetwarden.store")
@@ -87,9 +87,9 @@ class CandidateWriter:
                 row.box = [round(float(v), 1) for v in event.box]
         self._by_incident[event.incident] = row.id
         kinds_present = {e.kind for e in row.evidence} if not created else set()
-        for item in event.evidence:
+        for item in with_clean(event.evidence):
             # evidence is append-only; a kind already kept is added again only for a better view
-            if item.kind in kinds_present and not (improved and item.kind in ("frame", "crop")):
+            if item.kind in kinds_present and not (improved and item.kind in ("frame", "crop", "clean")):
                 continue
             rel = f"evidence/{row.camera_id}/{row.id}/{item.kind}-{item.ts:.1f}.jpg"
             path, digest, w, h = save_image(self.storage, rel, render(item))

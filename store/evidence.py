@@ -38,6 +38,25 @@ def render(item: EvidenceImage) -> np.ndarray:
     return out
 
 
+CLEAN_NOTE = "the frame as the camera gave it, nothing drawn (training data)"
+
+
+def with_clean(items: list[EvidenceImage]) -> list[EvidenceImage]:
+    """``items`` with a `clean` copy (no box drawn) after each full `frame` that gets a box drawn.
+
+    Why: the `frame` picture has the red box burnt into its pixels, which a model trained on it
+    would learn; `dataset export` takes the clean one. Events that bring their own `clean` keep it.
+    """
+    if any(i.kind == "clean" for i in items):
+        return list(items)
+    out: list[EvidenceImage] = []
+    for item in items:
+        out.append(item)
+        if item.kind == "frame" and item.box is not None and not item.crop:
+            out.append(EvidenceImage("clean", item.image, item.ts, None, note=CLEAN_NOTE))
+    return out
+
+
 def write_bytes_atomic(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")

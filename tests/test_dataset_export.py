@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from streetwarden.cli import main
@@ -130,8 +131,9 @@ def test_export_bad_input_one_line(reviewed, tmp_path, capsys) -> None:
     assert len(err) == 1 and "--violation" in err[0] and "sidewalk_parking" in err[0]
 
 
-def test_frames_with_a_drawn_box_are_used_and_flagged(tmp_path, vtest_path, capsys) -> None:
-    """The pipeline stores `frame` evidence (box drawn) and no `clean` one: exported, and said so."""
+def _decided_by_the_worker(tmp_path: Path, vtest_path: Path):  # type: ignore[no-untyped-def]
+    """A candidate written the way the worker writes one (real frame, real evidence writer), confirmed
+    through the review API; returns (config file, database, settings, candidate id, the frame)."""
     import yaml
 
     from tests.enforcement_support import make_settings, open_db, raise_candidate, vtest_frame
@@ -140,12 +142,61 @@ def test_frames_with_a_drawn_box_are_used_and_flagged(tmp_path, vtest_path, caps
     settings = make_settings(tmp_path, str(vtest_path))
     db = open_db(settings)
     add_users(db)
-    cid = raise_candidate(db, settings, vtest_frame(vtest_path))
+    frame = vtest_frame(vtest_path)
+    cid = raise_candidate(db, settings, frame)
     with LiveServer(settings, db) as server:
         assert server.client("rev1").post(f"/api/v1/candidates/{cid}/decision", json={"decision": "warn"}).status_code == 200
     config = tmp_path / "sw.yaml"
     config.write_text(yaml.safe_dump({"database": settings.database_url, "storage": str(settings.storage_path),
                                       "cameras": [{"id": "west-gate", "source": str(vtest_path)}]}))
+    return config, db, settings, cid, frame
+
+
+def _red(image):  # type: ignore[no-untyped-def]
+    """Pixels of the drawn box's colour (BGR 0,0,255, allowing for JPEG)."""
+    return (image[..., 2] > 180) & (image[..., 1] < 90) & (image[..., 0] < 90)
+
+
+def test_the_store_keeps_a_clean_frame_and_export_uses_it(tmp_path, vtest_path, capsys) -> None:
+    """The one evidence writer keeps the frame without the box beside the annotated one (with its
+    sha256); the exported training picture is that clean frame: no red-box pixels where the annotated
+    copy has them."""
+    import cv2
+    from sqlalchemy import select
+
+    from streetwarden.store.schema import Evidence
+
+    config, db, settings, cid, frame = _decided_by_the_worker(tmp_path, vtest_path)
+    with db.session() as s:
+        rows = {e.kind: e for e in s.scalars(select(Evidence).where(Evidence.candidate_id == cid))}
+        assert {"frame", "clean", "crop", "first"} <= set(rows)
+        clean, annotated = rows["clean"], rows["frame"]
+        assert clean.ts == annotated.ts and (clean.width, clean.height) == (annotated.width, annotated.height)
+        for e in (clean, annotated):
+            assert hashlib.sha256((settings.storage_path / e.path).read_bytes()).hexdigest() == e.sha256
+    capsys.readouterr()
+    manifest = _export(config, tmp_path / "ds")
+    assert "box drawn" not in capsys.readouterr().out
+    [img] = manifest["images"]
+    assert img["evidence_kind"] == "clean" and img["box_drawn"] is False and img["sha256"] == clean.sha256
+    exported = cv2.imread(str(tmp_path / "ds" / img["image"]))
+    drawn = cv2.imread(str(settings.storage_path / annotated.path))
+    ring = _red(drawn) & ~_red(frame)  # where the drawn box turned the picture red
+    assert ring.sum() > 200
+    assert _red(exported)[ring].sum() == 0
+    assert np.abs(exported.astype(np.int16) - frame.astype(np.int16)).mean() < 3  # the camera's frame, re-encoded once
+
+
+def test_frames_with_a_drawn_box_are_used_and_flagged(tmp_path, vtest_path, capsys) -> None:
+    """A candidate stored before the clean frame was kept has only `frame` evidence (box drawn):
+    exported, and said so."""
+    from sqlalchemy import delete
+
+    from streetwarden.store.schema import Evidence
+
+    config, db, _, cid, _ = _decided_by_the_worker(tmp_path, vtest_path)
+    with db.session() as s:  # as in a database written before the store kept `clean` frames
+        s.execute(delete(Evidence).where(Evidence.candidate_id == cid, Evidence.kind == "clean"))
     capsys.readouterr()
     manifest = _export(config, tmp_path / "ds")
     [img] = manifest["images"]
