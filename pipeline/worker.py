@@ -28,6 +28,7 @@ import numpy as np
 from sqlalchemy import select
 
 from streetwarden.camera_adapters import Frame
+from streetwarden.detectors.engine import CameraEngine
 from streetwarden.models import Detections, OnnxDetector
 from streetwarden.models.store import require_model
 from streetwarden.pipeline.camera_runner import CameraRunner
@@ -104,6 +105,7 @@ class Worker:
         self._pending: list = []
         self._started_at = time.time()
         self._absorbed: set[int] = set()  # rejected candidates already handed to their left-behind engine
+        self._fenced_engines: dict[str, tuple[CameraEngine, dict, float]] = {}  # camera -> (engine, signature, when)
         self._grabber: EvidenceGrabber | None = None
         self.detectors: dict[str, OnnxDetector] = {}
         # notices: each camera's latest analysed frame, for re-checks at a notice's deadline
@@ -185,6 +187,8 @@ class Worker:
         version, zones = load_zones(s, cam.id)
         self._ensure_detector(cam.model)
         detector = self.detectors.get(cam.model)
+        if engine is not None:
+            engine.set_zones(zones)  # an engine carried over keeps its state but takes the zones as they are now
         runner = CameraRunner(self.settings, cam, zones, self.wake, engine=engine,
                               prepare=detector.prepare if detector else None)
         runner.zones_version = version
@@ -202,9 +206,26 @@ class Worker:
             self.runners.remove(runner)
             runner.queue.clear()
         self.board.unregister(runner.cam.id)
+        if runner.fenced:
+            # its lease ended here (ran out, or handed over): nothing of it may be written now. If this
+            # node gets the camera back within a lease time (a slow heartbeat, a balance that swung back)
+            # it goes on with the same engine: background, dwell timers and open incidents intact,
+            # instead of starting its view over; the database dedupe covers what another owner raised
+            self._fenced_engines[runner.cam.id] = (runner.engine, _signature(runner.cam), time.monotonic())
+            return
         final = runner.engine.finish()
         if final:
             self.store(final)
+
+    def _engine_back(self, cam: CameraConfig):  # type: ignore[no-untyped-def]
+        """The engine this node ran the camera with before a fence, if it is recent and the camera unchanged."""
+        kept = self._fenced_engines.pop(cam.id, None)
+        if kept is None or self.leases is None:
+            return None
+        engine, signature, at = kept
+        if signature != _signature(cam) or time.monotonic() - at > self.leases.lease:
+            return None  # too long away (another node may have run it and moved on) or reconfigured
+        return engine
 
     def _ensure_detector(self, key: str) -> None:
         if key not in self.detectors and key in self.settings.models:
@@ -212,6 +233,10 @@ class Worker:
 
     def _reload_cameras(self) -> None:
         """Start, stop or reopen cameras whose rows in the database changed."""
+        if self.leases is not None:  # engines of fenced cameras that did not come back are let go
+            old = [c for c, (_, _, at) in self._fenced_engines.items() if time.monotonic() - at > self.leases.lease]
+            for c in old:
+                del self._fenced_engines[c]
         with self.db.session() as s:
             wanted = self._wanted(s)
             for runner in list(self.runners):
@@ -233,8 +258,9 @@ class Worker:
             running = {r.cam.id for r in self.runners}
             for cam_id, cam in wanted.items():
                 if cam_id not in running:
-                    self._add_runner(s, cam).start()
-                    event(log, "camera_started", camera=cam_id)
+                    engine = self._engine_back(cam)
+                    self._add_runner(s, cam, engine=engine).start()
+                    event(log, "camera_started", camera=cam_id, resumed=engine is not None)
 
     def _absorb_rejected(self) -> None:
         """Left-behind objects a reviewer rejected (a fixture, a planter, not dumping) are learnt into

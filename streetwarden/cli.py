@@ -136,7 +136,14 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     db = Database(settings.database_url)
     db.upgrade()
-    worker = Worker(settings, db, once=args.once)
+    keeper = None
+    if not args.once:  # live: a node like any other, so it never doubles another worker's cameras
+        from streetwarden.pipeline.node import node_leases
+
+        keeper = node_leases(settings, db)  # a second live process on SQLite: one line saying PostgreSQL is needed
+    worker = Worker(settings, db, once=args.once, leases=keeper)
+    if keeper is not None:
+        keeper.start()
     if args.once:
         try:
             worker.open_all()
@@ -165,6 +172,8 @@ def _run(args: argparse.Namespace) -> int:
         worker.stop()
         stats = worker.stats
     finally:
+        if keeper is not None:
+            keeper.stop(hand_over=True)
         if hooks is not None:
             hooks.stop()
     progress.print()
