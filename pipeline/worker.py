@@ -358,7 +358,7 @@ class Worker:
     # ------------------------------------------------------------------ frames
     @property
     def max_batch(self) -> int:
-        return max((self.settings.models[k].max_batch for k in self.detectors), default=1)
+        return max((self.settings.models[k].max_batch for k in self.detectors if k in self.settings.models), default=1)
 
     def _collect(self, max_batch: int, timeout: float,
                  until: Callable[[], bool] | None = None) -> list[tuple[CameraRunner, Frame]]:
@@ -543,7 +543,7 @@ class Worker:
             r.start()
         last = {"tick": 0.0, "reload": time.monotonic()}
         inflight: deque[tuple[list[tuple[CameraRunner, Frame]], Future]] = deque()
-        parallel = parallel_calls(self.settings, set(self.detectors))
+        parallel = parallel_calls(self.settings, {k for k in self.detectors if k in self.settings.models})
         pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="sw-model")
 
         def head_done() -> bool:

@@ -31,6 +31,7 @@ class ModelVersion(Base):
     score_threshold: Mapped[float | None] = mapped_column(Float, doc="None: the camera's configured model's threshold")
     state: Mapped[str] = mapped_column(String(16), default="candidate", doc="candidate, shadow, active or retired")
     cameras: Mapped[list[Any]] = mapped_column(JSON, default=list, doc="Shadow/active scope; [] = every camera (active)")
+    shadow_cameras: Mapped[list[Any]] = mapped_column(JSON, default=list, doc="Cameras it last shadowed on (for its report)")
     previous_id: Mapped[int | None] = mapped_column(Integer, doc="The active version this one replaced (rollback target)")
     registered_at: Mapped[float] = mapped_column(Float, default=now)
     shadow_since: Mapped[float | None] = mapped_column(Float)

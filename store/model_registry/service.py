@@ -50,6 +50,13 @@ def get(s: Session, ref: str) -> ModelVersion:
     return row
 
 
+def as_json(r: ModelVersion) -> dict:
+    return {"ref": r.ref, "name": r.name, "version": r.version, "state": r.state, "cameras": list(r.cameras or []),
+            "file": r.file, "sha256": r.sha256, "family": r.family, "score_threshold": r.score_threshold,
+            "metrics": r.metrics or {}, "registered_at": r.registered_at, "activated_at": r.activated_at,
+            "previous": r.previous_id}
+
+
 def versions(s: Session) -> list[ModelVersion]:
     return list(s.scalars(select(ModelVersion).order_by(ModelVersion.name, ModelVersion.version)).all())
 
@@ -58,15 +65,20 @@ def next_version(s: Session, name: str) -> int:
     return (s.scalar(select(func.max(ModelVersion.version)).where(ModelVersion.name == name)) or 0) + 1
 
 
-def add_version(s: Session, name: str, file: str, sha256: str, family: str | None, card: dict, metrics: dict,
-                score_threshold: float | None, actor: str, reason: str | None) -> ModelVersion:
-    """A new `candidate` version of `name` (its file already checked and in the model store)."""
+def check_family(s: Session, name: str, family: str | None) -> None:
+    """Every version of a name is of one family (a YOLOv8 file as YOLOX v2 would decode garbage boxes)."""
     earlier = s.scalar(select(ModelVersion).where(ModelVersion.name == name).order_by(ModelVersion.version.desc()))
     if earlier is not None and earlier.family and family and earlier.family != family:
         raise RegistryError(f"{name}@{earlier.version} is a {earlier.family} model and this file is {family}: a version "
                             f"must be of its name's family; register it under its own --name", "model_wrong_family")
+
+
+def add_version(s: Session, name: str, file: str, sha256: str, family: str | None, card: dict, metrics: dict,
+                score_threshold: float | None, actor: str, reason: str | None) -> ModelVersion:
+    """A new `candidate` version of `name` (its file already checked and in the model store)."""
+    check_family(s, name, family)
     row = ModelVersion(name=name, version=next_version(s, name), file=file, sha256=sha256, family=family, card=card,
-                       metrics=metrics, score_threshold=score_threshold, state="candidate", cameras=[],
+                       metrics=metrics, score_threshold=score_threshold, state="candidate", cameras=[], shadow_cameras=[],
                        registered_at=now())
     s.add(row)
     s.flush()
@@ -108,7 +120,7 @@ def shadow(s: Session, ref: str, cameras: list[str], actor: str, reason: str | N
     before = list(row.cameras or [])
     if row.state == "candidate":
         row.shadow_since = now()
-    row.state, row.cameras = "shadow", scope
+    row.state, row.cameras, row.shadow_cameras = "shadow", scope, scope
     audit.record(s, "model.shadow", actor=actor, target_type="model", target_id=row.ref, cameras=scope,
                  before=before, reason=reason)
     return row
@@ -135,8 +147,8 @@ def promote(s: Session, ref: str, cameras: list[str] | None, actor: str, reason:
             continue  # a camera-scoped promotion overrides the global active only on its cameras
         else:
             left = [c for c in theirs if c not in scope]
-        if left == theirs:
-            continue
+            if left == theirs:
+                continue  # no camera in common
         if left:
             other.cameras = left
         else:

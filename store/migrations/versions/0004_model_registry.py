@@ -43,6 +43,7 @@ def _create_versions() -> None:
     sa.Column('score_threshold', sa.Float(), nullable=True),
     sa.Column('state', sa.String(length=16), nullable=False),
     sa.Column('cameras', sa.JSON(), nullable=False),
+    sa.Column('shadow_cameras', sa.JSON(), nullable=False),
     sa.Column('previous_id', sa.Integer(), nullable=True),
     sa.Column('registered_at', sa.Float(), nullable=False),
     sa.Column('shadow_since', sa.Float(), nullable=True),
