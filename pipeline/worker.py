@@ -7,7 +7,8 @@ across cameras into batches. Model calls run on a small pool (``parallel_calls``
 default, each single-threaded): on CPUs that beats one multi-threaded call, and this thread tracks
 and stores the previous batch meanwhile; results are consumed strictly in the order the batches
 were taken, so every camera's engine sees its frames in order. Cameras and zones changed in the database are picked up while it
-runs, and so are models promoted, rolled back or shadowed in the model registry (swapped between frames); a failing camera, model call or database write is logged and retried, never fatal, except
+runs, and so are models promoted, rolled back or shadowed in the model registry (swapped between
+frames); a failing camera, model call or database write is logged and retried, never fatal, except
 in ``once`` (batch) mode where errors surface to the caller.
 """
 
@@ -288,6 +289,9 @@ class Worker:
             drain()  # frames already in a model are finished by the model they were sent to
         for r in list(self.runners):
             self._assign(r)
+        used = {r.model.key for r in self.runners} | {run.choice.key for r in self.runners for run in r.shadows.values()}
+        for key in [k for k in self.detectors if k not in self.settings.models and k not in used]:
+            del self.detectors[key]  # a retired version's session: nothing of it is in flight (drained above)
 
     def _reload_cameras(self) -> None:
         """Start, stop or reopen cameras whose rows in the database changed."""

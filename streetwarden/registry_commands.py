@@ -6,11 +6,13 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
+import sys
 from pathlib import Path
 
 from sqlalchemy import select
 
 from streetwarden.config import Settings
+from streetwarden.redact import mask_url
 
 ACTIONS = ("register", "shadow", "promote", "rollback", "shadow-report")
 
@@ -38,10 +40,16 @@ def registry_rows(settings: Settings) -> list[dict] | None:
     url = settings.database_url
     if url.startswith("sqlite:///") and not Path(url[len("sqlite:///"):]).exists():
         return None
+    from sqlalchemy.exc import OperationalError
+
     from streetwarden.store.model_registry.service import as_json, versions
 
-    with _db(settings).session() as s:
-        return [as_json(r) for r in versions(s)]
+    try:
+        with _db(settings).session() as s:
+            return [as_json(r) for r in versions(s)]
+    except OperationalError as err:  # the files are still worth listing
+        print(f"note: registry not shown, database unavailable: {mask_url(str(err.orig))}", file=sys.stderr)
+        return None
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
