@@ -20,6 +20,7 @@ from streetwarden.store.evidence import render, save_image, with_clean
 from streetwarden.store.schema import Candidate, Evidence
 
 log = logging.getLogger("streetwarden.store")
+RAISED_BY = ("model", "model_sha256")  # attributes set when a candidate is raised, never by its updates
 
 
 def dedupe_key(event: CandidateEvent, cell: int = 64) -> str:
@@ -81,7 +82,8 @@ class CandidateWriter:
             row.active = event.kind != "close"
             row.incident = event.incident
             if event.attributes:
-                row.attributes = {**(row.attributes or {}), **_jsonable(event.attributes)}
+                kept = {k: v for k, v in (row.attributes or {}).items() if k in RAISED_BY}  # the model that raised it
+                row.attributes = {**(row.attributes or {}), **_jsonable(event.attributes), **kept}
             if event.score > row.score:
                 row.score, row.label = event.score, event.label
                 row.box = [round(float(v), 1) for v in event.box]

@@ -48,6 +48,8 @@ const I18N = {
     err_conflict: "该记录已被他人处理或已变更，请刷新后查看",
     err_not_your_claim: "该事件由其他审核员领取，只有本人或主管可以释放", err_claimed_by_other: "该事件已由其他审核员领取",
     err_not_pending: "该事件已处理，不再待审", err_already_decided: "该事件已作出处理决定",
+    err_model_not_registered: "该模型版本未登记", err_model_state: "该模型版本当前状态不允许此操作", err_model_camera_unknown: "摄像头编号不存在",
+    err_model_ref_invalid: "模型须写成 名称@版本（如 garbage@2）", err_model_wrong_family: "模型类型与该名称的已有版本不同",
     err_too_many_zones: "该摄像头的区域数已达上限（100 个）", err_not_authenticated: "请先登录", err_too_large: "内容过大", err_too_many: "操作过于频繁，请稍后再试",
     err_other: "请求未成功（{status}）",
     obj_car: "轿车", obj_truck: "货车", obj_bus: "公交车", obj_motorcycle: "摩托车", obj_bicycle: "自行车", obj_person: "行人",
@@ -143,6 +145,8 @@ const I18N = {
     err_conflict: "Someone else handled or changed it; reload to see",
     err_not_your_claim: "Another reviewer holds this one; only they or a supervisor can release it", err_claimed_by_other: "Another reviewer holds this one",
     err_not_pending: "Already handled, no longer pending", err_already_decided: "A decision was already made",
+    err_model_not_registered: "No such model version is registered", err_model_state: "The model version's state does not allow this", err_model_camera_unknown: "Unknown camera id",
+    err_model_ref_invalid: "Give the model as NAME@VERSION (e.g. garbage@2)", err_model_wrong_family: "The model is of another family than the name's earlier versions",
     err_too_many_zones: "This camera already has the most zones allowed (100)", err_not_authenticated: "Please sign in", err_too_large: "Too large", err_too_many: "Too many attempts; wait a moment",
     err_other: "The request failed ({status})",
     // notices and cases (/enforcement)
