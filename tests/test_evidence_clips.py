@@ -1,0 +1,191 @@
+"""Evidence clips from real footage: a live RTSP camera (gst-rtsp-server) and a video file each give
+their raised candidate an MP4 remuxed from the camera's own packets (same codec and size, no
+re-encode) that covers the frame that raised it; its SHA-256 is in the evidence bundle; the real
+API serves it only to signed-in users, with HTTP Range (206) for a <video> that seeks."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import av
+import pytest
+from sqlalchemy import select
+
+from streetwarden.camera_adapters.clips import NO_VIDEO
+from streetwarden.camera_adapters.packet_ring import PacketRing, RingPacket
+from streetwarden.pipeline.background import BackgroundWorker
+from streetwarden.pipeline.worker import Worker
+from streetwarden.store.bundles import build_bundle
+from streetwarden.store.db import Database
+from streetwarden.store.notices import issue_from_decision
+from streetwarden.store.schema import Candidate, Evidence
+from streetwarden.config import parse_settings
+from tests.review_support import LiveServer, add_users
+from tests.rtsp_server import RtspServer
+from tests.waiting import wait_for
+
+VAN_ZONE = {"id": "walk-1", "kind": "sidewalk", "dwell_seconds": 10,
+            "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}
+
+
+def settings_for(tmp_path: Path, source: str, **clips: object):  # type: ignore[no-untyped-def]
+    data = {"database": f"sqlite:///{tmp_path}/sw.db", "storage": str(tmp_path / "data"),
+            "server": {"undo_seconds": 0},
+            "models": {"default": {"path": "yolox_nano_coco_416.onnx", "threads": 1}},
+            "clips": {"before_seconds": 6, "after_seconds": 4, **clips},
+            "cameras": [{"id": "cam", "source": source, "analysis_fps": 1, "timeout_seconds": 5, "zones": [VAN_ZONE]}]}
+    settings = parse_settings(data, base_dir=tmp_path)
+    db = Database(settings.database_url)
+    db.upgrade()
+    return settings, db
+
+
+@pytest.fixture(scope="module")
+def short_file(tmp_path_factory, vtest_path: Path) -> Path:
+    """30 s of vtest as H.264 (key frame every 10 frames): the van is raised at 10 s."""
+    from tests.rtsp_server import transcode
+
+    return transcode(vtest_path, tmp_path_factory.mktemp("clips") / "short.mp4", gop=10, seconds=30)
+
+
+def source_video(path: Path) -> tuple[str, int, int, float]:
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        return v.codec_context.name, v.width, v.height, float(v.average_rate)
+
+
+def clip_facts(path: Path) -> dict:
+    """What PyAV reads back from a stored clip (decoding every frame, so a broken file fails here)."""
+    with av.open(str(path)) as c:
+        v = c.streams.video[0]
+        frames = sum(1 for _ in c.decode(v))
+        return {"format": c.format.name, "codec": v.codec_context.name, "size": (v.width, v.height),
+                "duration": c.duration / 1e6, "frames": frames}
+
+
+def assert_clip_of_raise(db: Database, storage: Path, source: Path) -> tuple[Candidate, Evidence]:
+    """The raised candidate's clip: remuxed from the source's packets, covering the frame that raised it."""
+    with db.session() as s:
+        cand = s.scalars(select(Candidate)).one()
+        rows = s.scalars(select(Evidence).where(Evidence.candidate_id == cand.id).order_by(Evidence.id)).all()
+        s.expunge_all()
+    clip = next(e for e in rows if e.kind == "clip")
+    raised_at = min(e.ts for e in rows if e.kind == "frame")  # the frame that raised it
+    facts = clip_facts(storage / clip.path)
+    codec, width, height, fps = source_video(source)
+    assert "mp4" in facts["format"]
+    assert (facts["codec"], facts["size"]) == (codec, (width, height)), "the clip must copy the camera's codec"
+    assert (clip.media_type, clip.width, clip.height) == ("video/mp4", width, height)
+    assert clip.ts <= raised_at - 3 and raised_at + 1 <= clip.ts + facts["duration"], (clip.ts, facts, raised_at)
+    # every frame of the source's rate is there: copied packets, not a re-sampled encode
+    assert abs(facts["frames"] - facts["duration"] * fps) <= 2, (facts, fps)
+    assert hashlib.sha256((storage / clip.path).read_bytes()).hexdigest() == clip.sha256
+    return cand, clip
+
+
+def assert_in_bundle(db: Database, settings, cand: Candidate, clip: Evidence) -> None:  # type: ignore[no-untyped-def]
+    with db.session() as s:
+        ref = issue_from_decision(s, s.get(Candidate, cand.id), "warn", "alice", settings).ref
+    with db.session() as s:
+        _, data = build_bundle(s, settings.storage_path, ref)
+    zf = zipfile.ZipFile(io.BytesIO(data))
+    manifest = json.loads(zf.read("manifest.json"))
+    entry = next(f for f in manifest["files"] if f["kind"] == "clip")
+    assert entry["sha256"] == entry["recorded_sha256"] == clip.sha256 and entry["name"].endswith(".mp4")
+    assert hashlib.sha256(zf.read(entry["name"])).hexdigest() == clip.sha256 and manifest["intact"] is True
+
+
+def test_rtsp_camera_keeps_a_copied_clip_of_the_raise(tmp_path: Path, rtsp_media) -> None:  # type: ignore[no-untyped-def]
+    with RtspServer({"/main": rtsp_media["main"]}) as server:
+        settings, db = settings_for(tmp_path, server.url("/main"))
+        background = BackgroundWorker(settings, db, reload_seconds=1.0).start()
+        try:
+            def clip_written() -> bool:
+                with db.session() as s:
+                    return s.scalar(select(Evidence).where(Evidence.kind == "clip")) is not None
+            assert wait_for(clip_written, 120, 0.5), "no clip for the van raised from the RTSP camera"
+            runner = background.worker.runners[0]  # type: ignore[union-attr]
+            ring = runner.ring
+            assert ring is not None and 0 < ring.size_bytes <= 16_000_000
+            first, last = ring.span()  # type: ignore[misc]
+            assert last - first <= settings.clips.ring_seconds
+        finally:
+            background.stop()
+    cand, clip = assert_clip_of_raise(db, settings.storage_path, rtsp_media["main"])
+    assert cand.live and clip.note and "copied without re-encoding" in clip.note
+    assert_in_bundle(db, settings, cand, clip)
+
+
+def test_file_source_cuts_the_same_seconds_from_the_file(tmp_path: Path, short_file: Path) -> None:
+    settings, db = settings_for(tmp_path, str(short_file))
+    Worker(settings, db, once=True).run()
+    cand, clip = assert_clip_of_raise(db, settings.storage_path, short_file)
+    assert not cand.live
+    assert_in_bundle(db, settings, cand, clip)
+
+
+def test_snapshot_cameras_say_they_have_no_clip(tmp_path: Path, vtest_path: Path) -> None:
+    """An image folder stands for a JPEG snapshot camera: no clip, and the candidate says why."""
+    import cv2
+
+    folder = tmp_path / "snaps"
+    folder.mkdir()
+    cap = cv2.VideoCapture(str(vtest_path))
+    for i in range(40):
+        ok, frame = cap.read()
+        for _ in range(9):
+            cap.grab()
+        assert ok
+        cv2.imwrite(str(folder / f"{i:04d}.jpg"), frame)
+    cap.release()
+    settings, db = settings_for(tmp_path, str(folder))
+    Worker(settings, db, once=True).run()
+    with db.session() as s:
+        cand = s.scalars(select(Candidate)).first()
+        assert cand is not None
+        assert cand.attributes.get("clip") == NO_VIDEO
+        assert not s.scalars(select(Evidence).where(Evidence.kind.like("clip%"))).all()
+
+
+def test_packet_ring_is_capped_by_seconds_and_bytes_and_starts_at_a_key_frame() -> None:
+    ring = PacketRing(seconds=3.0, max_bytes=10_000)
+    for i in range(100):  # 10 packets a second, a key frame every 10, 100 bytes each
+        ring.add(RingPacket(i / 10, bytes(100), i, i, 1, i % 10 == 0))
+    first, last = ring.span()  # type: ignore[misc]
+    assert last == pytest.approx(9.9) and last - first <= 3.0 and first == pytest.approx(7.0)
+    small = PacketRing(seconds=60.0, max_bytes=2_500)  # bytes bind first: fewer seconds, never more memory
+    for i in range(100):
+        small.add(RingPacket(i / 10, bytes(100), i, i, 1, i % 10 == 0))
+        assert small.size_bytes <= 2_500
+    # whole GOPs only: 2 of 1000 bytes fit, a third would not
+    assert small.span()[0] == pytest.approx(8.0) and small.dropped_for_bytes > 0  # type: ignore[index]
+    assert small.window(9.5, 9.9) is None  # no stream template yet: nothing to write
+
+
+def test_clip_route_needs_a_login_and_answers_range_requests(tmp_path: Path, short_file: Path) -> None:
+    settings, db = settings_for(tmp_path, str(short_file))
+    Worker(settings, db, once=True).run()
+    add_users(db)
+    with db.session() as s:
+        clip = s.scalar(select(Evidence).where(Evidence.kind == "clip"))
+        data = (settings.storage_path / clip.path).read_bytes()
+        url = f"/api/v1/evidence/{clip.id}"
+    with LiveServer(settings, db) as srv:
+        anon = srv.client()
+        assert anon.get(url).status_code == 401
+        assert anon.get(url, headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+        for user in ("rev1", "case-system"):  # the roles that may read evidence images read clips too
+            c = srv.client(user)
+            full = c.get(url)
+            assert full.status_code == 200 and full.headers["content-type"] == "video/mp4" and full.content == data
+            assert full.headers["accept-ranges"] == "bytes"
+            part = c.get(url, headers={"Range": "bytes=100-1099"})
+            assert part.status_code == 206 and part.content == data[100:1100]
+            assert part.headers["content-range"] == f"bytes 100-1099/{len(data)}"
+            tail = c.get(url, headers={"Range": f"bytes={len(data) - 10}-"})
+            assert tail.status_code == 206 and tail.content == data[-10:]
+            assert c.get(url, headers={"Range": f"bytes={len(data) + 5}-"}).status_code == 416
