@@ -120,8 +120,9 @@ def release(candidate_id: CandidateId, request: Request, me: Principal = Depends
 
 
 @router.get("/evidence/{evidence_id}", response_class=FileResponse, responses={
-    **responses(401, 403, 404), 200: {"content": {"image/jpeg": {}}, "description": "The evidence file."}},
-    summary="An evidence file", description="The stored JPEG; its ETag is the SHA-256 kept in the database.")
+    **responses(401, 403, 404), 200: {"content": {"image/jpeg": {}, "video/mp4": {}}, "description": "The evidence file."},
+    206: {"description": "The requested byte range (Range header): how a <video> seeks in a clip."}},
+    summary="An evidence file", description="The stored JPEG or MP4 clip; its ETag is the SHA-256 kept in the database.")
 def evidence_file(evidence_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Evidence id.")],
                   _: Principal = Depends(require(*READERS)), ctx: AppContext = Depends(get_ctx)) -> FileResponse:
     with ctx.db.session() as s:
