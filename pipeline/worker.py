@@ -495,12 +495,12 @@ class Worker:
             self.health.tick()
             if self._grabber is not None:
                 self._grabber.close()
-            if self.clips is not None:
-                self.clips.close()
             try:  # a notice due now is judged on the last frames, not left waiting
                 self.recheck.run_due()
             except Exception as err:  # never hide why the worker stopped
                 event(log, "recheck_failed", logging.ERROR, error=mask_all(str(err)))
+            if self.clips is not None:  # after the last re-check, which may ask for a clip
+                self.clips.close()
         return self.stats
 
     def stop(self) -> None:

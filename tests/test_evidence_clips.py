@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -32,8 +33,8 @@ VAN_ZONE = {"id": "walk-1", "kind": "sidewalk", "dwell_seconds": 10,
             "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}
 
 
-def settings_for(tmp_path: Path, source: str, **clips: object):  # type: ignore[no-untyped-def]
-    data = {"database": f"sqlite:///{tmp_path}/sw.db", "storage": str(tmp_path / "data"),
+def settings_for(tmp_path: Path, source: str, notices: dict | None = None, **clips: object):  # type: ignore[no-untyped-def]
+    data = {"notices": notices or {},"database": f"sqlite:///{tmp_path}/sw.db", "storage": str(tmp_path / "data"),
             "server": {"undo_seconds": 0},
             "models": {"default": {"path": "yolox_nano_coco_416.onnx", "threads": 1}},
             "clips": {"before_seconds": 6, "after_seconds": 4, **clips},
@@ -126,6 +127,69 @@ def test_file_source_cuts_the_same_seconds_from_the_file(tmp_path: Path, short_f
     cand, clip = assert_clip_of_raise(db, settings.storage_path, short_file)
     assert not cand.live
     assert_in_bundle(db, settings, cand, clip)
+
+
+def test_recheck_keeps_a_clip_of_the_frame_it_judged(tmp_path: Path, short_file: Path) -> None:
+    """Warned, the grace passes, the camera still shows the van: the re-check's clip covers the frame
+    it judged and goes into the case's bundle."""
+    settings, db = settings_for(tmp_path, str(short_file), notices={"grace_seconds": {"sidewalk_parking": 1.0},
+                                                                      "check_every_seconds": 0.2})
+    Worker(settings, db, once=True).run()
+    with db.session() as s:
+        cand = s.scalars(select(Candidate)).one()
+        nref = issue_from_decision(s, cand, "warn", "alice", settings).ref
+        cid = cand.id
+    assert wait_for(lambda: time.time() > deadline_of(db, nref), 10)
+    Worker(settings, db, once=True).run()  # the same view again: the van never leaves
+    with db.session() as s:
+        rows = s.scalars(select(Evidence).where(Evidence.candidate_id == cid).order_by(Evidence.id)).all()
+        s.expunge_all()
+    judged = [e for e in rows if e.kind == "recheck"]
+    clips = [e for e in rows if e.kind == "clip_recheck"]
+    assert len(judged) == 1 and len(clips) == 1, [e.kind for e in rows]
+    facts = clip_facts(settings.storage_path / clips[0].path)
+    assert clips[0].ts <= judged[0].ts <= clips[0].ts + facts["duration"], (clips[0].ts, facts, judged[0].ts)
+    assert facts["codec"] == source_video(short_file)[0]
+    with db.session() as s:
+        from streetwarden.store.notice_schema import Case
+
+        cref = s.scalar(select(Case)).ref
+        _, data = build_bundle(s, settings.storage_path, cref)
+    manifest = json.loads(zipfile.ZipFile(io.BytesIO(data)).read("manifest.json"))
+    assert {f["kind"]: f["sha256"] for f in manifest["files"]}["clip_recheck"] == clips[0].sha256
+
+
+def deadline_of(db: Database, ref: str) -> float:
+    from streetwarden.store.notice_schema import Notice
+
+    with db.session() as s:
+        return float(s.scalar(select(Notice.deadline).where(Notice.ref == ref)))
+
+
+def test_h265_stream_is_remuxed_from_the_ring(rtsp_media) -> None:  # type: ignore[no-untyped-def]
+    """H.265 over RTSP: the ring's packets become an MP4 with the camera's HEVC, every frame, no re-encode."""
+    from streetwarden.camera_adapters.clips import RingCutter
+    from streetwarden.camera_adapters.live import LiveOptions
+    from streetwarden.camera_adapters.rtsp import RtspSource
+
+    with RtspServer({"/h265": rtsp_media["h265"]}) as server:
+        src = RtspSource("cam", server.url("/h265"), 1.0, LiveOptions(keyframe_only=True, timeout=5))
+        src.ring = PacketRing(seconds=30, max_bytes=8_000_000)
+        try:
+            for _ in src.frames():
+                span = src.ring.span()
+                if span and span[1] - span[0] >= 5.0:
+                    break
+        finally:
+            src.close()
+        first, last = src.ring.span()  # type: ignore[misc]
+        out = Path(str(rtsp_media["h265"]) + ".clip.mp4")
+        info = RingCutter(src.ring).cut(first + 1.5, last, out)
+    codec, width, height, fps = source_video(rtsp_media["h265"])
+    facts = clip_facts(out)
+    assert codec == "hevc" and (facts["codec"], facts["size"]) == (codec, (width, height))
+    assert (info.codec, info.width, info.height) == (codec, width, height)
+    assert info.start <= first + 1.5 and abs(facts["frames"] - facts["duration"] * fps) <= 2, (facts, info)
 
 
 def test_snapshot_cameras_say_they_have_no_clip(tmp_path: Path, vtest_path: Path) -> None:
