@@ -78,7 +78,7 @@ const I18N = {
     st_captured: "抓拍", st_confirmed: "确认违规", st_rejected: "驳回", st_warned: "责令改正", st_complied: "告知后已整改",
     st_escalated: "告知后移送立案", st_cases: "移送立案", st_share: "未立案办结率", total: "合计", no_stats: "所选范围内没有抓拍。",
     range: "{from} 至 {to}（UTC{tz}）",
-    share_hint: "已确认的违规中，经警告后整改或由主管撤销、没有立案就结束的比例。",
+    share_hint: "已确认的违规中，经责令改正后整改或由主管撤销、没有立案就结束的比例。",
     clip: "现场视频", clip_recheck: "复查视频", clip_none: "抓拍相机（仅图片），无现场视频", evidence_clip: "现场视频",
     key_clip: "播放 / 暂停现场视频", key_frame_step: "视频后退 / 前进一帧", clip_keys: "按 v 播放/暂停，按 , 或 . 逐帧",
   },
