@@ -70,11 +70,10 @@ class PacketRing:
     def reset(self, template: StreamTemplate | None) -> None:
         """A new connection: its packets have other timestamps (and maybe another codec)."""
         with self._lock:
-            old, self.template = self.template, template
+            # the old template is dropped, not closed: a clip being written may still use it
+            self.template = template
             self._packets.clear()
             self._bytes = 0
-        if old is not None:
-            old.close()
 
     @property
     def size_bytes(self) -> int:

@@ -192,6 +192,25 @@ def test_h265_stream_is_remuxed_from_the_ring(rtsp_media) -> None:  # type: igno
     assert info.start <= first + 1.5 and abs(facts["frames"] - facts["duration"] * fps) <= 2, (facts, info)
 
 
+def test_loop_source_cuts_from_the_play_that_was_on_air(tmp_path: Path, short_file: Path) -> None:
+    """loop:// plays a file against the wall clock: a clip of Unix times is cut from that play of it."""
+    from streetwarden.camera_adapters.looping_file import LoopingFileSource
+
+    src = LoopingFileSource("cam", f"loop://{short_file}", 4.0)
+    times = []
+    for frame in src.frames():
+        times.append(frame.ts)
+        if frame.ts - times[0] >= 3.0:
+            src.close()
+    start, end = times[0] + 1.0, times[-1]
+    info = src.clip_cutter().cut(start, end, tmp_path / "loop.mp4")
+    facts = clip_facts(tmp_path / "loop.mp4")
+    codec, width, height, _ = source_video(short_file)
+    assert (facts["codec"], facts["size"]) == (codec, (width, height)) == (info.codec, (info.width, info.height))
+    assert info.start <= start and info.end >= end - 0.2 and info.start >= times[0] - 1.1, (info, times[0], times[-1])
+    assert abs((info.end - info.start) - (end - start)) < 1.2  # the seconds asked for (from the key frame before)
+
+
 def test_snapshot_cameras_say_they_have_no_clip(tmp_path: Path, vtest_path: Path) -> None:
     """An image folder stands for a JPEG snapshot camera: no clip, and the candidate says why."""
     import cv2
