@@ -19,6 +19,8 @@ from streetwarden.camera_adapters.base import SourceError
 from streetwarden.camera_adapters.packet_ring import PacketRing, PacketWindow, RingPacket, StreamTemplate
 
 NO_VIDEO = "snapshot-only camera (JPEG pictures): no video clip can be kept"
+# candidate.attributes["clip"] when a candidate has no clip: {"status": one of these, "reason": text}
+CLIP_NONE, CLIP_FAILED = "none", "failed"
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,12 @@ class StreamTemplate:
         rate = stream.average_rate or stream.guessed_rate
         self.fps = float(rate) if rate else 0.0
         self._holder = av.open(io.BytesIO(), "w", format="mp4")
-        self.stream = self._holder.add_stream_from_template(stream)
+        try:
+            self.stream = self._holder.add_stream_from_template(stream)
+        except ValueError:  # e.g. msmpeg4 in an old AVI: MP4 holds H.264 / H.265 / MPEG-4, not everything
+            self._holder.close()
+            raise ValueError(f"the video codec {self.codec} cannot go into MP4 without re-encoding; "
+                             "cameras sending H.264 or H.265 get clips") from None
 
     def close(self) -> None:
         self._holder.close()

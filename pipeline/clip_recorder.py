@@ -16,7 +16,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from streetwarden.camera_adapters.clips import ClipCutter, ClipInfo
+from streetwarden.camera_adapters.clips import CLIP_FAILED, ClipCutter, ClipInfo
 from streetwarden.store.db import Database
 from streetwarden.store.evidence import save_clip
 from streetwarden.store.schema import Candidate, Evidence
@@ -88,8 +88,22 @@ class ClipRecorder:
                 self.done += 1
             except Exception as err:  # a clip is extra evidence: losing it never stops anything else
                 self.failed += 1
+                reason = mask_all(str(err) or type(err).__name__)[:300]
                 event(log, "clip_failed", logging.WARNING, camera=req.camera_id, candidate=req.candidate_id,
-                      kind=req.kind, reason=mask_all(f"{type(err).__name__}: {err}")[:300])
+                      kind=req.kind, reason=reason)
+                self._say_why(req, reason)
+
+    def _say_why(self, req: ClipRequest, reason: str) -> None:
+        """The candidate says it has no clip of its raise, and why (for the reviewer and the API)."""
+        if req.kind != "clip":
+            return
+        try:
+            with self.db.session() as s:
+                row = s.get(Candidate, req.candidate_id)
+                if row is not None:
+                    row.attributes = {**(row.attributes or {}), "clip": {"status": CLIP_FAILED, "reason": reason}}
+        except Exception as err:  # the database is down too: the log line above is what remains
+            event(log, "clip_note_failed", logging.WARNING, candidate=req.candidate_id, error=mask_all(str(err))[:200])
 
     def _write(self, req: ClipRequest) -> None:
         rel = f"evidence/{req.camera_id}/{req.candidate_id}/{req.kind}-{req.moment:.1f}.mp4"

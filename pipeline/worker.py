@@ -29,7 +29,7 @@ from streetwarden.camera_adapters import Frame
 from streetwarden.models import Detections, OnnxDetector
 from streetwarden.models.store import require_model
 from streetwarden.pipeline.camera_runner import CameraRunner
-from streetwarden.camera_adapters.clips import NO_VIDEO
+from streetwarden.camera_adapters.clips import CLIP_NONE, NO_VIDEO
 from streetwarden.pipeline.clip_recorder import ClipRecorder
 from streetwarden.pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
 from streetwarden.pipeline.health import HealthRegistry
@@ -388,7 +388,7 @@ class Worker:
                 if created:
                     grabs.append((row.id, e))
                     if self.clips is not None and self._cutter(e.camera_id) is None:
-                        row.attributes = {**(row.attributes or {}), "clip": NO_VIDEO}
+                        row.attributes = {**(row.attributes or {}), "clip": {"status": CLIP_NONE, "reason": NO_VIDEO}}
         for cid, e in grabs:
             self._grab_main(cid, e)
             self._clip(cid, e.camera_id, "clip", e.last_seen)

@@ -211,6 +211,25 @@ def test_loop_source_cuts_from_the_play_that_was_on_air(tmp_path: Path, short_fi
     assert abs((info.end - info.start) - (end - start)) < 1.2  # the seconds asked for (from the key frame before)
 
 
+def test_a_clip_that_cannot_be_made_costs_only_the_clip(tmp_path: Path, vtest_path: Path, caplog) -> None:  # type: ignore[no-untyped-def]
+    """vtest.avi is MS-MPEG4, which MP4 cannot hold without re-encoding: one structured log line, the
+    candidate says why, its still pictures are all there and the run goes on to the end."""
+    import logging
+
+    settings, db = settings_for(tmp_path, str(vtest_path))
+    with caplog.at_level(logging.WARNING, logger="streetwarden.evidence"):
+        stats = Worker(settings, db, once=True).run()
+    assert stats["frames"] >= 79 and stats["errors"] == 0  # the whole 80 s file was analysed
+    failed = [r.fields for r in caplog.records if r.getMessage() == "clip_failed"]  # type: ignore[attr-defined]
+    assert len(failed) == 1 and "msmpeg4 cannot go into MP4" in failed[0]["reason"], failed
+    assert failed[0]["camera"] == "cam" and failed[0]["kind"] == "clip"
+    with db.session() as s:
+        cand = s.scalars(select(Candidate)).one()
+        kinds = sorted(e.kind for e in s.scalars(select(Evidence).where(Evidence.candidate_id == cand.id)))
+        assert kinds == ["crop", "first", "frame"]
+        assert cand.attributes["clip"]["status"] == "failed" and "msmpeg4" in cand.attributes["clip"]["reason"]
+
+
 def test_snapshot_cameras_say_they_have_no_clip(tmp_path: Path, vtest_path: Path) -> None:
     """An image folder stands for a JPEG snapshot camera: no clip, and the candidate says why."""
     import cv2
@@ -230,7 +249,7 @@ def test_snapshot_cameras_say_they_have_no_clip(tmp_path: Path, vtest_path: Path
     with db.session() as s:
         cand = s.scalars(select(Candidate)).first()
         assert cand is not None
-        assert cand.attributes.get("clip") == NO_VIDEO
+        assert cand.attributes.get("clip") == {"status": "none", "reason": NO_VIDEO}
         assert not s.scalars(select(Evidence).where(Evidence.kind.like("clip%"))).all()
 
 

@@ -200,7 +200,8 @@
       rows.push(["plate", plate && plate.text ? plate.text + (plate.corrected_by ? " ✓" : plate.uncertain ? " ⚠ " + t("plate_uncertain") : plate.confidence ? " (" + (plate.confidence * 100).toFixed(0) + "%)" : "") : t("plate_none")]);
     }
     if (c.claim) rows.push(["claim_until", new Date(c.claim.expires_at * 1000).toLocaleTimeString(currentLang() === "en" ? "en-GB" : "zh-CN", { hour12: false })]);
-    if ((c.attributes || {}).clip) rows.push(["clip", t("clip_none")]);
+    const noClip = (c.attributes || {}).clip;  // {status: none (snapshot camera) | failed, reason}
+    if (noClip) rows.push(["clip", t(noClip.status === "failed" ? "clip_failed" : "clip_none")]);
     const meta = $("meta");
     meta.replaceChildren(...rows.flatMap(([k, v]) => [SW.el("dt", { text: t(k) }), SW.el("dd", { text: v, "data-field": k })]));
     const evs = evidenceList(c);
