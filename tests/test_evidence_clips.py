@@ -290,4 +290,10 @@ def test_clip_route_needs_a_login_and_answers_range_requests(tmp_path: Path, sho
             assert part.headers["content-range"] == f"bytes 100-1099/{len(data)}"
             tail = c.get(url, headers={"Range": f"bytes={len(data) - 10}-"})
             assert tail.status_code == 206 and tail.content == data[-10:]
-            assert c.get(url, headers={"Range": f"bytes={len(data) + 5}-"}).status_code == 416
+            past = c.get(url, headers={"Range": f"bytes={len(data) + 5}-"})
+            assert past.status_code == 416 and past.json()["code"] == "range_not_satisfiable"
+            assert past.headers["content-range"] == f"bytes */{len(data)}"
+            for bad in ("bytes=abc", "bytes=9-2", "items=0-1", "bytes=-", "bytes="):  # the API's shape, never 5xx
+                r = c.get(url, headers={"Range": bad})
+                assert r.status_code == 400 and r.json()["code"] == "bad_range" and "bytes=START-END" in r.json()["detail"], bad
+            assert c.get(url, headers={"Range": "bytes=-10"}).content == data[-10:]  # the last 10 bytes

@@ -79,7 +79,8 @@ const I18N = {
     st_escalated: "告知后移送立案", st_cases: "移送立案", st_share: "未立案办结率", total: "合计", no_stats: "所选范围内没有抓拍。",
     range: "{from} 至 {to}（UTC{tz}）",
     share_hint: "已确认的违规中，经责令改正后整改或由主管撤销、没有立案就结束的比例。",
-    clip: "现场视频", clip_recheck: "复查视频", clip_none: "抓拍相机（仅图片），无现场视频", clip_failed: "现场视频未能保存（详见日志）", evidence_clip: "现场视频",
+    clip: "现场视频", clip_recheck: "复查视频", clip_none: "抓拍相机（仅图片），无现场视频", clip_failed: "现场视频未能保存（详见日志）",
+    err_bad_range: "视频请求的字节范围格式不对", err_range_not_satisfiable: "视频请求的位置超出文件末尾", evidence_clip: "现场视频",
     key_clip: "播放 / 暂停现场视频", key_frame_step: "视频后退 / 前进一帧", clip_keys: "按 v 播放/暂停，按 , 或 . 逐帧",
   },
   en: {
@@ -160,7 +161,8 @@ const I18N = {
     st_escalated: "Escalated after warning", st_cases: "Cases", st_share: "Closed without a case", total: "Total",
     no_stats: "Nothing was captured in this range.", range: "{from} to {to} (UTC{tz})",
     share_hint: "Of the confirmed violations, the share that ended without a case: complied after a warning, or closed by a supervisor.",
-    clip: "Video", clip_recheck: "Recheck video", clip_none: "Snapshot camera (pictures only): no video", clip_failed: "The video could not be kept (see the log)", evidence_clip: "Evidence video",
+    clip: "Video", clip_recheck: "Recheck video", clip_none: "Snapshot camera (pictures only): no video", clip_failed: "The video could not be kept (see the log)",
+    err_bad_range: "The video request's byte range is malformed", err_range_not_satisfiable: "The video request starts past the end of the file", evidence_clip: "Evidence video",
     key_clip: "Play / pause the video", key_frame_step: "Video: one frame back / forward", clip_keys: "v plays/pauses; , or . steps one frame",
   },
 };
