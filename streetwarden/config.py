@@ -593,8 +593,10 @@ class ClipsConfig(_Strict):
     before_seconds: float = Field(default=10.0, ge=0, le=60, description="Seconds of video kept before the moment.")
     after_seconds: float = Field(default=5.0, ge=0, le=60, description="Seconds after it (a live clip is written this "
                                  "long after the moment).")
-    max_ring_megabytes: float = Field(default=16.0, gt=0, le=512, description="Cap of one RTSP camera's packet ring, "
-                                      "in MB; a stream that needs more keeps fewer seconds (the newest).")
+    max_ring_megabytes: float = Field(default=16.0, gt=0, le=512, description="Memory cap of one RTSP camera's packet "
+                                      "ring (compressed packets, no pictures), in MB. The ring also holds at most "
+                                      "before_seconds + after_seconds + 5 s (default 20 s; ~5 MB at 2 Mbit/s); a "
+                                      "stream that needs more than the MB cap keeps fewer seconds (the newest).")
 
     @property
     def ring_seconds(self) -> float:
