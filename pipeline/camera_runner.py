@@ -12,6 +12,7 @@ from typing import Any
 
 from streetwarden.camera_adapters import Frame, FrameSource, LiveOptions, SourceError, SourceHealth, open_source
 from streetwarden.camera_adapters.live import split_credentials
+from streetwarden.camera_adapters.packet_ring import PacketRing
 from streetwarden.detectors import CameraEngine
 from streetwarden.models.detections import Detections
 from streetwarden.pipeline.health import CameraHealth
@@ -69,6 +70,12 @@ class CameraRunner:
         self._wake = wake
         self.storage_path = settings.storage_path
         self.snapshot_every = settings.server.snapshot_seconds
+        # evidence clips: RTSP keeps a packet ring (capped by seconds and bytes); files cut from the file
+        self.clips = settings.clips
+        rtsp = self.source_url.lower().startswith(("rtsp://", "rtsps://"))
+        self.ring = (PacketRing(self.clips.ring_seconds, int(self.clips.max_ring_megabytes * 1_000_000))
+                     if self.clips.enabled and rtsp else None)
+        self.cutter = None  # the open source's clip cutter; None: clips off or no video (snapshots)
         self._snapshot_at = -float("inf")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"cam-{cam.id}", daemon=True)
@@ -78,6 +85,9 @@ class CameraRunner:
             raise SourceError(self.config_error)
         source = open_source(self.cam.id, self.source_url, self.cam.analysis_fps, self.options)
         source.health = self.health
+        if self.ring is not None and hasattr(source, "ring"):
+            source.ring = self.ring
+        self.cutter = source.clip_cutter() if self.clips.enabled else None
         if self.live:
             source.wants_frame = lambda: len(self.queue) < self.queue_size
         self.source = source
@@ -151,6 +161,8 @@ class CameraRunner:
                 self.health.reconnects += 1
                 delay = min(self.retry_max, 2 ** min(attempt, 8)) * random.uniform(0.5, 1.0)
                 self._stop.wait(delay)
+        if self.ring is not None:
+            self.ring.reset(None)  # the stream is gone: free its packets
         with self._wake:
             self.ended = True
             self._wake.notify_all()

@@ -34,6 +34,8 @@ from streetwarden.detectors import CameraEngine
 from streetwarden.models import Detections, OnnxDetector
 from streetwarden.models.store import require_model
 from streetwarden.pipeline.camera_runner import CameraRunner
+from streetwarden.camera_adapters.clips import CLIP_NONE, NO_VIDEO
+from streetwarden.pipeline.clip_recorder import ClipRecorder
 from streetwarden.pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
 from streetwarden.pipeline.health import HealthRegistry
 from streetwarden.pipeline.leases import LeaseKeeper, estimated_cost
@@ -130,6 +132,7 @@ class Worker:
         self._absorbed: set[int] = set()  # rejected candidates already handed to their left-behind engine
         self._fenced_engines: dict[str, tuple[CameraEngine, dict, float]] = {}  # camera -> (engine, signature, when)
         self._grabber: EvidenceGrabber | None = None
+        self.clips = ClipRecorder(db, settings.storage_path) if settings.clips.enabled else None
         self.detectors: dict[str, OnnxDetector] = {}
         self.switchboard = Switchboard(settings, db)  # the model registry: active and shadow versions
         self.shadow_writer = ShadowWriter()
@@ -139,6 +142,7 @@ class Worker:
         self.leases = leases
         self._leases_changed = False
         self.recheck = RecheckService(db, settings, self.board, owns=leases.holds if leases else None)
+        self.recheck.on_checked = lambda cid, cam, ts: self._clip(cid, cam, "clip_recheck", ts)
         self.plates = None
         if settings.plates.enabled:
             from streetwarden.pipeline.plate_reader import PlateReader
@@ -569,8 +573,24 @@ class Worker:
                       violation=e.violation, candidate=row.id, label=e.label, score=round(e.score, 3))
                 if created:
                     grabs.append((row.id, e))
+                    if self.clips is not None and self._cutter(e.camera_id) is None:
+                        row.attributes = {**(row.attributes or {}), "clip": {"status": CLIP_NONE, "reason": NO_VIDEO}}
         for cid, e in grabs:
             self._grab_main(cid, e)
+            self._clip(cid, e.camera_id, "clip", e.last_seen)
+
+    def _cutter(self, camera_id: str):  # type: ignore[no-untyped-def]
+        runner = next((r for r in self.runners if r.cam.id == camera_id), None)
+        return runner.cutter if runner is not None else None
+
+    def _clip(self, candidate_id: int, camera_id: str, kind: str, moment: float) -> None:
+        """Ask for the clip around `moment` (raised, re-checked); written later by the clip thread."""
+        runner = next((r for r in self.runners if r.cam.id == camera_id), None)
+        if self.clips is None or runner is None or runner.cutter is None:
+            return
+        cfg = self.settings.clips
+        self.clips.request(candidate_id, camera_id, kind, moment, cfg.before_seconds, cfg.after_seconds,
+                           runner.cutter, runner.live)
 
     def _grab_main(self, candidate_id: int, e) -> None:  # type: ignore[no-untyped-def]
         runner = next((r for r in self.runners if r.cam.id == e.camera_id), None)
@@ -679,6 +699,8 @@ class Worker:
                 self.recheck.run_due()
             except Exception as err:  # never hide why the worker stopped
                 event(log, "recheck_failed", logging.ERROR, error=mask_all(str(err)))
+            if self.clips is not None:  # after the last re-check, which may ask for a clip
+                self.clips.close()
         return self.stats
 
     def stop(self) -> None:

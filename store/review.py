@@ -53,7 +53,7 @@ class Decision(Base):
     """The final decision on a candidate: warn, case or reject (one per candidate)."""
 
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_user", "user_id", "id"),)
+    __table_args__ = (Index("ix_decisions_user", "user_id", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), unique=True)

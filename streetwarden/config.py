@@ -621,6 +621,29 @@ def _check_codes(value: dict[str, ViolationCodeConfig]) -> dict[str, ViolationCo
     return value
 
 
+class ClipsConfig(_Strict):
+    """Evidence clips: the seconds around a candidate's first sight and its re-check, as MP4.
+
+    Memory: each RTSP camera keeps a packet ring of at most before + after + 5 seconds AND at most
+    ``max_ring_megabytes`` (whichever is smaller), compressed packets only: ~1-4 MB per 1080p camera.
+    """
+
+    enabled: bool = Field(default=True, description="Keep clips (RTSP: packet ring; files and loop://: cut from the file). "
+                          "Snapshot (JPEG) cameras never have clips; their candidates say so.")
+    before_seconds: float = Field(default=10.0, ge=0, le=60, description="Seconds of video kept before the moment.")
+    after_seconds: float = Field(default=5.0, ge=0, le=60, description="Seconds after it (a live clip is written this "
+                                 "long after the moment).")
+    max_ring_megabytes: float = Field(default=16.0, gt=0, le=512, description="Memory cap of one RTSP camera's packet "
+                                      "ring (compressed packets, no pictures), in MB. The ring also holds at most "
+                                      "before_seconds + after_seconds + 5 s (default 20 s; ~5 MB at 2 Mbit/s); a "
+                                      "stream that needs more than the MB cap keeps fewer seconds (the newest).")
+
+    @property
+    def ring_seconds(self) -> float:
+        """What the ring holds: the whole clip plus slack for a key frame interval."""
+        return self.before_seconds + self.after_seconds + 5.0
+
+
 class Settings(_Strict):
     """The whole StreetWarden configuration file."""
 
@@ -641,6 +664,7 @@ class Settings(_Strict):
     shops: list[ShopConfig] = Field(default_factory=list, description="Registered shops (out-of-shop trading is addressed to them).")
     shop_rating: ShopRatingConfig = Field(default_factory=ShopRatingConfig, description="Shop rating thresholds.")
     plates: PlatesConfig = Field(default_factory=PlatesConfig, description="Licence plate reading.")
+    clips: ClipsConfig = Field(default_factory=ClipsConfig, description="Evidence video clips and the memory they may use.")
     violation_codes: dict[str, ViolationCodeConfig] = Field(
         default_factory=dict,
         description="Per violation type, the category / code / name the city's case system files it under, "

@@ -17,8 +17,8 @@ class EvidenceOut(BaseModel):
     id: int = Field(description="Evidence id.")
     kind: str = Field(description="frame (whole frame, box drawn), crop (the object), first (when it was first "
                       "seen), before / after (illegal dumping: the place before and after), attribution (who "
-                      "or what was near), recheck.")
-    url: str = Field(description="Where to fetch the JPEG (authenticated).")
+                      "or what was near), recheck; clip / clip_recheck: MP4 video around the raise / a re-check.")
+    url: str = Field(description="Where to fetch the file (authenticated; clips answer HTTP Range requests).")
     sha256: str = Field(description="SHA-256 of the file as stored, to prove it unchanged.")
     width: int = Field(description="Image width in pixels.")
     height: int = Field(description="Image height in pixels.")

@@ -81,7 +81,6 @@ const I18N = {
     st_captured: "抓拍", st_confirmed: "确认违规", st_rejected: "驳回", st_warned: "责令改正", st_complied: "告知后已整改",
     st_escalated: "告知后移送立案", st_cases: "移送立案", st_share: "未立案办结率", total: "合计", no_stats: "所选范围内没有抓拍。",
     range: "{from} 至 {to}（UTC{tz}）",
-    share_hint: "已确认的违规中，经警告后整改或由主管撤销、没有立案就结束的比例。",
     // class / box correction in the queue (r: draw the box, c: pick the class)
     key_fix_box: "更正目标框：在画面上拖动画框", key_fix_class: "更正目标类别（数字键选择）", key_fix_clear: "取消画框或选类；无弹窗时清除本条更正",
     correction: "更正", fix_box_drawn: "已重画目标框", pick_class: "选择正确的目标类别", fix_draw_hint: "在画面上按住鼠标拖动画出目标框，Esc 取消",
@@ -92,6 +91,10 @@ const I18N = {
     obj_tricycle: "三轮车", obj_cart: "手推车", obj_bench: "长椅", obj_goods: "货物", obj_rack: "货架", obj_e_bike: "电动自行车",
     obj_scooter: "滑板车", obj_trash: "垃圾", obj_rubbish: "垃圾", obj_litter: "散落垃圾", obj_debris: "建筑垃圾", obj_overflow: "垃圾满溢",
     obj_garbage_bag: "垃圾袋", obj_unknown: "不明物体",
+    share_hint: "已确认的违规中，经责令改正后整改或由主管撤销、没有立案就结束的比例。",
+    clip: "现场视频", clip_recheck: "复查视频", clip_none: "抓拍相机（仅图片），无现场视频", clip_failed: "现场视频未能保存（详见日志）",
+    err_bad_range: "视频请求的字节范围格式不对", err_range_not_satisfiable: "视频请求的位置超出文件末尾", evidence_clip: "现场视频",
+    key_clip: "播放 / 暂停现场视频", key_frame_step: "视频后退 / 前进一帧", clip_keys: "按 v 播放/暂停，按 , 或 . 逐帧",
   },
   en: {
     app: "StreetWarden", nav_queue: "Queue", nav_history: "History", nav_cameras: "Cameras", nav_enforcement: "Notices & cases", nav_stats: "Statistics", nav_docs: "API docs",
@@ -181,6 +184,9 @@ const I18N = {
     fix_saved: "#{id} correction: {what} (sent with the next decision)", corrected_as: "correction: {what}", fix_keep: "keep the detector's class",
     err_correction_unknown_class: "The corrected class is not one the detectors know", err_correction_bad_box: "The corrected box is not valid; draw it again",
     err_correction_empty: "The correction is empty; draw a box or pick a class", err_correction_not_allowed: "A skip cannot carry a correction",
+    clip: "Video", clip_recheck: "Recheck video", clip_none: "Snapshot camera (pictures only): no video", clip_failed: "The video could not be kept (see the log)",
+    err_bad_range: "The video request's byte range is malformed", err_range_not_satisfiable: "The video request starts past the end of the file", evidence_clip: "Evidence video",
+    key_clip: "Play / pause the video", key_frame_step: "Video: one frame back / forward", clip_keys: "v plays/pauses; , or . steps one frame",
   },
 };
 

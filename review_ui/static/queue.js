@@ -37,17 +37,18 @@
   function current() { return buffer[idx] || null; }
 
   function evidenceList(c) {
-    const order = { frame: 0, crop: 1, first: 2, before: 3, after: 4, attribution: 5, recheck: 6 };
+    const order = { frame: 0, clip: 0.5, crop: 1, first: 2, before: 3, after: 4, attribution: 5, recheck: 6, clip_recheck: 6.5 };
     const latest = {};
     const many = [];
     for (const e of c.evidence) {
-      if (e.kind === "attribution" || e.kind === "recheck") many.push(e); else latest[e.kind] = e;  // newest of a kind wins
+      if (e.kind === "attribution" || e.kind === "recheck" || e.kind === "clip_recheck") many.push(e); else latest[e.kind] = e;  // newest of a kind wins
     }
     return Object.values(latest).concat(many).sort((a, b) => (order[a.kind] ?? 9) - (order[b.kind] ?? 9) || a.id - b.id);
   }
 
   function preload() {
     for (const c of buffer) for (const e of c.evidence) {
+      if (isClip(e)) continue;  // videos load when shown (preload=auto), not as pictures
       if (!preloaded.has(e.url)) { preloaded.add(e.url); const img = new Image(); img.src = e.url; }
     }
   }
@@ -196,8 +197,71 @@
     return on;
   }
 
+  const isClip = (e) => !!e && e.kind.startsWith("clip");
+
+  /* The zone and the candidate's box over the video, on a canvas the size of the picture shown. */
+  function drawOverlay() {
+    const c = current(), video = $("ev-video"), canvas = $("ev-overlay");
+    const w = video.clientWidth, h = video.clientHeight;
+    canvas.width = w; canvas.height = h;
+    canvas.style.width = w + "px"; canvas.style.height = h + "px";
+    const g = canvas.getContext("2d");
+    g.clearRect(0, 0, w, h);
+    if (!c || !w || !h || !video.videoWidth) return;
+    // the picture inside the element (controls never letterbox it, but a CSS max-height may)
+    const scale = Math.min(w / video.videoWidth, h / video.videoHeight);
+    const pw = video.videoWidth * scale, ph = video.videoHeight * scale, ox = (w - pw) / 2, oy = (h - ph) / 2;
+    const z = (zonesOf[c.camera_id] || []).find((x) => x.id === c.zone_id);
+    if (z) {
+      g.beginPath();
+      z.polygon.forEach(([x, y], i) => (i ? g.lineTo : g.moveTo).call(g, ox + x * pw, oy + y * ph));
+      g.closePath();
+      g.fillStyle = z.kind === "no_dumping" ? "rgba(218,54,51,.15)" : "rgba(88,166,255,.15)";
+      g.strokeStyle = z.kind === "no_dumping" ? "#ff7b72" : "#58a6ff";
+      g.setLineDash([6, 4]); g.lineWidth = 2; g.fill(); g.stroke();
+    }
+    if (c.box && c.box.length === 4 && c.frame_width && c.frame_height) {
+      const [x1, y1, x2, y2] = c.box, sx = pw / c.frame_width, sy = ph / c.frame_height;
+      g.setLineDash([]); g.lineWidth = 3; g.strokeStyle = "#ff3b30";
+      g.strokeRect(ox + x1 * sx, oy + y1 * sy, (x2 - x1) * sx, (y2 - y1) * sy);
+    }
+    canvas.dataset.drawn = String(Date.now());
+  }
+
+  function clipFps(e) {
+    const m = /([\d.]+) fps/.exec((e && e.note) || "");
+    const fps = m ? parseFloat(m[1]) : 0;
+    return fps > 0 ? fps : 25;
+  }
+
+  /* One frame back or forward: paused, so the reviewer sees each picture. */
+  function stepFrame(dir) {
+    const video = $("ev-video");
+    if ($("clip-frame").hidden || !video.src) return;
+    video.pause();
+    const c = current(), e = c && evidenceList(c)[evIdx];
+    const step = 1 / clipFps(e);
+    video.currentTime = Math.max(0, Math.min((video.duration || 0) - step / 2, video.currentTime + dir * step));
+  }
+
+  function showClip(e) {
+    const video = $("ev-video");
+    $("ev-frame").hidden = true;
+    $("clip-frame").hidden = false;
+    if (video.getAttribute("src") !== e.url) { video.src = e.url; video.load(); }
+    const c = current();
+    $("ev-main-label").textContent = t(e.kind) + " · " + t("clip_keys");
+    video.setAttribute("aria-label", t(e.kind) + (c ? " · " + t(c.violation) + " · " + (c.camera_name || c.camera_id) : ""));
+    drawOverlay();
+    document.querySelectorAll("#thumbs figure").forEach((f) => f.classList.toggle("on", f.dataset.ev === String(e.id)));
+  }
+
   function showMain(e) {
-    if (showPair(current())) return;
+    const video = $("ev-video");
+    if (!isClip(e)) { video.pause(); $("clip-frame").hidden = true; }
+    if (showPair(current())) { $("clip-frame").hidden = true; video.pause(); return; }
+    if (isClip(e)) { showClip(e); return; }
+    $("ev-frame").hidden = false;
     const img = $("ev-main");
     img.onload = () => { drawZone(current(), e); drawFix(current()); };
     if (!e) { img.removeAttribute("src"); $("ev-main-label").textContent = ""; return; }
@@ -246,6 +310,8 @@
     }
     if (fixes[c.id]) rows.push(["correction", fixText(fixes[c.id])]);
     if (c.claim) rows.push(["claim_until", new Date(c.claim.expires_at * 1000).toLocaleTimeString(currentLang() === "en" ? "en-GB" : "zh-CN", { hour12: false })]);
+    const noClip = (c.attributes || {}).clip;  // {status: none (snapshot camera) | failed, reason}
+    if (noClip) rows.push(["clip", t(noClip.status === "failed" ? "clip_failed" : "clip_none")]);
     const meta = $("meta");
     meta.replaceChildren(...rows.flatMap(([k, v]) => [SW.el("dt", { text: t(k) }), SW.el("dd", { text: v, "data-field": k })]));
     const evs = evidenceList(c);
@@ -253,8 +319,11 @@
     const hasPair = evs.some((e) => e.kind === "before") && evs.some((e) => e.kind === "after");
     thumbs.classList.toggle("pair", hasPair);
     thumbs.replaceChildren(...evs.map((e, i) => {
-      const fig = SW.el("figure", { "data-ev": e.id, "data-kind": e.kind, class: "ev-" + e.kind },
-        SW.el("img", { src: e.url, alt: t(e.kind), loading: "eager" }), SW.el("figcaption", { text: t(e.kind) }));
+      const fig = isClip(e)
+        ? SW.el("figure", { "data-ev": e.id, "data-kind": e.kind, class: "clip-thumb ev-" + e.kind, role: "button", "aria-label": t(e.kind) },
+          SW.el("span", { class: "clip-play", text: "▶" }), SW.el("figcaption", { text: t(e.kind) }))
+        : SW.el("figure", { "data-ev": e.id, "data-kind": e.kind, class: "ev-" + e.kind },
+          SW.el("img", { src: e.url, alt: t(e.kind), loading: "eager" }), SW.el("figcaption", { text: t(e.kind) }));
       fig.addEventListener("click", () => { evIdx = i; showMain(e); });
       return fig;
     }));
@@ -456,6 +525,15 @@
       u: () => undo(),
       p: correctPlate,
       b: () => { pairOn = !pairOn; render(); },
+      v: () => {  // the clip: show it, then play / pause
+        const c = current(); if (!c) return;
+        const evs = evidenceList(c), i = evs.findIndex(isClip);
+        if (i < 0) { SW.toast(t("clip_none"), "warn"); return; }
+        const video = $("ev-video");
+        if ($("clip-frame").hidden || evIdx !== i) { pairOn = false; evIdx = i; showMain(evs[i]); video.play().catch(() => {}); }
+        else if (video.paused) video.play().catch(() => {}); else video.pause();
+      },
+      ",": () => stepFrame(-1), ".": () => stepFrame(1),
       e: () => { pairOn = false; const c = current(); if (c) { const evs = evidenceList(c); evIdx = (evIdx + 1) % evs.length; showMain(evs[evIdx]); } },
       r: startDrawing,
       c: openClasses,
@@ -474,6 +552,10 @@
   if (cams.ok) for (const c of cams.data) $("f-camera").append(SW.el("option", { value: c.id, text: c.name ? `${c.name} (${c.id})` : c.id }));
   for (const id of ["f-violation", "f-camera"]) $(id).addEventListener("change", () => { idx = 0; evIdx = 0; fill(); refreshCounts(); $(id).blur(); });
   window.addEventListener("langchange", render);
+  // the overlay follows the video's size (window, layout) and its first picture
+  $("ev-video").addEventListener("loadedmetadata", drawOverlay);
+  $("ev-video").addEventListener("loadeddata", drawOverlay);
+  if (window.ResizeObserver) new ResizeObserver(drawOverlay).observe($("ev-video"));
 
   // live: a new candidate or someone's decision refreshes the counts at once, and new work is claimed when short
   if (window.EventSource) {
