@@ -226,7 +226,7 @@ def test_a_clip_that_cannot_be_made_costs_only_the_clip(tmp_path: Path, vtest_pa
     with db.session() as s:
         cand = s.scalars(select(Candidate)).one()
         kinds = sorted(e.kind for e in s.scalars(select(Evidence).where(Evidence.candidate_id == cand.id)))
-        assert kinds == ["crop", "first", "frame"]
+        assert kinds == ["clean", "crop", "first", "frame"]  # the stills stay: the clean frame too
         assert cand.attributes["clip"]["status"] == "failed" and "msmpeg4" in cand.attributes["clip"]["reason"]
 
 
