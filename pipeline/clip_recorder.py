@@ -51,6 +51,7 @@ class ClipJob:
     seq: int
     camera_id: str = field(compare=False)
     run: Callable[[], None] = field(compare=False)
+    alive: Callable[[], bool] | None = field(default=None, compare=False)  # False: no longer wanted
 
 
 class ClipRecorder:
@@ -72,6 +73,7 @@ class ClipRecorder:
         req = ClipRequest(moment + after + 1.0 if live else 0.0, next(self._seq), candidate_id, camera_id, kind,
                           moment, moment - before, moment + after, cutter)
         with self._cond:
+            self._prune()
             if len(self._heap) >= self.max_pending or self._closing:
                 event(log, "clip_dropped", logging.WARNING, camera=camera_id, candidate=candidate_id, kind=kind,
                       reason="too many clips pending" if not self._closing else "worker stopping")
@@ -79,16 +81,26 @@ class ClipRecorder:
             heapq.heappush(self._heap, req)
             self._cond.notify_all()
 
-    def submit(self, not_before: float, camera_id: str, run: Callable[[], None]) -> bool:
-        """Run `run` on the clip thread once Unix time `not_before` has passed; False: not queued."""
+    def submit(self, not_before: float, camera_id: str, run: Callable[[], None],
+               alive: Callable[[], bool] | None = None) -> bool:
+        """Run `run` on the clip thread once Unix time `not_before` has passed; False: not queued.
+        Jobs whose `alive` says False make room when the queue is full (a passing car's dwell starts)."""
         with self._cond:
+            self._prune()
             if len(self._heap) >= self.max_pending or self._closing:
                 event(log, "clip_job_dropped", logging.WARNING, camera=camera_id,
                       reason="too many clips pending" if not self._closing else "worker stopping")
                 return False
-            heapq.heappush(self._heap, ClipJob(not_before, next(self._seq), camera_id, run))
+            heapq.heappush(self._heap, ClipJob(not_before, next(self._seq), camera_id, run, alive))
             self._cond.notify_all()
         return True
+
+    def _prune(self) -> None:
+        """When full, forget the jobs nobody wants any more (called with the lock held)."""
+        if len(self._heap) < self.max_pending:
+            return
+        self._heap = [j for j in self._heap if not (isinstance(j, ClipJob) and j.alive is not None and not j.alive())]
+        heapq.heapify(self._heap)
 
     @property
     def pending(self) -> int:

@@ -41,7 +41,7 @@ class Provisional:
 
 
 class FirstSightClips:
-    """The provisional clips of one worker; the registry is locked, files are touched on the clip thread only."""
+    """The provisional clips of one worker; the registry is locked, clips are cut on the clip thread only."""
 
     def __init__(self, recorder: ClipRecorder, storage: Path, cfg: ClipsConfig) -> None:
         self.recorder, self.storage, self.cfg = recorder, storage, cfg
@@ -60,7 +60,7 @@ class FirstSightClips:
         with self._lock:
             entries = self._by_camera.setdefault(camera_id, [])
             entries.append(entry)
-            stale = [e for e in entries if e.expires < time.time()]
+            stale = self._stale(entries)
             while len(entries) - len(stale) > self.cfg.first_sight_max_clips:
                 stale.append(next(e for e in entries if e not in stale))  # the oldest goes first
             for e in stale:
@@ -68,14 +68,21 @@ class FirstSightClips:
         for e in stale:
             self._drop(e)
         not_before = moment + self.cfg.after_seconds + 1.0
-        if not self.recorder.submit(not_before, camera_id, lambda: self._write(entry, cutter)):
+        if not self.recorder.submit(not_before, camera_id, lambda: self._write(entry, cutter), lambda: not entry.dropped):
             entry.error = "the clip thread had too many clips waiting"
+
+    @staticmethod
+    def _stale(entries: list[Provisional]) -> list[Provisional]:
+        """Entries whose zone's dwell passed long ago without a candidate taking them."""
+        now = time.time()
+        return [e for e in entries if e.expires < now]
 
     def gone(self, camera_id: str, zone_id: str, moment: float) -> None:
         """The dwell that started at `moment` is over without (another) candidate: delete its clip."""
         with self._lock:
             entries = self._by_camera.get(camera_id, [])
             found = [e for e in entries if e.zone_id == zone_id and abs(e.moment - moment) <= MATCH_SECONDS]
+            found += [e for e in self._stale(entries) if e not in found]
             for e in found:
                 entries.remove(e)
         for e in found:
@@ -104,8 +111,11 @@ class FirstSightClips:
             e.path.unlink(missing_ok=True)
 
     def _drop(self, entry: Provisional) -> None:
+        """Delete its file (a delete, cheap anywhere); not yet written, the clip thread skips it, and one
+        being written is removed by the clip thread when it sees the flag."""
         entry.dropped = True
-        self.recorder.submit(0.0, entry.camera_id, lambda: entry.path.unlink(missing_ok=True))
+        if entry.info is not None:
+            entry.path.unlink(missing_ok=True)
 
     def _write(self, entry: Provisional, cutter: ClipCutter) -> None:
         if entry.dropped:

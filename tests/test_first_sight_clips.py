@@ -8,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
+import time
 import zipfile
 from pathlib import Path
 
@@ -136,8 +137,36 @@ def test_provisional_clips_are_capped_and_deleted_when_their_object_leaves(tmp_p
         info = TakenClip(entry).cut(0, 0, tmp_path / "taken.mp4")
         assert info.start <= moments[5] and clip_facts(tmp_path / "taken.mp4")["frames"] > 0
         assert not list(folder.glob("*.mp4"))
+        # a first sight whose zone's dwell (+ margin) passed without a candidate goes at the next call
+        lapsing = FirstSightClips(recorder, tmp_path / "lapse", ClipsConfig(before_seconds=1, after_seconds=0,
+                                                                             first_sight_margin_seconds=0))
+        lapse_at = time.time() + 2.0  # its dwell ends 2 s from now
+        lapsing.sighted("cam", "walk-1", moments[0], lapse_at - moments[0], cutter)
+        assert wait_for(lambda: len(list(lapsing.folder("cam").glob("*.mp4"))) == 1, 30)
+        assert wait_for(lambda: time.time() > lapse_at, 10)
+        lapsing.sighted("cam", "walk-1", moments[1], 600.0, cutter)
+        assert lapsing.count("cam") == 1 and lapsing.take("cam", "walk-1", moments[0]) is None
+        assert wait_for(lambda: [p.name for p in lapsing.folder("cam").glob("*.mp4")] == [f"walk-1-{moments[1]:.3f}.mp4"], 30)
     finally:
         recorder.close()
+
+
+def test_a_full_clip_queue_makes_room_for_clips_by_dropping_unwanted_first_sights(tmp_path: Path) -> None:
+    """A car driving through restarts its dwell every frame: those first sights are dropped at once and
+    must never crowd out a candidate's clip in the clip thread's queue."""
+    recorder = ClipRecorder(Database(f"sqlite:///{tmp_path}/unused.db"), tmp_path, max_pending=4)
+    ran: list[int] = []
+    dropped = {"yes": False}
+    try:
+        later = time.time() + 3600
+        for i in range(4):
+            assert recorder.submit(later, "cam", lambda i=i: ran.append(i), lambda: not dropped["yes"])
+        assert not recorder.submit(later, "cam", lambda: ran.append(9))  # full, and all still wanted
+        dropped["yes"] = True
+        assert recorder.submit(later, "cam", lambda: ran.append(5)) and recorder.pending == 1
+    finally:
+        recorder.close()
+    assert ran == [5]  # close runs what is pending: only the wanted job
 
 
 def test_engine_reports_a_dwell_start_and_its_object_leaving() -> None:
