@@ -26,6 +26,7 @@ class Dwell:
     first_box: np.ndarray
     hits: int = 0
     companion_hits: int = 0
+    sighted: float | None = None  # the first-sight time last told to the engine's listener
 
     def elapsed(self, ts: float) -> float:
         return ts - self.start_ts
@@ -77,10 +78,13 @@ class DwellTimers:
         best.key = key
         return best
 
-    def sweep(self, ts: float, present: set[tuple[str, int]]) -> None:
-        """Retire timers of objects not seen in their zone for `lost_seconds` (kept for inheritance)."""
+    def sweep(self, ts: float, present: set[tuple[str, int]]) -> list[Dwell]:
+        """Retire timers of objects not seen in their zone for `lost_seconds` (kept for inheritance);
+        returns those now forgotten (no new track can inherit them any more)."""
         for k, state in list(self.active.items()):
             if k not in present and ts - state.last_ts > self.lost_seconds:
                 del self.active[k]
                 self.recent.append(state)
+        forgotten = [d for d in self.recent if ts - d.last_ts > self.memory_seconds]
         self.recent = [d for d in self.recent if ts - d.last_ts <= self.memory_seconds]
+        return forgotten

@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from streetwarden.detectors.dwell import DwellTimers
+from streetwarden.detectors.dwell import Dwell, DwellTimers
 from streetwarden.detectors.events import CandidateEvent, EvidenceImage
 from streetwarden.detectors.incidents import IncidentBook
 from streetwarden.detectors.left_behind import LEFT_BEHIND_KINDS, LeftBehindEngine
@@ -18,6 +18,8 @@ from streetwarden.config import DedupeConfig, TrackerConfig, ZoneConfig
 
 # Extra observers (e.g. the left-behind object engine) return observations per zone for a scene.
 Observer = Callable[[list[Zone], SceneView], dict[str, list[Observation]]]
+# First-sight listener (the worker's provisional arrival clips): (zone, first-sight time, True: new / False: gone)
+SightListener = Callable[[Zone, float, bool], None]
 
 
 class CameraEngine:
@@ -34,6 +36,7 @@ class CameraEngine:
         self.book = IncidentBook(camera_id, live, dedupe.window_seconds, dedupe.min_iou)
         self.observers: list[Observer] = []
         self.left_behind: LeftBehindEngine | None = None
+        self.on_sight: SightListener | None = None
         self.zones: list[Zone] = []
         self.masks: list[np.ndarray] = []
         self.set_zones(zones)
@@ -80,11 +83,13 @@ class CameraEngine:
                 if obs.started is not None and obs.started < dwell.start_ts:
                     # its dwell runs from its appearance, or from when its owner walked off
                     dwell.start_ts = obs.started
-                if not rule.qualifies(zone, dwell, ts):
-                    continue
                 first_seen, first_ts, first_frame = dwell.start_ts, None, dwell.first_frame
                 if sight is not None:
                     first_seen, first_ts, first_frame = sight
+                if dwell.sighted != first_seen:
+                    self._sighted(zone, dwell, first_seen)
+                if not rule.qualifies(zone, dwell, ts):
+                    continue
                 evidence: list[EvidenceImage] = obs.attributes.pop("evidence", [])
                 event = self.book.report(
                     zone_id=zone.id, violation=rule.violation, label=obs.label, score=obs.score, box=obs.box,
@@ -93,9 +98,22 @@ class CameraEngine:
                 )
                 if event is not None:
                     events.append(event)
-        self.timers.sweep(ts, present)
+        for gone in self.timers.sweep(ts, present):
+            if gone.sighted is not None and self.on_sight is not None:
+                zone = next((z for z in self.zones if z.id == gone.zone_id), None)
+                if zone is not None:
+                    self.on_sight(zone, gone.sighted, False)
         events.extend(self.book.sweep(ts))
         return events
+
+    def _sighted(self, zone: Zone, dwell: Dwell, first_seen: float) -> None:
+        """Tell the listener a dwell's first sight (new, or moved on a restart of its clock)."""
+        old, dwell.sighted = dwell.sighted, first_seen
+        if self.on_sight is None:
+            return
+        if old is not None:
+            self.on_sight(zone, old, False)
+        self.on_sight(zone, first_seen, True)
 
     def _masked(self, box: np.ndarray, scene: SceneView) -> bool:
         w, h = scene.image.shape[1], scene.image.shape[0]

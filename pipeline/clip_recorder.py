@@ -13,6 +13,7 @@ import itertools
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -24,7 +25,9 @@ from streetwarden.logs import event
 from streetwarden.redact import mask_all
 
 log = logging.getLogger("streetwarden.evidence")
-CLIP_KINDS = {"clip": "first sight", "clip_recheck": "re-check"}
+CLIP_KINDS = {"clip": "raise", "clip_first": "first sight", "clip_recheck": "re-check"}
+# which keys of candidate.attributes["clip"] say why a clip of that kind is missing
+WHY_KEYS = {"clip": ("status", "reason"), "clip_first": ("first_status", "first_reason")}
 
 
 @dataclass(order=True)
@@ -33,11 +36,22 @@ class ClipRequest:
     seq: int
     candidate_id: int = field(compare=False)
     camera_id: str = field(compare=False)
-    kind: str = field(compare=False)  # clip | clip_recheck
+    kind: str = field(compare=False)  # clip | clip_first | clip_recheck
     moment: float = field(compare=False)  # source clock (Unix for live, seconds into a file)
     start: float = field(compare=False)
     end: float = field(compare=False)
     cutter: ClipCutter = field(compare=False)
+
+
+@dataclass(order=True)
+class ClipJob:
+    """Other work for the clip thread (provisional first-sight clips: write, delete), in time order."""
+
+    not_before: float
+    seq: int
+    camera_id: str = field(compare=False)
+    run: Callable[[], None] = field(compare=False)
+    alive: Callable[[], bool] | None = field(default=None, compare=False)  # False: no longer wanted
 
 
 class ClipRecorder:
@@ -47,7 +61,7 @@ class ClipRecorder:
         self.db, self.storage, self.max_pending = db, storage, max_pending
         self.done = 0
         self.failed = 0
-        self._heap: list[ClipRequest] = []
+        self._heap: list[ClipRequest | ClipJob] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._closing = False
@@ -59,6 +73,7 @@ class ClipRecorder:
         req = ClipRequest(moment + after + 1.0 if live else 0.0, next(self._seq), candidate_id, camera_id, kind,
                           moment, moment - before, moment + after, cutter)
         with self._cond:
+            self._prune()
             if len(self._heap) >= self.max_pending or self._closing:
                 event(log, "clip_dropped", logging.WARNING, camera=camera_id, candidate=candidate_id, kind=kind,
                       reason="too many clips pending" if not self._closing else "worker stopping")
@@ -66,12 +81,33 @@ class ClipRecorder:
             heapq.heappush(self._heap, req)
             self._cond.notify_all()
 
+    def submit(self, not_before: float, camera_id: str, run: Callable[[], None],
+               alive: Callable[[], bool] | None = None) -> bool:
+        """Run `run` on the clip thread once Unix time `not_before` has passed; False: not queued.
+        Jobs whose `alive` says False make room when the queue is full (a passing car's dwell starts)."""
+        with self._cond:
+            self._prune()
+            if len(self._heap) >= self.max_pending or self._closing:
+                event(log, "clip_job_dropped", logging.WARNING, camera=camera_id,
+                      reason="too many clips pending" if not self._closing else "worker stopping")
+                return False
+            heapq.heappush(self._heap, ClipJob(not_before, next(self._seq), camera_id, run, alive))
+            self._cond.notify_all()
+        return True
+
+    def _prune(self) -> None:
+        """When full, forget the jobs nobody wants any more (called with the lock held)."""
+        if len(self._heap) < self.max_pending:
+            return
+        self._heap = [j for j in self._heap if not (isinstance(j, ClipJob) and j.alive is not None and not j.alive())]
+        heapq.heapify(self._heap)
+
     @property
     def pending(self) -> int:
         with self._cond:
             return len(self._heap)
 
-    def _next(self) -> ClipRequest | None:
+    def _next(self) -> ClipRequest | ClipJob | None:
         with self._cond:
             while True:
                 if self._heap and (self._closing or self._heap[0].not_before <= time.time()):
@@ -83,6 +119,13 @@ class ClipRecorder:
 
     def _run(self) -> None:
         while (req := self._next()) is not None:
+            if isinstance(req, ClipJob):
+                try:
+                    req.run()
+                except Exception as err:  # a provisional clip lost: its candidate says so when raised
+                    event(log, "clip_job_failed", logging.WARNING, camera=req.camera_id,
+                          reason=mask_all(str(err) or type(err).__name__)[:300])
+                continue
             try:
                 self._write(req)
                 self.done += 1
@@ -94,16 +137,10 @@ class ClipRecorder:
                 self._say_why(req, reason)
 
     def _say_why(self, req: ClipRequest, reason: str) -> None:
-        """The candidate says it has no clip of its raise, and why (for the reviewer and the API)."""
-        if req.kind != "clip":
+        """The candidate says it has no clip of its raise (or first sight), and why (for the reviewer and the API)."""
+        if req.kind not in WHY_KEYS:
             return
-        try:
-            with self.db.session() as s:
-                row = s.get(Candidate, req.candidate_id)
-                if row is not None:
-                    row.attributes = {**(row.attributes or {}), "clip": {"status": CLIP_FAILED, "reason": reason}}
-        except Exception as err:  # the database is down too: the log line above is what remains
-            event(log, "clip_note_failed", logging.WARNING, candidate=req.candidate_id, error=mask_all(str(err))[:200])
+        note_missing(self.db, req.candidate_id, req.kind, CLIP_FAILED, reason)
 
     def _write(self, req: ClipRequest) -> None:
         rel = f"evidence/{req.camera_id}/{req.candidate_id}/{req.kind}-{req.moment:.1f}.mp4"
@@ -124,6 +161,19 @@ class ClipRecorder:
             self._closing = True
             self._cond.notify_all()
         self._thread.join(timeout)
+
+
+def note_missing(db: Database, candidate_id: int, kind: str, status: str, reason: str) -> None:
+    """Say in candidate.attributes["clip"] why its clip of `kind` is missing (other keys kept)."""
+    status_key, reason_key = WHY_KEYS[kind]
+    try:
+        with db.session() as s:
+            row = s.get(Candidate, candidate_id)
+            if row is not None:
+                attrs = row.attributes or {}
+                row.attributes = {**attrs, "clip": {**attrs.get("clip", {}), status_key: status, reason_key: reason}}
+    except Exception as err:  # the database is down too: the log line above is what remains
+        event(log, "clip_note_failed", logging.WARNING, candidate=candidate_id, error=mask_all(str(err))[:200])
 
 
 def clip_note(req: ClipRequest, info: ClipInfo) -> str:

@@ -35,7 +35,8 @@ from streetwarden.models import Detections, OnnxDetector
 from streetwarden.models.store import require_model
 from streetwarden.pipeline.camera_runner import CameraRunner
 from streetwarden.camera_adapters.clips import CLIP_NONE, NO_VIDEO
-from streetwarden.pipeline.clip_recorder import ClipRecorder
+from streetwarden.pipeline.clip_recorder import ClipRecorder, note_missing
+from streetwarden.pipeline.first_sight import FirstSightClips, TakenClip
 from streetwarden.pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
 from streetwarden.pipeline.health import HealthRegistry
 from streetwarden.pipeline.leases import LeaseKeeper, estimated_cost
@@ -133,6 +134,8 @@ class Worker:
         self._fenced_engines: dict[str, tuple[CameraEngine, dict, float]] = {}  # camera -> (engine, signature, when)
         self._grabber: EvidenceGrabber | None = None
         self.clips = ClipRecorder(db, settings.storage_path) if settings.clips.enabled else None
+        # live RTSP cameras: provisional clips of first sights, taken as `clip_first` by their candidates
+        self.first_sights = FirstSightClips(self.clips, settings.storage_path, settings.clips) if self.clips else None
         self.detectors: dict[str, OnnxDetector] = {}
         self.switchboard = Switchboard(settings, db)  # the model registry: active and shadow versions
         self.shadow_writer = ShadowWriter()
@@ -219,6 +222,7 @@ class Worker:
         if engine is not None:
             engine.set_zones(zones)  # an engine carried over keeps its state but takes the zones as they are now
         runner = CameraRunner(self.settings, cam, zones, self.wake, engine=engine)
+        self._watch_first_sights(runner)
         runner.zones_version = version
         runner.zone_configs = zones
         runner.model = self.switchboard.config_choice(cam.model)
@@ -231,6 +235,22 @@ class Worker:
         self.health.register(runner.record)
         self.board.register(cam.id, runner.health)
         return runner
+
+    def _watch_first_sights(self, runner: CameraRunner) -> None:
+        """An RTSP camera's dwell starts ask for provisional arrival clips from its ring (its engine calls
+        this from the analysis loop; the cut itself happens on the clip thread)."""
+        sights = self.first_sights
+        if sights is None or runner.ring is None:
+            return
+        cam_id = runner.cam.id
+
+        def on_sight(zone, moment: float, new: bool) -> None:  # type: ignore[no-untyped-def]
+            if not new:
+                sights.gone(cam_id, zone.id, moment)
+            elif runner.cutter is not None:
+                sights.sighted(cam_id, zone.id, moment, zone.config.dwell, runner.cutter)
+
+        runner.engine.on_sight = on_sight
 
     def _remove_runner(self, runner: CameraRunner) -> None:
         runner.stop()
@@ -578,6 +598,25 @@ class Worker:
         for cid, e in grabs:
             self._grab_main(cid, e)
             self._clip(cid, e.camera_id, "clip", e.last_seen)
+            self._clip_first(cid, e)
+
+    def _clip_first(self, candidate_id: int, e) -> None:  # type: ignore[no-untyped-def]
+        """The arrival clip: the provisional one of a ring camera, or cut from a file at first_seen."""
+        runner = next((r for r in self.runners if r.cam.id == e.camera_id), None)
+        if self.clips is None or runner is None or runner.cutter is None:
+            return
+        if runner.ring is None:
+            self._clip(candidate_id, e.camera_id, "clip_first", e.first_seen)
+            return
+        entry = self.first_sights.take(e.camera_id, e.zone_id, e.first_seen) if self.first_sights else None
+        if entry is None:
+            note_missing(self.db, candidate_id, "clip_first", CLIP_NONE,
+                         "no video of the first sight was kept (it was before the worker started or the camera "
+                         "connected, or more first sights came since than clips.first_sight_max_clips)")
+            return
+        cfg = self.settings.clips
+        self.clips.request(candidate_id, e.camera_id, "clip_first", e.first_seen, cfg.before_seconds,
+                           cfg.after_seconds, TakenClip(entry), True)
 
     def _cutter(self, camera_id: str):  # type: ignore[no-untyped-def]
         runner = next((r for r in self.runners if r.cam.id == camera_id), None)
@@ -701,6 +740,8 @@ class Worker:
                 event(log, "recheck_failed", logging.ERROR, error=mask_all(str(err)))
             if self.clips is not None:  # after the last re-check, which may ask for a clip
                 self.clips.close()
+            if self.first_sights is not None:
+                self.first_sights.clear()
         return self.stats
 
     def stop(self) -> None:

@@ -637,6 +637,13 @@ class ClipsConfig(_Strict):
                                       "ring (compressed packets, no pictures), in MB. The ring also holds at most "
                                       "before_seconds + after_seconds + 5 s (default 20 s; ~5 MB at 2 Mbit/s); a "
                                       "stream that needs more than the MB cap keeps fewer seconds (the newest).")
+    first_sight_max_clips: int = Field(default=8, ge=0, le=256, description="RTSP cameras: provisional clips of first "
+                                       "sights (an object starting its dwell in a zone) kept per camera until a "
+                                       "candidate takes one as `clip_first` or its object is gone; the oldest is "
+                                       "dropped beyond this. 0: no arrival clips from the ring.")
+    first_sight_margin_seconds: float = Field(default=60.0, ge=0, le=3600, description="A provisional first-sight clip "
+                                              "is deleted this long after its zone's dwell has passed without a "
+                                              "candidate taking it (or when its dwell timer is forgotten).")
 
     @property
     def ring_seconds(self) -> float:

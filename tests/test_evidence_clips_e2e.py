@@ -86,3 +86,25 @@ def test_queue_plays_the_clip_with_zone_and_box_drawn(served) -> None:  # type: 
         # the still pictures are still there: `e` goes back to a picture and the video stops
         page.keyboard.press("e")
         page.wait_for_function("() => document.getElementById('clip-frame').hidden && document.getElementById('ev-video').paused")
+
+
+def test_queue_plays_the_arrival_clip_beside_the_raise_clip(served) -> None:  # type: ignore[no-untyped-def]
+    """`clip_first` (到场视频) is a thumbnail of its own: clicked, the player loads that file, plays it
+    with the same overlay, and the frame-step keys work on it."""
+    with chromium() as browser:
+        page = browser.new_page(viewport={"width": 1440, "height": 900})
+        login(page, served.url, "rev1", PASSWORD, "/queue")
+        page.wait_for_selector("#thumbs figure[data-kind=clip_first]")
+        kinds = page.eval_on_selector_all("#thumbs figure", "fs => fs.map(f => f.dataset.kind)")
+        assert "clip" in kinds and kinds.index("clip") < kinds.index("clip_first"), kinds
+        assert page.inner_text("#thumbs figure[data-kind=clip_first] figcaption") == "到场视频"
+        page.click("#thumbs figure[data-kind=clip_first]")
+        page.wait_for_function("() => !document.getElementById('clip-frame').hidden")
+        first_id = page.get_attribute("#thumbs figure[data-kind=clip_first]", "data-ev")
+        assert page.evaluate("() => document.getElementById('ev-video').getAttribute('src')").endswith(f"/{first_id}")
+        assert "到场视频" in page.inner_text("#ev-main-label")
+        page.wait_for_function("() => document.getElementById('ev-video').readyState >= 2", timeout=30_000)
+        page.wait_for_function("() => document.getElementById('ev-overlay').width > 0")
+        assert overlay_pixels(page) > 200, "nothing drawn over the arrival video"
+        page.keyboard.press(".")
+        page.wait_for_function("() => document.getElementById('ev-video').paused && document.getElementById('ev-video').currentTime > 0.05")

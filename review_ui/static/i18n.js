@@ -95,6 +95,7 @@ const I18N = {
     clip: "现场视频", clip_recheck: "复查视频", clip_none: "抓拍相机（仅图片），无现场视频", clip_failed: "现场视频未能保存（详见日志）",
     err_bad_range: "视频请求的字节范围格式不对", err_range_not_satisfiable: "视频请求的位置超出文件末尾", evidence_clip: "现场视频",
     key_clip: "播放 / 暂停现场视频", key_frame_step: "视频后退 / 前进一帧", clip_keys: "按 v 播放/暂停，按 , 或 . 逐帧",
+    clip_first: "到场视频", clip_first_none: "未留存到场视频（目标出现时相机未连接或缓存已满）", clip_first_failed: "到场视频未能保存（详见日志）",
   },
   en: {
     app: "StreetWarden", nav_queue: "Queue", nav_history: "History", nav_cameras: "Cameras", nav_enforcement: "Notices & cases", nav_stats: "Statistics", nav_docs: "API docs",
@@ -187,6 +188,7 @@ const I18N = {
     clip: "Video", clip_recheck: "Recheck video", clip_none: "Snapshot camera (pictures only): no video", clip_failed: "The video could not be kept (see the log)",
     err_bad_range: "The video request's byte range is malformed", err_range_not_satisfiable: "The video request starts past the end of the file", evidence_clip: "Evidence video",
     key_clip: "Play / pause the video", key_frame_step: "Video: one frame back / forward", clip_keys: "v plays/pauses; , or . steps one frame",
+    clip_first: "Arrival video", clip_first_none: "No arrival video was kept (the camera was not connected, or too many arrivals)", clip_first_failed: "The arrival video could not be kept (see the log)",
   },
 };
 

@@ -37,7 +37,7 @@
   function current() { return buffer[idx] || null; }
 
   function evidenceList(c) {
-    const order = { frame: 0, clip: 0.5, crop: 1, first: 2, before: 3, after: 4, attribution: 5, recheck: 6, clip_recheck: 6.5 };
+    const order = { frame: 0, clip: 0.5, crop: 1, first: 2, clip_first: 2.5, before: 3, after: 4, attribution: 5, recheck: 6, clip_recheck: 6.5 };
     const latest = {};
     const many = [];
     for (const e of c.evidence) {
@@ -310,8 +310,9 @@
     }
     if (fixes[c.id]) rows.push(["correction", fixText(fixes[c.id])]);
     if (c.claim) rows.push(["claim_until", new Date(c.claim.expires_at * 1000).toLocaleTimeString(currentLang() === "en" ? "en-GB" : "zh-CN", { hour12: false })]);
-    const noClip = (c.attributes || {}).clip;  // {status: none (snapshot camera) | failed, reason}
-    if (noClip) rows.push(["clip", t(noClip.status === "failed" ? "clip_failed" : "clip_none")]);
+    const noClip = (c.attributes || {}).clip;  // {status: none (snapshot camera) | failed, reason; first_status, first_reason}
+    if (noClip && noClip.status) rows.push(["clip", t(noClip.status === "failed" ? "clip_failed" : "clip_none")]);
+    if (noClip && noClip.first_status && noClip.status !== "none") rows.push(["clip_first", t(noClip.first_status === "failed" ? "clip_first_failed" : "clip_first_none")]);
     const meta = $("meta");
     meta.replaceChildren(...rows.flatMap(([k, v]) => [SW.el("dt", { text: t(k) }), SW.el("dd", { text: v, "data-field": k })]));
     const evs = evidenceList(c);
