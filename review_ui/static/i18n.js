@@ -79,6 +79,16 @@ const I18N = {
     st_escalated: "告知后移送立案", st_cases: "移送立案", st_share: "未立案办结率", total: "合计", no_stats: "所选范围内没有抓拍。",
     range: "{from} 至 {to}（UTC{tz}）",
     share_hint: "已确认的违规中，经警告后整改或由主管撤销、没有立案就结束的比例。",
+    // camera masks (zone editor)
+    layer_switch: "编辑对象", layer_zones: "区域", layer_masks: "遮罩", masks: "个遮罩", new_mask: "新建遮罩", delete_mask: "删除遮罩",
+    save_zones_masks: "保存区域和遮罩",
+    mask_draw_hint: "点击画面添加遮罩顶点，回车或双击完成，Esc 取消。遮罩内的画面不做分析。",
+    mask_edit_hint: "遮罩（灰色斜线）内不做分析：拖动顶点调整形状，拖动遮罩移动位置，Delete 删除。",
+    mask_too_few: "遮罩至少需要 3 个顶点（现在 {n} 个）：继续点击添加，或按 Esc 取消。", confirm_delete_mask: "删除遮罩 {n}？（保存后生效）",
+    suggest_masks: "建议遮罩", suggesting: "正在读取约 {s} 秒画面，查找变化的叠加文字（日期时间）…",
+    suggested: "找到 {n} 处变化的叠加文字（读取 {s} 秒）：逐个接受或忽略，然后保存。", suggested_none: "读取 {s} 秒画面，没有发现变化的叠加文字。",
+    suggest_failed: "建议遮罩失败：{detail}", proposals_title: "建议的遮罩", proposal_n: "建议 {n}", accept: "接受", dismiss: "忽略",
+    err_camera_unreadable: "无法读取该摄像头的画面", err_suggest_running: "该摄像头正在生成遮罩建议，请稍候",
   },
   en: {
     app: "StreetWarden", nav_queue: "Queue", nav_history: "History", nav_cameras: "Cameras", nav_enforcement: "Notices & cases", nav_stats: "Statistics", nav_docs: "API docs",
@@ -158,6 +168,16 @@ const I18N = {
     st_escalated: "Escalated after warning", st_cases: "Cases", st_share: "Closed without a case", total: "Total",
     no_stats: "Nothing was captured in this range.", range: "{from} to {to} (UTC{tz})",
     share_hint: "Of the confirmed violations, the share that ended without a case: complied after a warning, or closed by a supervisor.",
+    // camera masks (zone editor)
+    layer_switch: "Edit", layer_zones: "Zones", layer_masks: "Masks", masks: "masks", new_mask: "New mask", delete_mask: "Delete mask",
+    save_zones_masks: "Save zones and masks",
+    mask_draw_hint: "Click the picture to add the mask's corners; Enter or double-click finishes, Esc cancels. Nothing inside a mask is analysed.",
+    mask_edit_hint: "Nothing inside a mask (grey, hatched) is analysed: drag corners to reshape, drag the mask to move it, Delete removes it.",
+    mask_too_few: "A mask needs at least 3 corners ({n} so far): click to add more, or Esc to cancel.", confirm_delete_mask: "Delete mask {n}? (takes effect when saved)",
+    suggest_masks: "Suggest masks", suggesting: "Reading about {s} s of the stream for changing overlay text (date/time)…",
+    suggested: "Found {n} line(s) of changing overlay text (read {s} s): accept or dismiss each, then save.", suggested_none: "Read {s} s of the stream: no changing overlay text found.",
+    suggest_failed: "Suggesting masks failed: {detail}", proposals_title: "Suggested masks", proposal_n: "Suggestion {n}", accept: "Accept", dismiss: "Dismiss",
+    err_camera_unreadable: "The camera's stream cannot be read", err_suggest_running: "Masks of this camera are being suggested already; please wait",
   },
 };
 
