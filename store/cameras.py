@@ -71,9 +71,11 @@ def sync_cameras(s: Session, settings: Settings) -> None:
             row.zones_version = (row.zones_version or 0) + 1
         digest = masks_hash(cam)
         if row.masks_hash != digest:  # as with zones: the file's masks when they changed there, else the UI's
-            row.masks = [[list(p) for p in m] for m in cam.masks]
+            masks = [[list(p) for p in m] for m in cam.masks]
+            if (row.masks or []) != masks:
+                row.masks = masks
+                row.zones_version = (row.zones_version or 0) + 1
             row.masks_hash = digest
-            row.zones_version = (row.zones_version or 0) + 1
     s.flush()
 
 

@@ -259,3 +259,33 @@ def test_suggestions_propose_the_clock_and_store_nothing(env):
     # a clip without an overlay: nothing proposed (the lawn's footage, read by the API while the worker runs it)
     plain = sup.get("/api/v1/cameras/lawn/masks/suggestions", params={"seconds": 40}, timeout=300)
     assert plain.status_code == 200 and plain.json()["masks"] == [], plain.text
+
+
+def test_the_config_file_reimports_masks_only_when_they_change_there(tmp_path, vtest_path):
+    """As with zones: masks drawn in the UI survive a restart with the same file; a file whose masks
+    changed brings its own (and moves the version, so workers reload)."""
+    from streetwarden.store.camera_settings import load_camera_configs, sync_camera_settings
+    from streetwarden.store.cameras import load_masks, sync_cameras
+    from streetwarden.store.schema import Camera
+
+    def settings(masks):  # type: ignore[no-untyped-def]
+        return parse_settings({"database": f"sqlite:///{tmp_path / 'sw.db'}", "storage": str(tmp_path / "s"),
+                               "cameras": [{"id": "gate", "source": str(vtest_path), "masks": masks}]}, base_dir=tmp_path)
+
+    file_a, drawn, file_b = [square(0.0, 0.0)], [square(0.5, 0.5)], [square(0.2, 0.0), square(0.7, 0.9)]
+    db = Database(settings(file_a).database_url)
+    db.upgrade()
+    with db.session() as s:
+        sync_cameras(s, settings(file_a))
+        assert load_masks(s, "gate") == [[tuple(p) for p in m] for m in file_a]
+        cam = s.get(Camera, "gate")
+        cam.masks, cam.zones_version = drawn, cam.zones_version + 1  # what the editor's save does
+        v = cam.zones_version
+    with db.session() as s:
+        sync_cameras(s, settings(file_a))  # a restart with the same file
+        sync_camera_settings(s, settings(file_a))
+        assert load_masks(s, "gate") == [[tuple(p) for p in m] for m in drawn] and s.get(Camera, "gate").zones_version == v
+        assert load_camera_configs(s, settings(file_a))["gate"].masks == [[tuple(p) for p in m] for m in drawn]
+    with db.session() as s:
+        sync_cameras(s, settings(file_b))  # the file's masks changed
+        assert load_masks(s, "gate") == [[tuple(p) for p in m] for m in file_b] and s.get(Camera, "gate").zones_version == v + 1

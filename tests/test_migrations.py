@@ -226,3 +226,35 @@ def test_a_database_at_the_baseline_gets_the_login_counters_and_the_replace_guar
         assert conn.execute(text("SELECT action FROM audit_log")).scalars().all() == ["auth.login"]
     engine.dispose()
     assert_audit_log_append_only(database_url)
+
+
+def test_masks_move_from_the_camera_settings_onto_the_camera_row(database_url):
+    """0004: masks kept in a camera's settings JSON before are on its `cameras` row afterwards, with no
+    import hash (the next config import sets it); cameras without masks get an empty list; the
+    cameras' zones and settings rows stay (SQLite with foreign keys on, as the app connects)."""
+    from alembic import command
+
+    mask = [[0.0, 0.0], [0.5, 0.0], [0.5, 0.1], [0.0, 0.1]]
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(store_migrate._config(conn), "0003")
+        for cam in ("gate", "plain"):
+            conn.execute(text("INSERT INTO cameras (id, source_masked, analysis_fps, enabled, zones_version, updated_at) "
+                              "VALUES (:id, '', 1, true, 2, 1.0)"), {"id": cam})
+        conn.execute(text("INSERT INTO camera_settings (camera_id, settings, origin, digest, version, updated_at) "
+                          "VALUES ('gate', :s, 'config', '', 1, 1.0), ('plain', '{}', 'config', '', 1, 1.0)"),
+                     {"s": json.dumps({"source": "x.avi", "masks": [mask]})})
+        conn.execute(text("INSERT INTO zones (camera_id, zone_id, kind, polygon, settings, updated_at) "
+                          "VALUES ('gate', 'walk', 'sidewalk', '[[0,0],[1,0],[1,1]]', '{}', 1.0)"))
+    engine.dispose()
+    Database(database_url).upgrade()
+    assert revision(database_url) == [REVISIONS[-1]] and drift(database_url) == []
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, masks, masks_hash, zones_version FROM cameras ORDER BY id")).all()
+        kept = conn.execute(text("SELECT camera_id, zone_id FROM zones")).all()
+        settings = conn.execute(text("SELECT camera_id FROM camera_settings ORDER BY camera_id")).scalars().all()
+    engine.dispose()
+    assert kept == [("gate", "walk")] and settings == ["gate", "plain"], "the camera's zones and settings are kept"
+    got = {r[0]: (json.loads(r[1]) if isinstance(r[1], str) else r[1], r[2], r[3]) for r in rows}
+    assert got == {"gate": ([mask], None, 2), "plain": ([], None, 2)}

@@ -30,11 +30,12 @@ def _columns() -> set[str]:
 
 def upgrade() -> None:
     have = _columns()  # a database adopted from create_all may have them already
-    with op.batch_alter_table('cameras') as batch:
-        if 'masks' not in have:
-            batch.add_column(sa.Column('masks', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
-        if 'masks_hash' not in have:
-            batch.add_column(sa.Column('masks_hash', sa.String(length=64), nullable=True))
+    # plain ADD COLUMN on both databases, never a batch copy: on SQLite that drops and re-creates
+    # `cameras`, and with foreign keys on, the drop cascades to the camera's zones and settings
+    if 'masks' not in have:
+        op.add_column('cameras', sa.Column('masks', sa.JSON(), nullable=False, server_default=sa.text("'[]'")))
+    if 'masks_hash' not in have:
+        op.add_column('cameras', sa.Column('masks_hash', sa.String(length=64), nullable=True))
     if 'masks' not in have:
         _move_masks_from_settings()
 
@@ -52,6 +53,5 @@ def _move_masks_from_settings() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table('cameras') as batch:
-        batch.drop_column('masks_hash')
-        batch.drop_column('masks')
+    op.drop_column('cameras', 'masks_hash')  # ALTER TABLE DROP COLUMN (SQLite 3.35+), no table copy
+    op.drop_column('cameras', 'masks')
