@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, WithJsonSchema, field_validator, model_validator
 
 from streetwarden.vocabulary import (DEFAULT_DWELL, DEFAULT_GRACE, DEFAULT_VIOLATION_CODES, VIOLATION_BY_ZONE_KIND,
                                      VIOLATIONS, ViolationCode, ZoneKind)
@@ -52,6 +52,13 @@ MAX_ZONES_PER_CAMERA = 100
 MAX_DWELL_SECONDS = 86400.0
 MAX_GRACE_SECONDS = 30 * 86400.0
 _COORD = {"type": "number", "minimum": 0, "maximum": 1}
+
+
+# a camera's masks, with the bounds check_masks enforces spelled out for the JSON schema (OpenAPI)
+MaskPolygons = Annotated[list[list[Point]], WithJsonSchema({
+    "type": "array", "maxItems": MAX_ZONES_PER_CAMERA,
+    "items": {"type": "array", "minItems": 3, "maxItems": MAX_POLYGON_POINTS,
+              "items": {"type": "array", "items": _COORD, "minItems": 2, "maxItems": 2}}})]
 
 
 def check_masks(value: list[list[Point]]) -> list[list[Point]]:
@@ -234,7 +241,7 @@ class CameraConfig(_Strict):
     longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 longitude of the watched place.")
     zones: list[ZoneConfig] = Field(default_factory=list, max_length=MAX_ZONES_PER_CAMERA,
                                     description=f"Watched zones of this camera (at most {MAX_ZONES_PER_CAMERA}).")
-    masks: list[list[Point]] = Field(
+    masks: MaskPolygons = Field(
         default_factory=list, max_length=MAX_ZONES_PER_CAMERA,
         description="Polygons (corners as [x, y] fractions of frame width and height, like zones) where nothing is "
         "analysed: burned-in date/time text, a tree in the wind, a screen. Nothing anchored inside one raises a "

@@ -7,7 +7,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from streetwarden.api.values import MAX_ID
-from streetwarden.config import MAX_POLYGON_POINTS, MAX_ZONES_PER_CAMERA, Point, ZoneConfig, check_masks
+from streetwarden.config import MAX_POLYGON_POINTS, MAX_ZONES_PER_CAMERA, MaskPolygons, ZoneConfig, check_masks
 
 
 class ZoneOut(ZoneConfig):
@@ -41,7 +41,7 @@ class CameraOut(BaseModel):
     source: str = Field(description="Where frames come from, passwords replaced by ***.")
     zones_version: int = Field(description="Bumped on every zone or mask change; pass as expected_version when saving.")
     zones: list[ZoneOut] = Field(description="Watched zones.")
-    masks: list[list[Point]] = Field(default_factory=list, description="Masks: polygons (frame fractions) where nothing is analysed.")
+    masks: MaskPolygons = Field(default_factory=list, description="Masks: polygons (frame fractions) where nothing is analysed.")
     snapshot_url: str = Field(description="Latest analysed frame (JPEG, authenticated).")
     health: CameraHealth | None = Field(description="Stream health, when this server runs the camera.")
     owner: str | None = Field(default=None, description="Worker node holding the camera's lease now (None: not running anywhere).")
@@ -56,7 +56,7 @@ class ZonesIn(BaseModel):
     expected_version: int | None = Field(default=None, ge=0, le=MAX_ID, description="The zones_version the editor started "
                                          "from; when given and the stored version moved on, the save is refused (409) "
                                          "instead of overwriting someone else's change.")
-    masks: list[list[Point]] | None = Field(default=None, max_length=MAX_ZONES_PER_CAMERA, description="When given, "
+    masks: MaskPolygons | None = Field(default=None, max_length=MAX_ZONES_PER_CAMERA, description="When given, "
                                             "the camera's masks are replaced too, in the same change (null: kept).")
 
     _v_masks = field_validator("masks")(lambda cls, v: v if v is None else check_masks(v))
@@ -71,7 +71,7 @@ class MasksIn(BaseModel):
     """The complete set of masks of a camera (nothing inside one is analysed)."""
 
     model_config = ConfigDict(extra="forbid")
-    masks: list[list[Point]] = Field(max_length=MAX_ZONES_PER_CAMERA, description=MASKS_DESCRIPTION)
+    masks: MaskPolygons = Field(max_length=MAX_ZONES_PER_CAMERA, description=MASKS_DESCRIPTION)
     expected_version: int | None = Field(default=None, ge=0, le=MAX_ID, description="The zones_version the editor "
                                          "started from (masks and zones share it); a moved version is refused (409).")
 
@@ -83,14 +83,14 @@ class MasksOut(BaseModel):
 
     camera: str = Field(description="Camera id.")
     zones_version: int = Field(description="Version of the camera's zones and masks.")
-    masks: list[list[Point]] = Field(description="Mask polygons (frame fractions).")
+    masks: MaskPolygons = Field(description="Mask polygons (frame fractions).")
 
 
 class MaskSuggestionsOut(BaseModel):
     """Proposed masks (never stored by this call): changing overlay text found in the stream."""
 
     camera: str = Field(description="Camera id.")
-    masks: list[list[Point]] = Field(description="Proposed mask polygons (frame fractions), one per overlay text line.")
+    masks: MaskPolygons = Field(description="Proposed mask polygons (frame fractions), one per overlay text line.")
     seconds: float = Field(description="Seconds of the stream that were read.")
     frames: int = Field(description="Frames analysed.")
     source: str = Field(description="Where the frames came from: `stream` (the camera's source, read for this request).")
