@@ -25,6 +25,7 @@ from streetwarden.api.integration.views import router as integration_router
 from streetwarden.api.live.views import router as live_router
 from streetwarden.api.users.views import router as users_router
 from streetwarden.api.workers.views import router as workers_router
+from streetwarden.api.model_registry.views import router as models_router
 from streetwarden.store.db import Database
 from streetwarden.config import Settings
 
@@ -74,7 +75,7 @@ def create_app(settings: Settings, db: Database, worker: Any | None = None, secr
     app.include_router(build_health_router(lambda: app.state.ctx.worker, auth=require(*REVIEWERS),
                                            metrics_auth=require(*ADMINS, *[r for r in READERS if r.value == "integration"])))
     for router in (auth_router, users_router, candidates_router, decisions_router, cameras_router, audit_router,
-                   integration_router, enforcement_router, live_router, workers_router, pages.router):
+                   integration_router, enforcement_router, live_router, workers_router, models_router, pages.router):
         app.include_router(router)
     pages.mount_static(app)
 

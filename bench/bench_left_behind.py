@@ -1,6 +1,6 @@
 """Cost of the left-behind object engine per 720p frame on one core, beside the YOLOX model time.
 
-    python3 bench/bench_left_behind.py [--fps 2] [--repeat 3]
+    python3 bench/bench_left_behind.py [--fps 2] [--repeat 3] [--before CHECKOUT]
     python3 bench/bench_left_behind.py --false-alarms
 
 
@@ -16,6 +16,10 @@ because the machine is shared: CPU time is what the engine costs, wall time also
 Each figure is the median over frames of the best of --repeat passes (the pass with the lowest
 median), the usual way to read a benchmark on a noisy machine. ``motion`` is the part of the engine
 that measures the camera's offset (CameraMotion: ECC against the model, every frame).
+
+--before CHECKOUT (e.g. ``git archive <commit> | tar -x -C /tmp/before``) measures that checkout's
+engine in the same run: each of its passes is this file of that checkout run with --repeat 1 in a
+subprocess, taken in turn with this checkout's passes, so both see the same load; compare the ratios.
 
 --false-alarms counts the candidates raised (no_dumping zone over the whole frame, dwell 10 s) on
 footage where nothing is left behind: the real car-park clip (drift, jump, cars), the real indoor
@@ -35,6 +39,7 @@ import argparse  # noqa: E402
 import json  # noqa: E402
 import platform  # noqa: E402
 import statistics  # noqa: E402
+import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -101,6 +106,7 @@ def main() -> None:
     ap.add_argument("--fps", type=float, default=2.0, help="analysis rate (frames per second of video)")
     ap.add_argument("--repeat", type=int, default=3, help="passes per clip; the best one is reported")
     ap.add_argument("--false-alarms", action="store_true", help="count candidates on footage with nothing left behind")
+    ap.add_argument("--before", metavar="CHECKOUT", help="also measure the engine of this checkout, in turn with this one's passes")
     args = ap.parse_args()
     cv2.setNumThreads(1)
     det = OnnxDetector(SHARED / "models" / "yolox_nano_coco_416.onnx", threads=1)
@@ -120,9 +126,16 @@ def main() -> None:
         pasted.append((ts, image))
     det.detect(plain[0][1])  # warm-up
     results = {}
-    for name, frames in (("untouched", plain), ("object put down", pasted)):
-        passes = [one_pass(frames, det) for _ in range(args.repeat)]
-        best = min(passes, key=lambda t: statistics.median(t["engine_cpu"]))
+    before: list[dict] = []
+    clips = (("untouched", plain), ("object put down", pasted))
+    passes: dict[str, list] = {name: [] for name, _ in clips}
+    for _ in range(args.repeat):  # this checkout's passes and the other one's in turn: the same load
+        for name, frames in clips:
+            passes[name].append(one_pass(frames, det))
+        if args.before:
+            before.append(run_checkout(args.before, args.fps))
+    for name, frames in clips:
+        best = min(passes[name], key=lambda t: statistics.median(t["engine_cpu"]))
         row = {k: round(statistics.median(v), 2) for k, v in best.items() if k != "opened"}
         row["engine_cpu_p90"] = round(float(np.percentile(best["engine_cpu"], 90)), 2)
         row["engine_cpu_mean"] = round(statistics.fmean(best["engine_cpu"]), 2)
@@ -137,7 +150,24 @@ def main() -> None:
         print(f"{name:<16} {r['engine_cpu']:>13.2f} {r['engine_cpu_p90']:>6.2f} {r['engine_cpu_mean']:>6.2f} "
               f"{r['engine_wall']:>6.2f} {r['motion']:>6.2f} {r['model_cpu']:>12.2f} {r['model_wall']:>6.2f} "
               f"{r['ratio_engine_to_model_cpu']:>6.3f} {r['candidates_opened']:>6}")
+    for name, _ in clips if before else ():
+        r = min((b[name] for b in before), key=lambda row: row["engine_cpu"])
+        print(f"{'before: ' + name:<24} {r['engine_cpu']:>5.2f} {r['engine_cpu_p90']:>6.2f} {r['engine_cpu_mean']:>6.2f} "
+              f"{r['engine_wall']:>6.2f} {r.get('motion', 0.0):>6.2f} {r['model_cpu']:>12.2f} {r['model_wall']:>6.2f} "
+              f"{r['engine_cpu'] / r['model_cpu']:>6.3f} {r['candidates_opened']:>6}")
+        results["before: " + name] = r
     print(json.dumps(results))
+
+
+def run_checkout(checkout: str, fps: float) -> dict:
+    """One pass of this bench in another checkout (its own engine code), as its JSON line."""
+    script = Path(checkout) / "bench" / "bench_left_behind.py"
+    env = {**os.environ, "STREETWARDEN_SHARED": str(SHARED), "PYTHONPATH": str(Path(checkout))}
+    proc = subprocess.run([sys.executable, str(script), "--repeat", "1", "--fps", str(fps)], cwd=checkout, env=env,
+                          capture_output=True, text=True, check=False)
+    if proc.returncode != 0:
+        raise SystemExit(f"the bench in {checkout} failed:\n{proc.stderr[-2000:]}")
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def _moved(image: np.ndarray, dx: float, dy: float) -> np.ndarray:

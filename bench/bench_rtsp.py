@@ -87,8 +87,9 @@ def make_substream(workdir: Path, loops: int) -> Path:
 
 
 def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: float, workdir: Path,
-             threads: int = 0, sub: Path | None = None, fast_decode: bool = False) -> dict:
-    """One measurement; with `sub`, cameras analyse the sub-stream and take evidence from the 720p one."""
+             threads: int = 0, sub: Path | None = None, fast_decode: bool = False, extra: dict | None = None) -> dict:
+    """One measurement; with `sub`, cameras analyse the sub-stream and take evidence from the 720p one;
+    `extra`: more top-level settings (e.g. {"gating": {"enabled": True}})."""
     servers = []
     for start in range(0, n, MOUNTS_PER_SERVER):
         mounts = {f"/cam{i}": clip for i in range(start, min(n, start + MOUNTS_PER_SERVER))}
@@ -98,15 +99,16 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
     cams = []
     for i in range(n):
         srv = servers[i // MOUNTS_PER_SERVER]
-        extra = {"source": srv.url(f"/sub{i}"), "evidence_source": srv.url(f"/cam{i}")} if sub is not None else {}
-        cams.append({"id": f"cam{i}", "source": srv.url(f"/cam{i}"), **extra, "analysis_fps": fps,
+        streams = {"source": srv.url(f"/sub{i}"), "evidence_source": srv.url(f"/cam{i}")} if sub is not None else {}
+        cams.append({"id": f"cam{i}", "source": srv.url(f"/cam{i}"), **streams, "analysis_fps": fps,
                      "keyframe_only": mode == "keyframe", "timeout_seconds": 10, "fast_decode": fast_decode,
                      "zones": [{"id": "walk", "kind": "sidewalk", "dwell_seconds": 30,
                                 "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]})
     db_path = workdir / f"bench-{n}-{mode}.db"
     db_path.unlink(missing_ok=True)
     settings = parse_settings({"database": f"sqlite:///{db_path}", "storage": str(workdir / "data"),
-                               "models": {"default": {"path": "yolox_nano_coco_416.onnx", "threads": threads}}, "cameras": cams},
+                               "models": {"default": {"path": "yolox_nano_coco_416.onnx", "threads": threads}}, "cameras": cams,
+                               **(extra or {})},
                               base_dir=workdir)
     db = Database(settings.database_url)
     db.upgrade()
@@ -160,6 +162,9 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
         "server_cpu_cores": round((srv1 - srv0) / dt, 3),
         "server_cpu_ms_per_stream_s": round((srv1 - srv0) / dt / n * 1000, 1),
         "loadavg_1m_at_start": round(load0, 2),
+        "loadavg_1m_at_end": round(os.getloadavg()[0], 2),
+        "model_runs": sum(r.record.model_runs for r in worker.runners),
+        "model_skips": sum(r.record.model_skips for r in worker.runners),
     }
     result["holds"] = bool(
         online == n and lags.size > 0 and result["lag_p95"] < 2.0 and result["lag_max"] < 4.0

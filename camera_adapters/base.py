@@ -57,6 +57,10 @@ class FrameSource(abc.ABC):
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release the device or connection."""
 
+    def clip_cutter(self):  # type: ignore[no-untyped-def]
+        """What cuts evidence clips of this source (a ``clips.ClipCutter``), or None: no video to cut."""
+        return None
+
     def describe(self) -> str:
         """The source for logs, with any password masked."""
         return self.__class__.__name__

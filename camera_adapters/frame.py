@@ -22,6 +22,8 @@ class Frame:
     index: int = 0
     live: bool = False
     prepared: Any = None  # model input made in the reader thread (letterboxed tensor + info)
+    motion: Any = None  # grey thumbnail for the worker's change test (pipeline/motion_gate.py), when gating
+    run_model: bool = True  # False: nothing moved, the camera's last detections carry forward
 
     @property
     def height(self) -> int:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from collections import deque
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -47,6 +48,7 @@ class LoopingFileSource(FrameSource):
         self.native_fps = fps if fps and fps > 0 else 25.0
         self._index = 0  # next frame the capture would decode
         self._closed = threading.Event()
+        self.epochs: deque[float] = deque(maxlen=8)  # when each play of the clip started (Unix time)
 
     def _rewind(self) -> None:
         self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
@@ -78,6 +80,7 @@ class LoopingFileSource(FrameSource):
 
     def _play(self, step: float) -> Iterator[Frame]:
         epoch = time.time()  # the clip's start on the wall clock; moved on at each loop
+        self.epochs.append(epoch)
         index = 0
         while not self._closed.is_set():
             now = time.time()
@@ -85,6 +88,7 @@ class LoopingFileSource(FrameSource):
             if image is None:  # past the end: the clip starts again now
                 self._rewind()
                 epoch = now
+                self.epochs.append(epoch)
                 image = self._frame_at(0)
                 if image is None:
                     raise SourceError(f"loop source: no decodable frame in {self.path}")
@@ -97,9 +101,28 @@ class LoopingFileSource(FrameSource):
                 self.health.frames_dropped += 1
             self._closed.wait(max(0.0, step - (time.time() - now)))
 
+    def clip_cutter(self):  # type: ignore[no-untyped-def]
+        return LoopCutter(self)
+
     def close(self) -> None:
         """Ends frames() at its next frame; never blocks (called from other threads)."""
         self._closed.set()
 
     def describe(self) -> str:
         return f"{SCHEME}://{self.path}"
+
+
+class LoopCutter:
+    """Clips of a looping file: the Unix times are mapped to the play of the file that showed them."""
+
+    def __init__(self, source: LoopingFileSource) -> None:
+        self.source = source
+
+    def cut(self, start: float, end: float, out: Path):  # type: ignore[no-untyped-def]
+        from streetwarden.camera_adapters.clips import FileCutter
+
+        centre = (start + end) / 2
+        epochs = [e for e in list(self.source.epochs) if e <= centre]
+        if not epochs:
+            raise SourceError("loop source: that time is before the clip started playing")
+        return FileCutter(self.source.path, offset=max(epochs)).cut(start, end, out)

@@ -9,6 +9,7 @@ references) but only the due ones are converted to BGR.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 
@@ -19,8 +20,11 @@ import numpy as np
 from streetwarden.camera_adapters.base import SourceError
 from streetwarden.camera_adapters.frame import Frame
 from streetwarden.camera_adapters.live import LiveOptions, LiveSource, RateGate, StreamClock
+from streetwarden.camera_adapters.packet_ring import PacketRing, RingPacket, StreamTemplate
+from streetwarden.logs import event
 
 MAX_CONSECUTIVE_DECODE_ERRORS = 100
+log = logging.getLogger("streetwarden.camera")
 
 
 def container_options(options: LiveOptions) -> dict[str, str]:
@@ -52,6 +56,15 @@ def configure_decoder(ctx: av.codec.context.CodecContext, keyframe_only: bool, f
         ctx.options = {"skip_loop_filter": "all", "flags2": "+fast"}  # applied when the decoder opens
 
 
+def stream_template(stream: av.video.stream.VideoStream, camera_id: str) -> StreamTemplate | None:
+    """The stream's template for clips; None (no clips, frames still flow) when PyAV cannot copy it."""
+    try:
+        return StreamTemplate(stream)
+    except Exception as err:  # a clip is extra evidence: never a reason to lose the camera
+        event(log, "clip_template_failed", logging.WARNING, camera=camera_id, error=f"{type(err).__name__}: {err}")
+        return None
+
+
 class RtspSource(LiveSource):
     """An RTSP camera; reconnects forever with back-off (see :class:`LiveSource`)."""
 
@@ -64,6 +77,12 @@ class RtspSource(LiveSource):
         self.codec: str | None = None
         self.frame_size: tuple[int, int] | None = None
         self.stream_lag = 0.0  # seconds between capture (stream clock) and decode of the last frame
+        self.ring: PacketRing | None = None  # set by the pipeline when clips are kept: every packet goes in
+
+    def clip_cutter(self):  # type: ignore[no-untyped-def]
+        from streetwarden.camera_adapters.clips import RingCutter
+
+        return RingCutter(self.ring) if self.ring is not None else None
 
     def _session(self) -> Iterator[Frame]:
         container = open_container(self.url, self.options)
@@ -77,6 +96,9 @@ class RtspSource(LiveSource):
             self.codec = ctx.name
             tb = float(stream.time_base) if stream.time_base else 1 / 90000
             clock, gate = StreamClock(), RateGate(self.analysis_fps)
+            ring = self.ring
+            if ring is not None:
+                ring.reset(stream_template(stream, self.camera_id))
             errors = 0
             for packet in container.demux(stream):
                 if self._closed.is_set():
@@ -87,6 +109,9 @@ class RtspSource(LiveSource):
                 self.health.frames_in += 1
                 self.health.last_frame_at = now
                 ts = clock.capture_time(packet.pts * tb if packet.pts is not None else None, now)
+                if ring is not None:  # before any skipping: a clip needs every packet
+                    ring.add(RingPacket(ts, bytes(packet), packet.pts, packet.dts, int(packet.duration or 0),
+                                        bool(packet.is_keyframe)))
                 if keyframe_only:
                     if not packet.is_keyframe or not gate.due(ts):
                         continue  # never decoded: the saving of keyframe-only mode

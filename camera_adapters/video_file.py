@@ -82,5 +82,10 @@ class VideoFileSource(FrameSource):
             self._closed = True
             self._cap.release()
 
+    def clip_cutter(self):  # type: ignore[no-untyped-def]
+        from streetwarden.camera_adapters.clips import FileCutter
+
+        return FileCutter(self.path)  # frame times are seconds into the file
+
     def describe(self) -> str:
         return str(self.path)

@@ -1,4 +1,4 @@
-"""`streetwarden dataset export|import` (reviewed candidates to a YOLO dataset, checking one) and `train`."""
+"""`streetwarden dataset export|import` (reviewed candidates to a YOLO dataset, checking one), `train` and `evaluate`."""
 
 from __future__ import annotations
 
@@ -53,7 +53,8 @@ def _export(args: argparse.Namespace) -> int:
     for note in result.notes:
         print(f"note: {note}")
     c = result.counts
-    print(f"exported {c['images']} images to {result.out} (train {c['train']}, val {c['val']}): {c['boxes']} boxes, "
+    print(f"exported {c['images']} images to {result.out} (train {c['train']}, val {c['val']}): {c['boxes']} boxes "
+          f"({c['corrected']} corrected by reviewers), "
           f"{c['negatives']} hard negatives; dropped {c['near_duplicates']} near-duplicate frames, "
           f"left out {c['excluded']} candidates (see manifest.json); manifest sha256 {result.manifest_sha256}")
     return 0
@@ -143,3 +144,74 @@ def _dataset(args: argparse.Namespace) -> int:
 
 register("dataset", "Training data: `dataset export` (reviewed candidates → YOLO dataset) and `dataset import` (check one).",
          _dataset, _dataset_args)
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from streetwarden.cli import _settings_or_defaults
+    from streetwarden.datasets.eval_report import plot_pr_curves, record_in_card, table, write_json
+    from streetwarden.datasets.eval_truth import EvalError, load_split
+    from streetwarden.datasets.evaluate import evaluate_model
+    from streetwarden.datasets.yolo_check import dataset_sha256
+    from streetwarden.models.store import require_model
+
+    for extra in ("pycocotools", "matplotlib"):
+        try:
+            __import__(extra)
+        except ModuleNotFoundError:
+            raise UserError(f"evaluate needs {extra} from the [eval] extra, which is not installed: "
+                            "pip install 'streetwarden[eval]'") from None
+    if not 0.0 < args.conf < 1.0:
+        raise UserError(f"--conf must be between 0 and 1 (got {args.conf})")
+    settings = _settings_or_defaults(args.config)
+    model = require_model(args.model, settings)
+    baseline = require_model(args.baseline, settings) if args.baseline else None
+    data = Path(args.data)
+    if not data.exists():
+        raise UserError(f"--data {data}: no such folder (give the YOLO dataset folder with data.yaml)")
+    try:
+        truth = load_split(data, args.split)
+        results = [evaluate_model(m, truth, args.conf) for m in ([model, baseline] if baseline else [model])]
+    except EvalError as err:
+        raise UserError(str(err)) from None
+    run = Path(args.out) if args.out else Path("runs") / f"eval-{model.stem}-{data.resolve().name}-{args.split}"
+    run.mkdir(parents=True, exist_ok=True)
+    dataset = {"path": str(data.resolve()), "split": args.split, "images": len(truth.files),
+               "boxes": int(sum(len(b.class_id) for b in truth.boxes)), "names": truth.names,
+               "sha256": dataset_sha256(truth.yaml_path, truth.files)}
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+    out = {"evaluated_at": when, "dataset": dataset, "runtime": "streetwarden OnnxDetector (onnxruntime CPU)",
+           "model": results[0].as_json(), "baseline": results[1].as_json() if baseline else None}
+    write_json(run / "metrics.json", out)
+    plot_pr_curves(results, run / "pr_curves.png")
+    m = results[0].metrics
+    card = record_in_card(model, {"evaluated_at": when, "dataset": dataset["path"], "split": args.split,
+                                  "dataset_sha256": dataset["sha256"], "images": dataset["images"],
+                                  "mAP50": round(m.map50, 4), "mAP50_95": round(m.map50_95, 4), "conf": m.conf,
+                                  "per_class": {c.name: {"AP50": c.ap50, "precision": c.precision, "recall": c.recall}
+                                                for c in m.per_class},
+                                  "baseline": {"model": baseline.name, "mAP50": round(results[1].metrics.map50, 4)}
+                                  if baseline else None, "metrics_json": str((run / "metrics.json").resolve())})
+    if args.json:
+        print(json.dumps(out, ensure_ascii=False))
+        return 0
+    print("\n".join(table(*results)))
+    print(f"metrics: {run / 'metrics.json'}, PR curves: {run / 'pr_curves.png'}" + (f", card: {card}" if card else ""))
+    return 0
+
+
+def _evaluate_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("model", help="ONNX model (a path, or a bare name looked up like `detect --model`)")
+    p.add_argument("--data", required=True, help="YOLO dataset folder (with data.yaml)")
+    p.add_argument("--baseline", help="the model it would replace, scored on the same data, side by side")
+    p.add_argument("--split", default="val", help="which split of data.yaml to score (default val)")
+    p.add_argument("--conf", type=float, default=0.25,
+                   help="confidence for precision/recall and the confusion matrix (default 0.25, the runtime's)")
+    p.add_argument("--out", help="run folder for metrics.json and pr_curves.png (default runs/eval-<model>-<data>-<split>)")
+    p.add_argument("--config", help="YAML configuration file (for its model store); without it: ./data/models")
+    p.add_argument("--json", action="store_true", help="print metrics.json's content instead of the table")
+
+
+register("evaluate", "Score an ONNX model (and the one it would replace) on a YOLO dataset through the runtime's detector.",
+         _evaluate, _evaluate_args)

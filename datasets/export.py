@@ -135,6 +135,13 @@ def _label_lines(img: _Image, classes: dict[str, int]) -> list[str]:
     return lines
 
 
+def _correction_entry(src: Source) -> dict:
+    """Where a corrected label came from: the reviewer, when, and what the detector had said."""
+    label, box = src.detected or (src.label, src.box)
+    return {"by": src.reviewer, "at": src.decided_at, "detector_label": label,
+            "detector_box": [round(v, 2) for v in box]}
+
+
 def _prepare_out(out: Path) -> None:
     if out.exists() and any(out.iterdir()):
         if not (out / "manifest.json").is_file():
@@ -187,7 +194,8 @@ def write_dataset(sources: list[Source], out: Path, options: ExportOptions, filt
             "candidates": [{"id": m.candidate_id, "violation": m.violation, "decision": m.decision,
                             "reason": m.reason, "decided_at": m.decided_at, "role": m.role, "label": m.label,
                             "class": classes.get(m.label) if m.role == "positive" else None,
-                            "box": [round(v, 2) for v in m.box], "corrected": m.corrected}
+                            "box": [round(v, 2) for v in m.box], "corrected": m.corrected,
+                            **({"correction": _correction_entry(m)} if m.corrected else {})}
                            for m in sorted(img.members, key=lambda m: m.candidate_id)],
         })
     (out / "data.yaml").write_text(_data_yaml(list(labels)), encoding="utf-8")
@@ -206,6 +214,7 @@ def write_dataset(sources: list[Source], out: Path, options: ExportOptions, filt
               "val": sum(e["split"] == "val" for e in entries),
               "boxes": sum(1 for e in entries for c in e["candidates"] if c["class"] is not None),
               "negatives": sum(1 for e in entries for c in e["candidates"] if c["role"] == "negative"),
+              "corrected": sum(1 for e in entries for c in e["candidates"] if c["corrected"] and c["class"] is not None),
               "near_duplicates": len(dropped), "excluded": len(excluded)}
     notes = []
     drawn = sum(e["box_drawn"] for e in entries)

@@ -6,8 +6,9 @@
 - other reject reasons (``not_a_violation``: the object is real but allowed there; ``duplicate``;
   ``other``) say nothing reliable about the object, so they are left out (and listed as such).
 
-A reviewer's class/box correction, once the decision stores one, turns a wrong-class reject into a
-positive of the corrected class: see :func:`correction`.
+A reviewer's class/box correction (stored with the decision, see docs/review.md) replaces the
+detector's class and box in the label, and turns a reject (``false_detection``: the detector named
+the wrong class) into a positive of the corrected class: see :func:`correction`.
 """
 
 from __future__ import annotations
@@ -57,23 +58,21 @@ class Source:
     image_size: tuple[int, int]  # the evidence picture's (width, height)
     image_kind: str | None
     corrected: bool
+    reviewer: str = ""  # who decided (and corrected, when `corrected`)
+    detected: tuple[str, tuple[float, ...]] | None = None  # the detector's (label, box) a correction replaced
 
 
-def correction(decision: Decision, candidate: Candidate) -> tuple[str, list[float]] | None:
-    """The reviewer's corrected (label, box), or None.
+def correction(decision: Decision, candidate: Candidate, size: tuple[int, int]) -> tuple[str, list[float]] | None:
+    """The reviewer's corrected (label, box in source pixels), or None.
 
-    Hook: the decision API does not store corrections yet. When it does, as columns
-    ``corrected_label`` / ``corrected_box`` on ``decisions`` (or under ``correction`` in the
-    candidate's attributes), they are used here and nothing else needs to change.
-    """
-    label = getattr(decision, "corrected_label", None)
-    box = getattr(decision, "corrected_box", None)
-    stored = (candidate.attributes or {}).get("correction")
-    if label is None and isinstance(stored, dict):
-        label, box = stored.get("label"), stored.get("box")
-    if not label:
+    The decision stores the box in fractions of the evidence frame; ``size`` is the frame's (width,
+    height) the label file is normalised by. A correction of only one of the two keeps the other."""
+    label, box = decision.corrected_label, decision.corrected_box
+    if label is None and box is None:
         return None
-    return str(label), [float(v) for v in (box or candidate.box)]
+    w, h = size
+    pixels = [float(v) * d for v, d in zip(box, (w, h, w, h))] if box else [float(v) for v in candidate.box]
+    return str(label or candidate.label), pixels
 
 
 def role_of(decision: str, reason: str | None, corrected: bool) -> str:
@@ -107,8 +106,10 @@ def reviewed_sources(s: Session, storage: Path, filters: Filters) -> list[Source
             evidence.setdefault(e.candidate_id, []).append(e)
     out = []
     for d, c in rows:
-        fixed = correction(d, c)
         ev = _frame_evidence(evidence.get(c.id, []))
+        size = (c.frame_width, c.frame_height) if c.frame_width and c.frame_height else (
+            (ev.width, ev.height) if ev else (0, 0))
+        fixed = correction(d, c, size)
         label, box = fixed if fixed else (c.label, c.box)
         out.append(Source(
             candidate_id=c.id, camera_id=c.camera_id, violation=c.violation, decision=d.decision, reason=d.reason,
@@ -116,5 +117,6 @@ def reviewed_sources(s: Session, storage: Path, filters: Filters) -> list[Source
             box=tuple(float(v) for v in box), frame_size=(c.frame_width, c.frame_height),  # type: ignore[arg-type]
             ts=ev.ts if ev else c.last_seen, image_path=(storage / ev.path) if ev else None,
             image_sha256=ev.sha256 if ev else None, image_size=(ev.width, ev.height) if ev else (0, 0),
-            image_kind=ev.kind if ev else None, corrected=fixed is not None))
+            image_kind=ev.kind if ev else None, corrected=fixed is not None, reviewer=d.username,
+            detected=(c.label, tuple(float(v) for v in c.box)) if fixed else None))
     return out

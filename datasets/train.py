@@ -9,7 +9,6 @@ CPU by default; a CUDA GPU when present (``--device``).
 
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import sys
@@ -22,7 +21,7 @@ import torch
 
 from streetwarden.datasets.onnx_export import export_yolox, file_sha256
 from streetwarden.datasets.onnx_to_torch import yolox_nano_from_onnx
-from streetwarden.datasets.yolo_check import check_dataset, label_path
+from streetwarden.datasets.yolo_check import check_dataset, dataset_sha256
 from streetwarden.datasets.yolo_data import batches
 from streetwarden.datasets.yolox_loss import anchor_grid, yolox_loss
 
@@ -49,15 +48,6 @@ def _device(name: str) -> torch.device:
     if name.startswith("cuda") and not torch.cuda.is_available():
         raise TrainError(f"--device {name}: no CUDA GPU is visible to torch here; use --device cpu")
     return torch.device(name)
-
-
-def dataset_sha256(yaml_path: Path, files: list[Path]) -> str:
-    """One hash of data.yaml, every image and every label file (names and contents)."""
-    h = hashlib.sha256(yaml_path.read_bytes())
-    for f in sorted(set(files)):
-        lp = label_path(f)
-        h.update(f"{f.name}:{file_sha256(f)}:{file_sha256(lp) if lp.is_file() else '-'}\n".encode())
-    return h.hexdigest()
 
 
 def _bar(done: int, total: int, width: int = 24) -> str:

@@ -18,6 +18,7 @@ import numpy as np
 import yaml
 
 from streetwarden.datasets.frame_hash import NEAR_DUPLICATE_LEVELS, thumbnail
+from streetwarden.models.store import sha256_file
 
 IMAGE_EXTS = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff"}
 SPLITS = ("train", "val", "test")
@@ -205,3 +206,12 @@ def _orphan_labels(split_files: dict[str, list[Path]], report: CheckReport) -> N
         for lp in sorted(folder.glob("*.txt")):
             if lp not in wanted:
                 report.problems.append(f"{lp}: a label file without an image")
+
+
+def dataset_sha256(yaml_path: Path, files: list[Path]) -> str:
+    """One hash of data.yaml, every image and every label file (names and contents)."""
+    h = hashlib.sha256(yaml_path.read_bytes())
+    for f in sorted(set(files)):
+        lp = label_path(f)
+        h.update(f"{f.name}:{sha256_file(f)}:{sha256_file(lp) if lp.is_file() else '-'}\n".encode())
+    return h.hexdigest()

@@ -12,7 +12,7 @@ import numpy as np
 class EvidenceImage:
     """A picture to keep with the candidate; `box` is drawn on it when set."""
 
-    kind: str  # frame | crop | first | before | after | attribution | recheck
+    kind: str  # frame | clean (the frame without the box, added by the store) | crop | first | before | after | attribution | recheck
     image: np.ndarray
     ts: float
     box: np.ndarray | None = None

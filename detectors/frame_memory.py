@@ -31,15 +31,18 @@ class FrameMemory:
         self.raw: deque[tuple[float, np.ndarray]] = deque()
         self.old: deque[tuple[float, bytes]] = deque()
 
-    def add(self, ts: float, image: np.ndarray) -> None:
+    def add(self, ts: float, image: np.ndarray, small: np.ndarray | None = None) -> None:
+        """Keep ``image`` if its turn has come; ``small`` is the same frame already downscaled to
+        ``max_width`` by the caller (the engine's model makes one anyway): kept as it is, not copied,
+        so it must be an array of its own."""
         if self.raw and ts - self.raw[-1][0] < self.interval - 1e-6:
             return
         H, W = image.shape[:2]
         self.size = (W, H)
-        if W > self.max_width:  # a new array: safe even if the source reuses its frame buffer
+        if W <= self.max_width:
+            small = image.copy()  # a new array: safe even if the source reuses its frame buffer
+        elif small is None or small.shape[1] != self.max_width:
             small = cv2.resize(image, (self.max_width, max(1, round(H * self.max_width / W))), interpolation=cv2.INTER_LINEAR)
-        else:
-            small = image.copy()
         self.raw.append((ts, small))
         while ts - self.raw[0][0] > self.raw_seconds:
             t, frame = self.raw.popleft()

@@ -17,6 +17,9 @@ Merging with detections:
 - a region covered by a person standing still (now, or within ``person_memory`` seconds: detectors
   miss standing people now and then) is that person, not an object; a region covered by a car,
   truck, bus or motorcycle belongs to the parking rule;
+- a region that appeared beside a person standing within arm's reach (``reach`` of their height)
+  is theirs, like one within half its size of them: a hand on a desk, or what they set down; it is
+  not reported while they stay, and its dwell starts when they leave (if it is still there);
 - otherwise it is labelled with the class of the detection that overlaps it most often (e.g.
   ``suitcase``, ``chair``), else ``unknown``; it is reported once it has been seen clear of people
   and vehicles for ``confirm_seconds``.
@@ -121,7 +124,7 @@ class LeftBehindEngine:
                  attribution_seconds: float = 10.0, crop_interval: float = 2.0, outside_absorb_seconds: float = 60.0,
                  min_small_pixels: int = 10, min_thickness: float = 4.0, shrink_seconds: float = 5.0,
                  confirm_seconds: float = 1.0, max_object_share: float = 0.25, owner_gap: float = 2.0,
-                 frame_memory_seconds: float = 60.0, camera_id: str = "") -> None:
+                 frame_memory_seconds: float = 60.0, reach: float = 0.35, camera_id: str = "") -> None:
         self.model = StaticForeground(width=width, static_seconds=static_seconds)
         self.lost_seconds = lost_seconds
         self.reappear_seconds = reappear_seconds
@@ -136,6 +139,7 @@ class LeftBehindEngine:
         self.confirm_seconds = confirm_seconds
         self.max_object_share = max_object_share
         self.owner_gap = owner_gap  # seconds nobody may be near it for the person by it to count as gone
+        self.reach = reach  # a standing person's arm reach, share of their height: within it they are its owner
         self.frames = FrameMemory(frame_memory_seconds)  # for the first-sight picture
         self._seen_now: set[int] = set()
         self.camera_id = camera_id
@@ -211,7 +215,6 @@ class LeftBehindEngine:
         self._remember_tracks(scene)
         still, moving = self._still_people(ts, persons)
         seen_now = {track.id for track, _ in scene.tracks}
-        self.frames.add(ts, image)
         # vehicles hold the clock where they stand, also for a while after the detector last saw
         # them (a parked car missed now and then must not turn into a static object)
         parked = [b for _, b, _ in vehicles] + self._recent(ts, seen_now, self.vehicle_memory, VEHICLE_LABELS, still_only=True)
@@ -220,6 +223,7 @@ class LeftBehindEngine:
         decay = [_feet(b) for b in still + self._recent(ts, seen_now, 3.0, PERSON_LABELS, still_only=True)]
         model = self.model
         model.update(ts, image, freeze, decay)
+        self.frames.add(ts, image, model.half)  # the model's first halving is the kept size (720p: 640 px)
         self._paint_zones(zones)
         self._paint_masks()
         if model.frame_small is None or ts == model.t0:
@@ -546,9 +550,9 @@ class LeftBehindEngine:
                 continue  # the owner left: the dwell runs
             place = _near(obj.box)
             for tid, b in persons:
-                if not _intersects(b, place):
-                    continue
                 tr = self.traces.get(tid)
+                if not self._within_reach(b, obj.box, place, tr is not None and tr.still):
+                    continue
                 fresh = tr is not None and tr.boxes and tr.boxes[0][0] >= obj.owner_until - 1.0
                 if tid in obj.owners or fresh:
                     obj.owners.add(tid)
@@ -562,7 +566,8 @@ class LeftBehindEngine:
         for tid, tr in self.traces.items():
             if tr.label not in PERSON_LABELS:
                 continue
-            times = [t for t, b in tr.boxes if t >= obj.appeared - self.owner_gap and _intersects(b, place)]
+            times = [t for t, b in tr.boxes if t >= obj.appeared - self.owner_gap
+                     and self._within_reach(b, obj.box, place, _was_still(tr, t))]
             if not times or times[0] > obj.appeared + self.owner_gap:
                 continue  # not there when it appeared: a passer-by
             last = times[0]
@@ -573,6 +578,15 @@ class LeftBehindEngine:
             obj.owners.add(tid)
             until = max(until, last)
         return until
+
+    def _within_reach(self, person: np.ndarray, obj_box: np.ndarray, place: np.ndarray, still: bool) -> bool:
+        """Whether a person (box) is near enough to the object to have made it: within half its
+        size (they set it down), or, standing still, within arm's reach of it (``reach`` of their
+        height sideways): a hand resting on a desk or an arm reaching out is foreground only while
+        they are there, and beside a thin arm the hand is a region of its own, away from their box."""
+        if _intersects(person, place):
+            return True
+        return still and _intersects(_reach(person, self.reach), obj_box)
 
     def started(self, obj: StaticObject) -> float:
         """When its dwell starts: at its appearance, or when the person who set it down walked off."""
@@ -692,6 +706,12 @@ def _feet(box: np.ndarray) -> np.ndarray:
     """A standing person's box widened to their feet and shadow (detectors box the body tightly)."""
     w, h = float(box[2] - box[0]), float(box[3] - box[1])
     return np.array([box[0] - 0.1 * w, box[1], box[2] + 0.1 * w, box[3] + 0.1 * h], np.float32)
+
+
+def _reach(box: np.ndarray, reach: float) -> np.ndarray:
+    """Where a standing person's hands get to: ``reach`` of their height either side, a tenth below."""
+    h = float(box[3] - box[1])
+    return box + np.array([-reach * h, 0.0, reach * h, 0.1 * h], np.float32)
 
 
 def _near(box: np.ndarray) -> np.ndarray:

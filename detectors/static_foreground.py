@@ -70,6 +70,8 @@ class StaticForeground:
         self._changed_since: float | None = None
         self.motion = CameraMotion()
         self.blur_step = blur_step  # model pixels of camera motion in one frame that blur it: clock held
+        self.still_offset = 0.05  # model pixels: a camera offset below it is not warped for
+        self.half: np.ndarray | None = None  # the frame at 2x the model width (colour), this frame
         self.last_motion: MotionEstimate | None = None
         self.motion_ms = 0.0  # cost of the last motion estimate
         self._full_offset = np.zeros(2, np.float64)
@@ -83,7 +85,6 @@ class StaticForeground:
         self.t0 = 0.0
         self.epoch = 0.0
         self.last_ts: float | None = None
-        self._grid: np.ndarray | None = None
         self.gain = 1.0
         self.frame_small: np.ndarray | None = None  # normalised current frame (small, float32)
         self.bg_full: np.ndarray | None = None
@@ -120,6 +121,7 @@ class StaticForeground:
         self.fg = np.zeros((h, w), bool)
         self.static = np.zeros((h, w), bool)
         self.protect = np.zeros((h, w), bool)
+        self._no_pixels = np.zeros((h, w), bool)  # read-only: "no pixel out of view"
         self.bg_full = image.copy()
         if self.sens_map is None or self.sens_map.shape != (h, w):
             self.sens_map = np.full((h, w), 0.5, np.float32)
@@ -146,9 +148,11 @@ class StaticForeground:
             self.sens_map = None
         w, h = self.small
         # two bilinear halvings: the last one is an exact 2x2 mean, the first one too for frames at
-        # 4x the model size (1280x720); ~5x faster than INTER_AREA and as good against noise
-        small = cv2.resize(cv2.resize(image, (2 * w, 2 * h), interpolation=cv2.INTER_LINEAR), (w, h),
-                           interpolation=cv2.INTER_LINEAR)
+        # 4x the model size (1280x720); ~5x faster than INTER_AREA and as good against noise. The
+        # first one (colour, 2x the model width) is kept as ``half``: the frame memory stores it
+        # rather than downscaling the source frame a second time.
+        self.half = cv2.resize(image, (2 * w, 2 * h), interpolation=cv2.INTER_LINEAR)
+        small = cv2.resize(self.half, (w, h), interpolation=cv2.INTER_LINEAR)
         if small.ndim == 3:
             small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
         return small.astype(np.float32)
@@ -156,13 +160,10 @@ class StaticForeground:
     def _gain(self, gray: np.ndarray) -> float:
         """Median brightness ratio frame/background over a fixed grid of background pixels (robust
         to objects and people, who are a minority of any view)."""
-        if self._grid is None or self._grid.size == 0 or int(self._grid.max()) >= gray.size:
-            h, w = gray.shape
-            ys, xs = np.mgrid[2:h - 2:6, 2:w - 2:6]
-            self._grid = (ys * w + xs).ravel()
-        g = gray.ravel()[self._grid]
-        b = self.bg.ravel()[self._grid]
-        ok = (b > 12) & (b < 250) & (g > 4) & (g < 250) & ~self.fg.ravel()[self._grid]
+        h, w = gray.shape
+        grid = (slice(2, h - 2, 6), slice(2, w - 2, 6))  # strided views: nothing gathered
+        g, b = gray[grid], self.bg[grid]
+        ok = (b > 12) & (b < 250) & (g > 4) & (g < 250) & ~self.fg[grid]
         if int(ok.sum()) < 50:
             ok = (b > 12) & (g > 4)
             if int(ok.sum()) < 50:
@@ -199,20 +200,31 @@ class StaticForeground:
         return fg, diff, d2
 
     def _box_mask(self, boxes: list[np.ndarray], shape: tuple[int, int], *, frame: bool = False) -> np.ndarray:
-        """Full-resolution boxes painted at model resolution (in frame coordinates with ``frame``)."""
+        """Full-resolution boxes painted at model resolution (in frame coordinates with ``frame``);
+        the bounds of :meth:`to_small`, for all boxes at once."""
         m = np.zeros(shape, bool)
-        for box in boxes:
-            x1, y1, x2, y2 = self.to_small(box, frame=frame)
-            m[y1:y2, x1:x2] = True
+        if not boxes:
+            return m
+        w, h = self.small
+        ox, oy = (0.0, 0.0) if frame else self.motion.offset
+        b = np.asarray(boxes, np.float64).reshape(-1, 4) * self.scale - np.array([ox, oy, ox, oy])
+        x1 = np.minimum(np.maximum(np.floor(b[:, 0]), 0), w - 1).astype(int)
+        y1 = np.minimum(np.maximum(np.floor(b[:, 1]), 0), h - 1).astype(int)
+        x2 = np.maximum(np.minimum(np.ceil(b[:, 2]), w), x1 + 1).astype(int)
+        y2 = np.maximum(np.minimum(np.ceil(b[:, 3]), h), y1 + 1).astype(int)
+        for a, c, d, e in zip(x1.tolist(), y1.tolist(), x2.tolist(), y2.tolist()):
+            m[c:e, a:d] = True
         return m
 
-    def _align(self, gray: np.ndarray, exclude: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The frame in model coordinates (warped by the camera's measured offset) and the mask of
-        model pixels the frame does not cover (out of view after the move: left alone)."""
-        ox, oy = self.motion.offset
+    def _align(self, gray: np.ndarray, offset: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """The frame in model coordinates (warped by the camera offset ``offset``) and the mask of
+        model pixels the frame does not cover (out of view after the move: left alone; None when
+        there are none). An offset under ``still_offset`` model px is no move: a twentieth of a
+        pixel changes no comparison, and the two warps per frame are most of a still camera's cost."""
+        ox, oy = (float(v) for v in offset)
         h, w = gray.shape
-        if abs(ox) < 1e-3 and abs(oy) < 1e-3:
-            return gray, np.zeros((h, w), bool)
+        if abs(ox) < self.still_offset and abs(oy) < self.still_offset:
+            return gray, None
         m = np.float32([[1, 0, ox], [0, 1, oy]])
         flags = cv2.INTER_LINEAR | cv2.WARP_INVERSE_MAP
         cur = cv2.warpAffine(gray, m, (w, h), flags=flags, borderMode=cv2.BORDER_REPLICATE)
@@ -240,16 +252,20 @@ class StaticForeground:
         # searched for)
         t_motion = time.perf_counter()
         moving_boxes = self._box_mask(freeze + decay, gray.shape, frame=True)
-        self.last_motion = est = self.motion.estimate(ts, self.bg, gray, moving_boxes, self._outliers(gray))
+        prev = self.motion.offset.copy()
+        rough = self._align(gray, prev)  # the frame where the camera pointed last: reused if it did not move
+        self.last_motion = est = self.motion.estimate(ts, self.bg, gray, moving_boxes, self._outliers(rough[0]))
         self.motion_ms = (time.perf_counter() - t_motion) * 1000.0
         # not aligned (a big thing drove through, or the view changed): the last offset is kept and
         # the clock held; a real change of view shows as most of the view changing (re-learn below)
         unaligned = not est.aligned
         self.flicker.update(gray * np.float32(1.0 / self.gain), moving_boxes, dt)
-        raw, out_of_view = self._align(gray, moving_boxes)
+        raw, out_of_view = rough if np.array_equal(self.motion.offset, prev) else self._align(gray, self.motion.offset)
         self.gain = self._gain(raw)
         cur = raw * np.float32(1.0 / self.gain)
-        if out_of_view.any():
+        if out_of_view is None:
+            out_of_view = self._no_pixels
+        elif out_of_view.any():
             np.copyto(cur, self.bg, where=out_of_view)  # no news about what the camera no longer sees
         self.frame_small = cur
         decay_m = self._box_mask(decay, cur.shape)
@@ -311,10 +327,10 @@ class StaticForeground:
             self._sync_full()
             self._refresh_tiles(image, self._to_frame(fg | tracked | self.protect | (acc > 0) | out_of_view) | moving_boxes)
 
-    def _outliers(self, gray: np.ndarray) -> np.ndarray:
-        """Frame pixels (frame coordinates) that disagree with the model at the last offset, grown a
-        little: things moving through (untracked cars, people) and last frame's foreground."""
-        rough, _ = self._align(gray, self.fg)
+    def _outliers(self, rough: np.ndarray) -> np.ndarray:
+        """Frame pixels (frame coordinates) that disagree with the model at the last offset (``rough``:
+        the frame warped by it), grown a little: things moving through (untracked cars, people) and
+        last frame's foreground."""
         bad = (cv2.absdiff(rough * np.float32(1.0 / self.gain), self.bg) > self.thr) | self.fg
         bad = cv2.dilate(bad.view(np.uint8), np.ones((5, 5), np.uint8)) > 0
         return self._to_frame(bad)

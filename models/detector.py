@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from pathlib import Path
 
 import cv2
@@ -16,6 +17,7 @@ from streetwarden.models.detections import COCO_LABELS, Detections
 from streetwarden.models.families import FAMILIES, guess_family
 from streetwarden.models.letterbox import LetterboxInfo, letterbox, unletterbox
 from streetwarden.models.nms import classwise_nms
+from streetwarden.models.providers import ProviderError, check_session, resolve
 
 
 class ModelError(RuntimeError):
@@ -102,6 +104,9 @@ class OnnxDetector:
         threads: int = 0,
         max_batch: int = 8,
         rect: bool = True,
+        providers: Sequence[str] = ("cpu",),
+        fallback_to_cpu: bool = False,
+        name: str | None = None,
     ) -> None:
         self.path = Path(path)
         if not self.path.exists():
@@ -117,8 +122,13 @@ class OnnxDetector:
         opts.inter_op_num_threads = 1
         opts.log_severity_level = 4  # probing a batch axis fails loudly by design; errors still raise
         self._opts = opts
+        where = f"models.{name}" if name else f"model {self.path.name}"
         try:
-            self.session = ort.InferenceSession(str(self.path), opts, providers=["CPUExecutionProvider"])
+            self._providers = resolve(providers, fallback_to_cpu, where)
+        except ProviderError as err:
+            raise ModelError(str(err)) from None
+        try:
+            self.session = ort.InferenceSession(str(self.path), opts, providers=self._providers)
         except Exception as err:  # onnxruntime raises its own Fail/InvalidGraph types
             raise ModelError(f"cannot load model {self.path}: {err} (is it a valid ONNX file?)") from None
         inp = self.session.get_inputs()[0]
@@ -142,10 +152,14 @@ class OnnxDetector:
         self.rect = False
         self.stride = max(self.family.strides)
         self.batchable = self._choose_session(inp.shape[0], rect)
+        try:
+            check_session(self.session, self._providers, fallback_to_cpu, where)
+        except ProviderError as err:
+            raise ModelError(str(err)) from None
 
     def _probe(self, data: bytes, probe: np.ndarray) -> ort.InferenceSession | None:
         try:
-            session = ort.InferenceSession(data, self._opts, providers=["CPUExecutionProvider"])
+            session = ort.InferenceSession(data, self._opts, providers=self._providers)
             session.run(None, {session.get_inputs()[0].name: probe})
         except Exception:
             return None  # e.g. the int8 YOLOv8 graph has batch-1 reshapes

@@ -12,8 +12,11 @@ from typing import Any
 
 from streetwarden.camera_adapters import Frame, FrameSource, LiveOptions, SourceError, SourceHealth, open_source
 from streetwarden.camera_adapters.live import split_credentials
+from streetwarden.camera_adapters.packet_ring import PacketRing
 from streetwarden.detectors import CameraEngine
+from streetwarden.models.detections import Detections
 from streetwarden.pipeline.health import CameraHealth
+from streetwarden.pipeline.motion_gate import MotionGate, thumbnail
 from streetwarden.store.evidence import save_image
 from streetwarden.config import CameraConfig, ConfigError, Settings, ZoneConfig
 from streetwarden.logs import event
@@ -39,6 +42,9 @@ class CameraRunner:
         self.engine = engine or CameraEngine(cam.id, zones, live=self.live, tracker=settings.tracker, dedupe=settings.dedupe,
                                               masks=cam.masks)
         self.health = SourceHealth()
+        # nothing moved: skip the model (decided by the worker loop in frame order)
+        self.gate = MotionGate(settings.gating, zones, cam.masks) if settings.gating.enabled else None
+        self.last_dets: Detections | None = None  # what a skipped frame carries forward
         self.config_error: str | None = None
         self.options = live_options(cam, self.source_url) if self.live else None
         if self.live:
@@ -64,6 +70,12 @@ class CameraRunner:
         self._wake = wake
         self.storage_path = settings.storage_path
         self.snapshot_every = settings.server.snapshot_seconds
+        # evidence clips: RTSP keeps a packet ring (capped by seconds and bytes); files cut from the file
+        self.clips = settings.clips
+        rtsp = self.source_url.lower().startswith(("rtsp://", "rtsps://"))
+        self.ring = (PacketRing(self.clips.ring_seconds, int(self.clips.max_ring_megabytes * 1_000_000))
+                     if self.clips.enabled and rtsp else None)
+        self.cutter = None  # the open source's clip cutter; None: clips off or no video (snapshots)
         self._snapshot_at = -float("inf")
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name=f"cam-{cam.id}", daemon=True)
@@ -73,6 +85,9 @@ class CameraRunner:
             raise SourceError(self.config_error)
         source = open_source(self.cam.id, self.source_url, self.cam.analysis_fps, self.options)
         source.health = self.health
+        if self.ring is not None and hasattr(source, "ring"):
+            source.ring = self.ring
+        self.cutter = source.clip_cutter() if self.clips.enabled else None
         if self.live:
             source.wants_frame = lambda: len(self.queue) < self.queue_size
         self.source = source
@@ -126,6 +141,8 @@ class CameraRunner:
                     attempt = 0
                     if self.prepare is not None:
                         frame.prepared = self.prepare(frame.image)
+                    if self.gate is not None:
+                        frame.motion = thumbnail(frame.image, self.gate.config.thumbnail_width)
                     self._snapshot(frame)
                     self._put(frame)
                 if not self.live or self._stop.is_set():
@@ -144,6 +161,8 @@ class CameraRunner:
                 self.health.reconnects += 1
                 delay = min(self.retry_max, 2 ** min(attempt, 8)) * random.uniform(0.5, 1.0)
                 self._stop.wait(delay)
+        if self.ring is not None:
+            self.ring.reset(None)  # the stream is gone: free its packets
         with self._wake:
             self.ended = True
             self._wake.notify_all()

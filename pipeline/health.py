@@ -34,6 +34,8 @@ class CameraHealth:
     samples: deque[tuple[float, int, int]] = field(default_factory=deque)
     logged: tuple | None = None
     view: Callable[[], dict[str, Any] | None] | None = None  # the camera's view (steady / shaking), from its engine
+    model_runs: int = 0  # analysed frames the model ran on
+    model_skips: int = 0  # analysed frames where nothing moved: the last detections carried forward
 
     def sample(self, now: float, window: float) -> None:
         self.samples.append((now, self.health.frames_in, self.health.frames_processed))
@@ -126,6 +128,8 @@ class HealthRegistry:
             "keyframe_only": rec.keyframe_only,
             "transport": rec.transport,
             "view": rec.view() if rec.view is not None else None,
+            "model_runs": rec.model_runs,
+            "model_skips": rec.model_skips,
         }
 
 

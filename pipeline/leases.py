@@ -146,8 +146,15 @@ class LeaseKeeper:
             if set(wanted) != self._ensured and leases.ensure_leases(s, wanted):  # new cameras get a row
                 s.commit()
                 self._ensured = set(wanted)
+            renew_sent = time.monotonic()
             at = leases.db_now(s)
             held = leases.renew(s, me, at, self.lease)
+            s.commit()
+            # the renewal holds from now, whatever the rest of the round waits on (balancing, requests, a
+            # slow link or a starved CPU): a long round must not let the node's own leases lapse under it
+            self._extend(held, renew_sent)
+            since = {c: renew_sent for c in held}  # camera -> when its lease was last extended (monotonic)
+            at = leases.db_now(s)
             before = self.owned()
             added.extend(c for c in sorted(held) if c not in before and c in wanted)  # handed to this node
             self._drop([c for c in self.owned() if c not in held], "lease lost to another node")
@@ -175,7 +182,8 @@ class LeaseKeeper:
             for cam, cost in free:
                 if mine.load >= limit or mine.load + cost > self.node.capacity:
                     continue  # left for the others this round; taken next round if still free
-                if leases.take(s, me, cam, at, self.lease):
+                since[cam] = time.monotonic()
+                if leases.take(s, me, cam, leases.db_now(s), self.lease):
                     held[cam] = cost
                     mine.load += cost
                     added.append(cam)
@@ -190,18 +198,26 @@ class LeaseKeeper:
                 leases.set_costs(s, me, costs)
                 held.update(costs)
             s.commit()
-        # the renewal counts from when it was sent: the database's lease ends no earlier than this
-        deadline = sent + self.lease - self.guard
+        # each lease counts from when its renewal or take was sent: the database's lease ends no earlier
         with self._lock:
             self._costs = dict(held)
             for c in held:
-                self._deadline[c] = deadline
+                self._deadline[c] = max(self._deadline.get(c, 0.0), since.get(c, sent) + self.lease - self.guard)
         for cam in added:
             event(log, "lease_taken", camera=cam, node=me, at=round(time.time(), 3))
         self.rounds += 1
         self.last_ok = time.monotonic()
         if added:
             self.on_change()
+
+    def _extend(self, held: dict[str, float], sent: float) -> None:
+        """Move the local deadline of cameras this node runs and just renewed (sent: when the renewal
+        left); cameras new to the node start at the end of the round, once they are accounted for."""
+        deadline = sent + self.lease - self.guard
+        with self._lock:
+            for c in held:
+                if c in self._deadline:
+                    self._deadline[c] = max(self._deadline[c], deadline)
 
     def _join(self) -> bool:
         """First round: register and commit only, so nodes starting together all count each other
@@ -256,7 +272,13 @@ class LeaseKeeper:
         return self
 
     def _beat(self) -> None:
-        while not self._stop.wait(self.every):
+        # on a fixed cadence (a round's own time is not added to the wait), so a slow round is not
+        # followed by a full interval more before the next renewal
+        due = time.monotonic()
+        while True:
+            due = max(due + self.every, time.monotonic() + 0.05)
+            if self._stop.wait(max(0.0, due - time.monotonic())):
+                return
             try:
                 self.round()
             except Exception as err:  # the database is away: keep trying; `watch` stops the cameras in time

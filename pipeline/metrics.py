@@ -25,6 +25,8 @@ CAMERA_METRICS: dict[str, tuple[str, str, str]] = {
     "streetwarden_camera_frames_dropped": ("counter", "Frames dropped because analysis was busy (newest kept)", "frames_dropped"),
     "streetwarden_camera_reconnects": ("counter", "Reconnect attempts after a failure", "reconnects"),
     "streetwarden_camera_decode_errors": ("counter", "Frames that could not be decoded", "decode_errors"),
+    "streetwarden_camera_model_runs": ("counter", "Analysed frames the model ran on", "model_runs"),
+    "streetwarden_camera_model_skips": ("counter", "Analysed frames that skipped the model: nothing moved in the zones (gating)", "model_skips"),
 }
 
 

@@ -104,6 +104,8 @@ class RecheckService:
         self.cfg = settings.notices
         self.board = board
         self.clock = clock
+        # told (candidate id, camera, frame time) after each re-check: the worker keeps a clip of it
+        self.on_checked: Callable[[int, str, float], None] | None = None
 
     def run_due(self) -> list[dict]:
         """Check every due notice once; returns what happened to each (also logged)."""
@@ -168,6 +170,8 @@ class RecheckService:
             close_complied(s, notice, self.settings, evidence_id, note, at)
             outcome = "complied"
         event(log, "recheck_done", notice=notice.ref, camera=notice.camera_id, outcome=outcome, reason=found.reason)
+        if self.on_checked is not None:
+            self.on_checked(notice.candidate_id, notice.camera_id, snap.ts)
         return {"notice": notice.ref, "outcome": outcome, "reason": found.reason}
 
     def presence(self, s: Session, notice: Notice, snap: Snapshot) -> Presence:

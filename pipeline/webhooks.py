@@ -15,7 +15,6 @@ import logging
 import os
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable
 
@@ -24,6 +23,7 @@ import httpx
 from streetwarden.store.db import Database
 from streetwarden.store.outbox import claim_due, mark_delivered, mark_failed, release
 from streetwarden.store.outbox_schema import OutboxMessage
+from streetwarden.store.workers.service import db_now
 from streetwarden.config import ConfigError, WebhooksConfig
 from streetwarden.logs import event
 
@@ -58,14 +58,14 @@ class WebhookDeliverer:
     """Delivers due outbox messages; several may run against one database without double sending."""
 
     def __init__(self, db: Database, hooks: WebhooksConfig, worker_id: str | None = None,
-                 clock: Callable[[], float] = time.time, transport: httpx.BaseTransport | None = None) -> None:
+                 clock: Callable[[], float] | None = None, transport: httpx.BaseTransport | None = None) -> None:
         if not hooks.url:
             raise ConfigError("webhooks.url: not set; there is nowhere to deliver webhooks")
         self.db = db
         self.hooks = hooks
         self.secret = webhook_secret(hooks)
         self.worker_id = worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
-        self.clock = clock
+        self.clock = clock  # None: the database server's clock, the one every node shares (claims are leases)
         self.client = httpx.Client(timeout=hooks.timeout_seconds, transport=transport,
                                    headers={"User-Agent": "StreetWarden-Webhooks/1"})
         self.stats = {"delivered": 0, "failed": 0, "dead": 0}
@@ -76,7 +76,7 @@ class WebhookDeliverer:
         """Send every message due now (up to `limit`); returns how many were attempted."""
         lease = self.hooks.timeout_seconds + 30.0
         with self.db.session() as s:
-            ids = claim_due(s, self.worker_id, self.clock(), lease, limit)
+            ids = claim_due(s, self.worker_id, self._now(s), lease, limit)
         for n, mid in enumerate(ids):
             if self._stop.is_set():
                 with self.db.session() as s:
@@ -84,6 +84,11 @@ class WebhookDeliverer:
                 break
             self._deliver(mid)
         return len(ids)
+
+    def _now(self, s) -> float:  # type: ignore[no-untyped-def]
+        """Claims and retry times on one clock for all nodes: a node whose clock runs ahead must not
+        take a message another still holds, nor send one before its undo window has closed."""
+        return self.clock() if self.clock is not None else db_now(s)
 
     def _deliver(self, mid: int) -> None:
         with self.db.session() as s:
@@ -103,11 +108,11 @@ class WebhookDeliverer:
             error = f"{type(err).__name__}: {err}"
         with self.db.session() as s:
             if error is None:
-                mark_delivered(s, mid, code or 200, self.clock())
+                mark_delivered(s, mid, code or 200, self._now(s))
                 self.stats["delivered"] += 1
                 event(log, "webhook_delivered", id=mid, type=kind, key=key, attempt=attempt, status=code)
                 return
-            status = mark_failed(s, mid, error, code, self.clock(), self.hooks)
+            status = mark_failed(s, mid, error, code, self._now(s), self.hooks)
         self.stats["failed"] += 1
         if status == "dead":
             self.stats["dead"] += 1

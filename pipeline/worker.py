@@ -6,8 +6,11 @@ cameras drop their oldest frame rather than fall behind), and this loop takes fr
 across cameras into batches. Model calls run on a small pool (``parallel_calls``, one per core by
 default, each single-threaded): on CPUs that beats one multi-threaded call, and this thread tracks
 and stores the previous batch meanwhile; results are consumed strictly in the order the batches
-were taken, so every camera's engine sees its frames in order. Cameras and zones changed in the database are picked up while it
-runs; a failing camera, model call or database write is logged and retried, never fatal, except
+were taken, so every camera's engine sees its frames in order. With ``gating`` a frame whose
+camera's zones did not change skips the model and carries the camera's last detections forward
+(pipeline/motion_gate.py). Cameras and zones changed in the database are picked up while it
+runs, and so are models promoted, rolled back or shadowed in the model registry (swapped between
+frames); a failing camera, model call or database write is logged and retried, never fatal, except
 in ``once`` (batch) mode where errors surface to the caller.
 """
 
@@ -19,6 +22,7 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from concurrent.futures import Future, ThreadPoolExecutor, wait
 
 import cv2
@@ -26,17 +30,22 @@ import numpy as np
 from sqlalchemy import select
 
 from streetwarden.camera_adapters import Frame
+from streetwarden.detectors import CameraEngine
 from streetwarden.models import Detections, OnnxDetector
 from streetwarden.models.store import require_model
 from streetwarden.pipeline.camera_runner import CameraRunner
+from streetwarden.camera_adapters.clips import CLIP_NONE, NO_VIDEO
+from streetwarden.pipeline.clip_recorder import ClipRecorder
 from streetwarden.pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
 from streetwarden.pipeline.health import HealthRegistry
 from streetwarden.pipeline.leases import LeaseKeeper, estimated_cost
+from streetwarden.pipeline.model_switch import Choice, Switchboard
 from streetwarden.pipeline.recheck import LiveBoard, RecheckService
 from streetwarden.store.camera_settings import load_camera_configs, sync_camera_settings
 from streetwarden.store.cameras import load_masks, load_zones, sync_cameras
 from streetwarden.store.candidates import CandidateWriter
 from streetwarden.store.db import Database
+from streetwarden.store.model_registry.shadow import ShadowWriter
 from streetwarden.store.review import Decision
 from streetwarden.store.schema import Camera, Candidate
 from streetwarden.store.shops import sync_shops
@@ -56,7 +65,8 @@ def build_detectors(settings: Settings, keys: set[str]) -> dict[str, OnnxDetecto
     for key in sorted(keys):
         m = settings.models[key]
         out[key] = OnnxDetector(require_model(m.path, settings), family=m.family, score_threshold=m.score_threshold,
-                                nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch, rect=m.rect)
+                                nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch, rect=m.rect,
+                                providers=m.providers, fallback_to_cpu=m.fallback_to_cpu, name=key)
     return out
 
 
@@ -72,6 +82,25 @@ def parallel_calls(settings: Settings, keys: set[str]) -> int:
 
 def _signature(cam: CameraConfig) -> dict:
     return cam.model_dump(mode="json", exclude=_RESTART_EXCLUDE)
+
+
+@dataclass
+class ShadowRun:
+    """A shadow model on one camera: its own rules engine, fed the shadow's detections of the same frames."""
+
+    choice: Choice
+    engine: CameraEngine
+    last_dets: Detections | None = None  # carried over frames the motion gate skipped
+
+
+def _raised_by(choice: Choice, events: list) -> list:
+    """Each event says which model it came from (kept on the candidate: a court and a reviewer ask)."""
+    return [replace(e, attributes={**e.attributes, "model": choice.label, "model_sha256": choice.sha256}) for e in events]
+
+
+def _tagged(key: str, detector: OnnxDetector) -> Callable:
+    """Pre-processing that says which model it was done for (a swap may happen while frames wait)."""
+    return lambda image: (key, detector.prepare(image))
 
 
 class Worker:
@@ -101,14 +130,19 @@ class Worker:
         self._pending: list = []
         self._started_at = time.time()
         self._absorbed: set[int] = set()  # rejected candidates already handed to their left-behind engine
+        self._fenced_engines: dict[str, tuple[CameraEngine, dict, float]] = {}  # camera -> (engine, signature, when)
         self._grabber: EvidenceGrabber | None = None
+        self.clips = ClipRecorder(db, settings.storage_path) if settings.clips.enabled else None
         self.detectors: dict[str, OnnxDetector] = {}
+        self.switchboard = Switchboard(settings, db)  # the model registry: active and shadow versions
+        self.shadow_writer = ShadowWriter()
         # notices: each camera's latest analysed frame, for re-checks at a notice's deadline
         self.board = LiveBoard()
         # many nodes: only the cameras this node holds a lease on are run, re-checked and written
         self.leases = leases
         self._leases_changed = False
         self.recheck = RecheckService(db, settings, self.board, owns=leases.holds if leases else None)
+        self.recheck.on_checked = lambda cid, cam, ts: self._clip(cid, cam, "clip_recheck", ts)
         self.plates = None
         if settings.plates.enabled:
             from streetwarden.pipeline.plate_reader import PlateReader
@@ -119,6 +153,7 @@ class Worker:
             sync_shops(s, settings)
             sync_camera_settings(s, settings)
             runnable = self._wanted(s, all_runnable=True)
+        self.switchboard.poll()
         # every model a camera of this node may get, loaded before any lease is taken
         self.detectors = build_detectors(settings, {c.model for c in runnable.values() if c.model in settings.models})
         if leases is not None:
@@ -181,12 +216,16 @@ class Worker:
     def _add_runner(self, s, cam: CameraConfig, engine=None) -> CameraRunner:  # type: ignore[no-untyped-def]
         version, zones = load_zones(s, cam.id)
         self._ensure_detector(cam.model)
-        detector = self.detectors.get(cam.model)
-        runner = CameraRunner(self.settings, cam, zones, self.wake, engine=engine,
-                              prepare=detector.prepare if detector else None)
+        if engine is not None:
+            engine.set_zones(zones)  # an engine carried over keeps its state but takes the zones as they are now
+        runner = CameraRunner(self.settings, cam, zones, self.wake, engine=engine)
         runner.zones_version = version
+        runner.zone_configs = zones
+        runner.model = self.switchboard.config_choice(cam.model)
+        runner.shadows = {}
         if cam.model not in self.settings.models:
             runner.config_error = f"camera '{cam.id}': model '{cam.model}' is not in `models`"
+        self._assign(runner)
         with self.wake:
             self.runners.append(runner)
         self.health.register(runner.record)
@@ -199,16 +238,97 @@ class Worker:
             self.runners.remove(runner)
             runner.queue.clear()
         self.board.unregister(runner.cam.id)
-        final = runner.engine.finish()
+        if runner.fenced:
+            # its lease ended here (ran out, or handed over): nothing of it may be written now. If this
+            # node gets the camera back within a lease time (a slow heartbeat, a balance that swung back)
+            # it goes on with the same engine: background, dwell timers and open incidents intact,
+            # instead of starting its view over; the database dedupe covers what another owner raised
+            self._fenced_engines[runner.cam.id] = (runner.engine, _signature(runner.cam), time.monotonic())
+            for sid in list(runner.shadows):
+                self._stop_shadow(runner, sid, "camera stopped")
+            return
+        final = _raised_by(runner.model, runner.engine.finish())
         if final:
             self.store(final)
+        for sid in list(runner.shadows):
+            self._stop_shadow(runner, sid, "camera stopped")
+
+    def _engine_back(self, cam: CameraConfig):  # type: ignore[no-untyped-def]
+        """The engine this node ran the camera with before a fence, if it is recent and the camera unchanged."""
+        kept = self._fenced_engines.pop(cam.id, None)
+        if kept is None or self.leases is None:
+            return None
+        engine, signature, at = kept
+        if signature != _signature(cam) or time.monotonic() - at > self.leases.lease:
+            return None  # too long away (another node may have run it and moved on) or reconfigured
+        return engine
 
     def _ensure_detector(self, key: str) -> None:
         if key not in self.detectors and key in self.settings.models:
             self.detectors.update(build_detectors(self.settings, {key}))
 
+    # ------------------------------------------------------------------ models (registry)
+    def _detector_for(self, choice: Choice, model_key: str) -> OnnxDetector:
+        if choice.key not in self.detectors:
+            self.detectors[choice.key] = self.switchboard.build(choice, model_key)
+        return self.detectors[choice.key]
+
+    def _assign(self, runner: CameraRunner) -> None:
+        """Give the camera the model (and shadows) the registry says; called between frames only."""
+        cam = runner.cam
+        if cam.model not in self.settings.models:
+            return
+        active, shadows = self.switchboard.choices(cam.id, cam.model)
+        old: Choice = runner.model
+        try:
+            detector = self.detectors[active.key] if active.version_id is None else self._detector_for(active, cam.model)
+        except Exception as err:  # e.g. the file is not in this node's model store: keep what runs
+            event(log, "model_switch_failed", logging.ERROR, camera=cam.id, model=active.label, keeps=old.label,
+                  error=mask_all(str(err))[:300])
+            active, detector = old, self.detectors.get(old.key)
+        runner.model = active
+        runner.prepare = _tagged(active.key, detector) if detector is not None else None
+        if old.key != active.key:
+            event(log, "model_switched", camera=cam.id, model=active.label, previous=old.label, sha256=active.sha256)
+        wanted = {c.version_id: c for c in shadows}
+        for sid in [k for k in runner.shadows if k not in wanted]:
+            self._stop_shadow(runner, sid, "shadow ended")
+        for sid, choice in wanted.items():
+            if sid in runner.shadows:
+                continue
+            try:
+                self._detector_for(choice, cam.model)
+            except Exception as err:
+                event(log, "shadow_failed", logging.ERROR, camera=cam.id, model=choice.label, error=mask_all(str(err))[:300])
+                continue
+            engine = CameraEngine(cam.id, runner.zone_configs, live=runner.live, tracker=self.settings.tracker,
+                                  dedupe=self.settings.dedupe, masks=cam.masks)
+            runner.shadows[sid] = ShadowRun(choice, engine)
+            event(log, "shadow_started", camera=cam.id, model=choice.label, beside=active.label)
+
+    def _stop_shadow(self, runner: CameraRunner, sid: int, reason: str) -> None:
+        run = runner.shadows.pop(sid)
+        self._store_shadow([(sid, e) for e in run.engine.finish()])
+        event(log, "shadow_stopped", camera=runner.cam.id, model=run.choice.label, reason=reason)
+
+    def _reload_models(self, drain: Callable[[], None] | None) -> None:
+        """Poll the registry; on a change, finish the frames in the model, then swap."""
+        if not self.switchboard.poll():
+            return
+        if drain is not None:
+            drain()  # frames already in a model are finished by the model they were sent to
+        for r in list(self.runners):
+            self._assign(r)
+        used = {r.model.key for r in self.runners} | {run.choice.key for r in self.runners for run in r.shadows.values()}
+        for key in [k for k in self.detectors if k not in self.settings.models and k not in used]:
+            del self.detectors[key]  # a retired version's session: nothing of it is in flight (drained above)
+
     def _reload_cameras(self) -> None:
         """Start, stop or reopen cameras whose rows in the database changed."""
+        if self.leases is not None:  # engines of fenced cameras that did not come back are let go
+            old = [c for c, (_, _, at) in self._fenced_engines.items() if time.monotonic() - at > self.leases.lease]
+            for c in old:
+                del self._fenced_engines[c]
         with self.db.session() as s:
             wanted = self._wanted(s)
             for runner in list(self.runners):
@@ -230,8 +350,9 @@ class Worker:
             running = {r.cam.id for r in self.runners}
             for cam_id, cam in wanted.items():
                 if cam_id not in running:
-                    self._add_runner(s, cam).start()
-                    event(log, "camera_started", camera=cam_id)
+                    engine = self._engine_back(cam)
+                    self._add_runner(s, cam, engine=engine).start()
+                    event(log, "camera_started", camera=cam_id, resumed=engine is not None)
 
     def _absorb_rejected(self) -> None:
         """Left-behind objects a reviewer rejected (a fixture, a planter, not dumping) are learnt into
@@ -263,8 +384,14 @@ class Worker:
                 if version != r.zones_version:
                     r.zones_version, zones = load_zones(s, r.cam.id)
                     masks = load_masks(s, r.cam.id)
+                    r.zone_configs = zones
                     r.engine.set_zones(zones)
                     r.engine.set_masks(masks)
+                    if r.gate is not None:
+                        r.gate.set_zones(zones)
+                    for run in r.shadows.values():
+                        run.engine.set_zones(zones)
+                        run.engine.set_masks(masks)
                     event(log, "zones_reloaded", camera=r.cam.id, version=version, zones=len(zones), masks=len(masks))
 
     def open_all(self) -> None:
@@ -275,7 +402,7 @@ class Worker:
     # ------------------------------------------------------------------ frames
     @property
     def max_batch(self) -> int:
-        return max((self.settings.models[k].max_batch for k in self.detectors), default=1)
+        return max((self.settings.models[k].max_batch for k in self.detectors if k in self.settings.models), default=1)
 
     def _collect(self, max_batch: int, timeout: float,
                  until: Callable[[], bool] | None = None) -> list[tuple[CameraRunner, Frame]]:
@@ -307,27 +434,60 @@ class Worker:
                     return []
                 self.wake.wait(left)
 
-    def infer(self, batch: list[tuple[CameraRunner, Frame]]) -> list[Detections]:
-        """Model calls for a batch (thread-safe: runs on the model pool); one Detections per frame."""
+    def skip_unchanged(self, batch: list[tuple[CameraRunner, Frame]]) -> None:
+        """Mark the frames whose camera saw no change (this thread, in frame order, before the model)."""
+        for r, f in batch:
+            if r.gate is not None:
+                f.run_model = r.gate.decide(f.ts, f.motion)
+            if f.run_model:
+                r.record.model_runs += 1
+            else:
+                r.record.model_skips += 1
+
+    def infer(self, batch: list[tuple[CameraRunner, Frame]]
+              ) -> tuple[list[Detections | None], list[dict[int, Detections]], list[Choice]]:
+        """Model calls for a batch (thread-safe: runs on the model pool): one Detections per frame (None
+        where the gate skipped the model), each frame's shadow models' Detections, and the model each
+        frame went through."""
+        used = [r.model for r, _ in batch]
         by_model: dict[str, list[int]] = {}
-        for i, (r, _) in enumerate(batch):
-            by_model.setdefault(r.cam.model, []).append(i)
+        for i, choice in enumerate(used):
+            if batch[i][1].run_model:
+                by_model.setdefault(choice.key, []).append(i)
+        shadow_jobs: dict[str, list[tuple[int, int]]] = {}
+        for i, (r, f) in enumerate(batch):
+            if not f.run_model:
+                continue  # a skipped frame skips its shadows too: they carry their last detections
+            for sid, run in list(r.shadows.items()):
+                shadow_jobs.setdefault(run.choice.key, []).append((i, sid))
         out: list[Detections | None] = [None] * len(batch)
         for key, idx in by_model.items():
-            det = self.detectors[key]
-            frames = [batch[i][1] for i in idx]
-            dets = det.detect_prepared([f.prepared if f.prepared is not None else det.prepare(f.image) for f in frames])
-            for i, d in zip(idx, dets):
+            for i, d in zip(idx, self._detect(key, [batch[i][1] for i in idx])):
                 out[i] = d
-        return out  # type: ignore[return-value]
+        shadow: list[dict[int, Detections]] = [{} for _ in batch]
+        for key, jobs in shadow_jobs.items():
+            for (i, sid), d in zip(jobs, self._detect(key, [batch[i][1] for i, _ in jobs])):
+                shadow[i][sid] = d
+        return out, shadow, used
 
-    def consume(self, batch: list[tuple[CameraRunner, Frame]], dets: list[Detections]) -> None:
+    def _detect(self, key: str, frames: list[Frame]) -> list[Detections]:
+        det = self.detectors[key]
+        return det.detect_prepared([f.prepared[1] if f.prepared is not None and f.prepared[0] == key
+                                    else det.prepare(f.image) for f in frames])
+
+    def consume(self, batch: list[tuple[CameraRunner, Frame]], dets: list[Detections | None],
+                shadow: list[dict[int, Detections]] | None = None, used: list[Choice] | None = None) -> None:
         """Track, apply the rules and store, for a batch whose model results are in (this thread only)."""
         events = []
+        shadow_events: list[tuple[int, object]] = []
         now = time.time()
-        for (r, f), d in zip(batch, dets):
+        for k, ((r, f), d) in enumerate(zip(batch, dets)):
             if r not in self.runners or r.fenced:
                 continue  # camera stopped (or its lease lost) while its frame was in the model
+            if d is None:  # skipped by the gate: the picture is unchanged, so are the detections
+                d = r.last_dets if r.last_dets is not None else Detections.empty(self._labels(r))
+            else:
+                r.last_dets = d
             if self.leases is not None and r.cam.id not in self.leases.measured:
                 self.leases.measured[r.cam.id] = estimated_cost(r.cam.analysis_fps, r.cam.stream_cost, f.width * f.height)
             r.health.frames_processed += 1
@@ -336,17 +496,48 @@ class Worker:
                 r.health.lag_seconds = now - f.ts
                 self.lags.append(now - f.ts)
             self.board.record(r.cam.id, f.ts, f.image, d)
-            events.extend(r.engine.process(f.ts, f.image, d))
+            events.extend(_raised_by(used[k] if used else r.model, r.engine.process(f.ts, f.image, d)))
+            got = shadow[k] if shadow else {}
+            for sid, run in list(r.shadows.items()):
+                sd = got.get(sid)
+                if sd is not None:
+                    run.last_dets = sd
+                elif f.run_model or run.last_dets is None:
+                    continue  # the shadow started after this frame went to the model
+                shadow_events.extend((sid, e) for e in run.engine.process(f.ts, f.image, run.last_dets))
         self.stats["frames"] += len(batch)
         self.stats["batches"] += 1
         if self.on_batch:
             self.on_batch(len(batch))
         if events:
             self.store(events)
+        if shadow_events:
+            self._store_shadow(shadow_events)
+
+    def _store_shadow(self, items: list) -> None:
+        """A shadow's would-be candidates: recorded apart, never queued (a failed write is logged, not retried)."""
+        if not items:
+            return
+        try:
+            with self.db.session() as s:
+                for sid, e in items:
+                    row, created = self.shadow_writer.apply(s, sid, e)
+                    if created:
+                        event(log, "shadow_candidate", camera=e.camera_id, zone=e.zone_id, violation=e.violation,
+                              shadow=row.id, label=e.label, score=round(float(e.score), 3))
+        except Exception as err:
+            if self.once:
+                raise
+            event(log, "shadow_write_failed", logging.WARNING, events=len(items), error=mask_all(str(err))[:300])
 
     def process(self, batch: list[tuple[CameraRunner, Frame]]) -> None:
-        """Model, then engine and store, for one batch in this thread."""
-        self.consume(batch, self.infer(batch))
+        """Gate, model, then engine and store, for one batch in this thread."""
+        self.skip_unchanged(batch)
+        self.consume(batch, *self.infer(batch))
+
+    def _labels(self, r: CameraRunner) -> tuple[str, ...]:
+        det = self.detectors.get(r.cam.model)
+        return det.labels if det is not None else Detections.empty().labels
 
     def _poke(self, _: Future) -> None:
         with self.wake:
@@ -385,8 +576,24 @@ class Worker:
                       violation=e.violation, candidate=row.id, label=e.label, score=round(e.score, 3))
                 if created:
                     grabs.append((row.id, e))
+                    if self.clips is not None and self._cutter(e.camera_id) is None:
+                        row.attributes = {**(row.attributes or {}), "clip": {"status": CLIP_NONE, "reason": NO_VIDEO}}
         for cid, e in grabs:
             self._grab_main(cid, e)
+            self._clip(cid, e.camera_id, "clip", e.last_seen)
+
+    def _cutter(self, camera_id: str):  # type: ignore[no-untyped-def]
+        runner = next((r for r in self.runners if r.cam.id == camera_id), None)
+        return runner.cutter if runner is not None else None
+
+    def _clip(self, candidate_id: int, camera_id: str, kind: str, moment: float) -> None:
+        """Ask for the clip around `moment` (raised, re-checked); written later by the clip thread."""
+        runner = next((r for r in self.runners if r.cam.id == camera_id), None)
+        if self.clips is None or runner is None or runner.cutter is None:
+            return
+        cfg = self.settings.clips
+        self.clips.request(candidate_id, camera_id, kind, moment, cfg.before_seconds, cfg.after_seconds,
+                           runner.cutter, runner.live)
 
     def _grab_main(self, candidate_id: int, e) -> None:  # type: ignore[no-untyped-def]
         runner = next((r for r in self.runners if r.cam.id == e.camera_id), None)
@@ -398,7 +605,7 @@ class Worker:
                                           e.box, e.frame_size, e.last_seen))
 
     # ------------------------------------------------------------------ loop
-    def _housekeeping(self, now: float, last: dict[str, float]) -> None:
+    def _housekeeping(self, now: float, last: dict[str, float], drain: Callable[[], None] | None = None) -> None:
         if self._leases_changed and not self.once:
             self._leases_changed = False
             self._reload_cameras()
@@ -413,6 +620,7 @@ class Worker:
         if now - last["reload"] >= self.reload_seconds:
             last["reload"] = now
             self._reload_zones()
+            self._reload_models(drain)
             self._absorb_rejected()
             if not self.once:
                 self._reload_cameras()
@@ -422,11 +630,16 @@ class Worker:
             r.start()
         last = {"tick": 0.0, "reload": time.monotonic()}
         inflight: deque[tuple[list[tuple[CameraRunner, Frame]], Future]] = deque()
-        parallel = parallel_calls(self.settings, set(self.detectors))
+        parallel = parallel_calls(self.settings, {k for k in self.detectors if k in self.settings.models})
         pool = ThreadPoolExecutor(max_workers=parallel, thread_name_prefix="sw-model")
 
         def head_done() -> bool:
             return bool(inflight) and inflight[0][1].done()
+
+        def drain() -> None:
+            while inflight:
+                done, future = inflight.popleft()
+                self.consume(done, *future.result())
 
         try:
             while not self.stop_event.is_set():
@@ -435,6 +648,7 @@ class Worker:
                     if sum(not f.done() for _, f in inflight) < parallel + 1:  # one batch waiting: no idle core between calls
                         batch = self._collect(self.max_batch, timeout=0.5, until=head_done)
                     if batch:
+                        self.skip_unchanged(batch)
                         future = pool.submit(self.infer, batch)
                         future.add_done_callback(self._poke)
                         inflight.append((batch, future))
@@ -442,11 +656,11 @@ class Worker:
                         wait([inflight[0][1]], timeout=0.5)
                     while head_done():
                         done, future = inflight.popleft()
-                        self.consume(done, future.result())
+                        self.consume(done, *future.result())
                     if (not batch and not inflight and self.once
                             and all(r.ended and not r.queue for r in self.runners)):
                         break  # live service: runs on with no cameras, they may be added in the database
-                    self._housekeeping(time.monotonic(), last)
+                    self._housekeeping(time.monotonic(), last, drain)
                 except Exception as err:  # live service: log, breathe, go on
                     if self.once:
                         raise
@@ -460,12 +674,19 @@ class Worker:
             while inflight:  # frames already in the model are finished, not dropped
                 done, future = inflight.popleft()
                 try:
-                    self.consume(done, future.result())
+                    self.consume(done, *future.result())
                 except Exception as err:
                     event(log, "worker_error", logging.ERROR, error=mask_all(f"{type(err).__name__}: {err}"),
                           lost_frames=len(done))
             pool.shutdown(wait=True)
-            final = [e for r in self.runners for e in r.engine.finish()]
+            final = [e for r in self.runners for e in _raised_by(r.model, r.engine.finish())]
+            try:
+                self._store_shadow([(sid, e) for r in self.runners for sid, run in r.shadows.items()
+                                    for e in run.engine.finish()])
+            except Exception as err:
+                if self.once:
+                    raise
+                event(log, "worker_error", logging.ERROR, error=mask_all(f"{type(err).__name__}: {err}"))
             try:
                 if final or self._pending:
                     self.store(final)
@@ -481,6 +702,8 @@ class Worker:
                 self.recheck.run_due()
             except Exception as err:  # never hide why the worker stopped
                 event(log, "recheck_failed", logging.ERROR, error=mask_all(str(err)))
+            if self.clips is not None:  # after the last re-check, which may ask for a clip
+                self.clips.close()
         return self.stats
 
     def stop(self) -> None:

@@ -17,3 +17,6 @@ python3 -m pip install -q -e ".[test]"
 # The [train] extra for the dataset / conversion / training tests: the CPU build of torch, which pip
 # takes from the local wheel folder (find-links). Without it those tests fail at import, never skip.
 python3 -m pip install -q "torch==2.13.0"
+# The [eval] extra for `streetwarden evaluate` and its tests (tests/test_evaluate.py): pycocotools
+# (the COCO mAP reference) and matplotlib (PR curves). Without them those tests fail, never skip.
+python3 -m pip install -q "pycocotools>=2.0.7" "matplotlib>=3.8"

@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 
 from streetwarden.detectors.events import CandidateEvent
 from streetwarden.models.detections import box_iou
-from streetwarden.store.evidence import render, save_image
+from streetwarden.store.evidence import render, save_image, with_clean
 from streetwarden.store.schema import Candidate, Evidence
 
 log = logging.getLogger("streetwarden.store")
+RAISED_BY = ("model", "model_sha256")  # attributes set when a candidate is raised, never by its updates
 
 
 def dedupe_key(event: CandidateEvent, cell: int = 64) -> str:
@@ -81,15 +82,16 @@ class CandidateWriter:
             row.active = event.kind != "close"
             row.incident = event.incident
             if event.attributes:
-                row.attributes = {**(row.attributes or {}), **_jsonable(event.attributes)}
+                kept = {k: v for k, v in (row.attributes or {}).items() if k in RAISED_BY}  # the model that raised it
+                row.attributes = {**(row.attributes or {}), **_jsonable(event.attributes), **kept}
             if event.score > row.score:
                 row.score, row.label = event.score, event.label
                 row.box = [round(float(v), 1) for v in event.box]
         self._by_incident[event.incident] = row.id
         kinds_present = {e.kind for e in row.evidence} if not created else set()
-        for item in event.evidence:
+        for item in with_clean(event.evidence):
             # evidence is append-only; a kind already kept is added again only for a better view
-            if item.kind in kinds_present and not (improved and item.kind in ("frame", "crop")):
+            if item.kind in kinds_present and not (improved and item.kind in ("frame", "crop", "clean")):
                 continue
             rel = f"evidence/{row.camera_id}/{row.id}/{item.kind}-{item.ts:.1f}.jpg"
             path, digest, w, h = save_image(self.storage, rel, render(item))

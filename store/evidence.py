@@ -1,11 +1,13 @@
-"""Evidence files on disk: JPEGs written atomically, with their SHA-256 kept in the database."""
+"""Evidence files on disk: JPEGs and MP4 clips written atomically, with their SHA-256 kept in the database."""
 
 from __future__ import annotations
 
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
 
 import cv2
 import numpy as np
@@ -13,6 +15,7 @@ import numpy as np
 from streetwarden.detectors.events import EvidenceImage
 
 BOX_COLOUR = (0, 0, 255)
+T = TypeVar("T")
 
 
 def crop_with_margin(image: np.ndarray, box: np.ndarray, margin: float = 0.2, min_side: int = 32) -> np.ndarray:
@@ -35,6 +38,25 @@ def render(item: EvidenceImage) -> np.ndarray:
     x1, y1, x2, y2 = [int(round(float(v))) for v in item.box]
     thickness = max(2, out.shape[1] // 400)
     cv2.rectangle(out, (x1, y1), (x2, y2), BOX_COLOUR, thickness)
+    return out
+
+
+CLEAN_NOTE = "the frame as the camera gave it, nothing drawn (training data)"
+
+
+def with_clean(items: list[EvidenceImage]) -> list[EvidenceImage]:
+    """``items`` with a `clean` copy (no box drawn) after each full `frame` that gets a box drawn.
+
+    Why: the `frame` picture has the red box burnt into its pixels, which a model trained on it
+    would learn; `dataset export` takes the clean one. Events that bring their own `clean` keep it.
+    """
+    if any(i.kind == "clean" for i in items):
+        return list(items)
+    out: list[EvidenceImage] = []
+    for item in items:
+        out.append(item)
+        if item.kind == "frame" and item.box is not None and not item.crop:
+            out.append(EvidenceImage("clean", item.image, item.ts, None, note=CLEAN_NOTE))
     return out
 
 
@@ -61,6 +83,27 @@ def save_image(root: Path, relative: str, image: np.ndarray, quality: int = 90) 
     data = buf.tobytes()
     write_bytes_atomic(root / relative, data)
     return relative, hashlib.sha256(data).hexdigest(), int(image.shape[1]), int(image.shape[0])
+
+
+def save_clip(root: Path, relative: str, write: Callable[[Path], T]) -> tuple[str, str, T]:
+    """`write` makes the file (e.g. a remuxed MP4) at a temporary path beside the target; it is then
+    synced and renamed into place, so a clip is either whole or absent. Returns (relative path,
+    sha256, what `write` returned)."""
+    path = root / relative
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
+    os.close(fd)
+    try:
+        result = write(Path(tmp))
+        with open(tmp, "rb+") as fh:
+            os.fsync(fh.fileno())
+        digest = sha256_file(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return relative, digest, result
 
 
 def sha256_file(path: Path) -> str:

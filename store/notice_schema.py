@@ -44,7 +44,8 @@ class Notice(_Place, Base):
     """A warning: the offender is told and has `grace_seconds` to comply before the camera re-checks."""
 
     __tablename__ = "notices"
-    __table_args__ = (Index("ix_notices_status_check", "status", "next_check_at"), Index("ix_notices_updated", "updated_at", "id"))
+    __table_args__ = (Index("ix_notices_status_check", "status", "next_check_at"), Index("ix_notices_updated", "updated_at", "id"),
+                      {"sqlite_autoincrement": True})  # an undone notice's id (and ref) is never given again
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ref: Mapped[str | None] = mapped_column(String(32), unique=True, doc="Stable public id, e.g. SW-N-000042")
@@ -70,7 +71,7 @@ class Case(_Place, Base):
     """An enforcement case, handed to the city's case-management system, which drives its status."""
 
     __tablename__ = "cases"
-    __table_args__ = (Index("ix_cases_updated", "updated_at", "id"),)
+    __table_args__ = (Index("ix_cases_updated", "updated_at", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     ref: Mapped[str | None] = mapped_column(String(32), unique=True, doc="Stable public id, e.g. SW-C-000042")
@@ -92,6 +93,7 @@ class CaseHistory(Base):
     """One status change of a case: who (user or integration), from what, to what, and why."""
 
     __tablename__ = "case_history"
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)

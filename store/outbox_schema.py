@@ -15,7 +15,7 @@ OUTBOX_STATUSES = ("pending", "delivered", "dead")
 
 class OutboxMessage(Base):
     __tablename__ = "outbox"
-    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at", "id"),)
+    __table_args__ = (Index("ix_outbox_due", "status", "next_attempt_at", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     event_type: Mapped[str] = mapped_column(String(32), doc="notice.created | notice.closed | case.created | case.updated")

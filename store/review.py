@@ -53,7 +53,7 @@ class Decision(Base):
     """The final decision on a candidate: warn, case or reject (one per candidate)."""
 
     __tablename__ = "decisions"
-    __table_args__ = (Index("ix_decisions_user", "user_id", "id"),)
+    __table_args__ = (Index("ix_decisions_user", "user_id", "id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     candidate_id: Mapped[int] = mapped_column(ForeignKey("candidates.id", ondelete="CASCADE"), unique=True)
@@ -63,6 +63,10 @@ class Decision(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     username: Mapped[str] = mapped_column(String(64), doc="Kept as written, even if the account is renamed")
     decided_at: Mapped[float] = mapped_column(Float, default=now, index=True)
+    # the reviewer's correction of what the detector saw (migration 0007); the export labels with it
+    corrected_label: Mapped[str | None] = mapped_column(String(64), doc="Corrected object class, if corrected")
+    corrected_box: Mapped[list[float] | None] = mapped_column(
+        JSON, doc="Corrected box [x1, y1, x2, y2] in fractions (0-1) of the evidence frame, if corrected")
 
 
 class IdempotencyKey(Base):

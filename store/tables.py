@@ -10,3 +10,4 @@ import streetwarden.store.schema  # noqa: F401
 import streetwarden.store.shop_schema  # noqa: F401
 import streetwarden.store.users  # noqa: F401
 import streetwarden.store.workers.models  # noqa: F401
+import streetwarden.store.model_registry.models  # noqa: F401

@@ -82,13 +82,23 @@ def _models(args: argparse.Namespace) -> int:
         from streetwarden.models.listing import format_line, list_models
 
         out = list_models(settings)
+        from streetwarden.registry_commands import registry_rows
+
+        out["registry"] = registry_rows(settings) or []
         if args.json:
             print(json.dumps(out, ensure_ascii=False, indent=1))
         else:
             print(f"model store: {out['store']}")
             for m in out["models"]:
                 print(format_line(m))
+            for r in out["registry"]:
+                where = ",".join(r["cameras"]) or ("every camera" if r["state"] == "active" else "-")
+                print(f"registry {r['ref']} {r['state']} [{where}] {r['family'] or '?'} {r['file']} sha256 {r['sha256']}")
         return 0 if all(m["present"] for m in out["models"] if m["config_keys"]) else 1
+    from streetwarden.registry_commands import ACTIONS, run as registry_run
+
+    if args.models_command in ACTIONS:
+        return registry_run(args, settings)
     try:
         if args.models_command == "fetch":
             from streetwarden.models.fetch import fetch
@@ -121,9 +131,13 @@ def _models_args(p: argparse.ArgumentParser) -> None:
     q.add_argument("--name", help="file name in the store (default: the file's own name)")
     q.add_argument("--config", help=cfg)
     q.add_argument("--replace", action="store_true", help="replace a stored model whose sha256 differs")
+    from streetwarden.registry_commands import add_arguments
+
+    add_arguments(sub, cfg)
 
 
-register("models", "Model files: `models list`, `models fetch NAME`, `models import FILE` (offline).", _models, _models_args)
+register("models", "Model files: `models list`, `models fetch NAME`, `models import FILE` (offline); the registry: "
+         "`models register|shadow|promote|rollback|shadow-report`.", _models, _models_args)
 
 
 # ---------------------------------------------------------------- run
@@ -136,7 +150,14 @@ def _run(args: argparse.Namespace) -> int:
     settings = load_settings(args.config)
     db = Database(settings.database_url)
     db.upgrade()
-    worker = Worker(settings, db, once=args.once)
+    keeper = None
+    if not args.once:  # live: a node like any other, so it never doubles another worker's cameras
+        from streetwarden.pipeline.node import node_leases
+
+        keeper = node_leases(settings, db)  # a second live process on SQLite: one line saying PostgreSQL is needed
+    worker = Worker(settings, db, once=args.once, leases=keeper)
+    if keeper is not None:
+        keeper.start()
     if args.once:
         try:
             worker.open_all()
@@ -165,6 +186,8 @@ def _run(args: argparse.Namespace) -> int:
         worker.stop()
         stats = worker.stats
     finally:
+        if keeper is not None:
+            keeper.stop(hand_over=True)
         if hooks is not None:
             hooks.stop()
     progress.print()
@@ -411,6 +434,7 @@ def main(argv: list[str] | None = None) -> int:
     from streetwarden.camera_adapters import SourceError
     from streetwarden.models import ModelError
     from streetwarden.store.migrate import SchemaError
+    from streetwarden.store.model_registry.service import RegistryError
     from streetwarden.logs import setup_logging
 
     parser = build_parser()
@@ -421,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
     setup_logging(args.log_level)
     try:
         return args.func(args)
-    except (ConfigError, ModelError, SourceError, SchemaError, UserError) as err:
+    except (ConfigError, ModelError, SourceError, SchemaError, UserError, RegistryError) as err:
         print(f"streetwarden: error: {err}", file=sys.stderr)
         return 2
     except BrokenPipeError:

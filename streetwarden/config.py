@@ -320,6 +320,20 @@ class ModelConfig(_Strict):
         "Keep each frame's aspect ratio in the model input, padding only up to a multiple of 32 (a 16:9 camera "
         "runs at 416x256 instead of 416x416: about 40 % less model time, same detections). Used only where the "
         "ONNX graph runs such inputs (checked at load); false = always the model's square input."))
+    providers: list[Literal["tensorrt", "cuda", "cpu"]] = Field(
+        default_factory=lambda: ["cpu"], min_length=1, max_length=3,
+        description="onnxruntime execution providers, best first: tensorrt, cuda, cpu (the CPU always runs what a "
+        "GPU provider leaves out). One that is not available stops the worker with one line naming it, unless "
+        "`fallback_to_cpu` is set. GPU providers need the onnxruntime-gpu package.")
+    fallback_to_cpu: bool = Field(
+        default=False, description="Run on the CPU (one warning line) when a provider in `providers` is not available.")
+
+    @field_validator("providers")
+    @classmethod
+    def _unique_providers(cls, v: list[str]) -> list[str]:
+        if len(set(v)) != len(v):
+            raise ValueError(f"lists a provider twice: {v}")
+        return v
 
 
 class ModelStoreConfig(_Strict):
@@ -429,6 +443,32 @@ class ServerConfig(_Strict):
         description="Largest request body the API reads, in bytes (larger: 413). The biggest legitimate "
         "body, a camera's full zone set at the limits, is about 400 kB.",
     )
+
+
+class GatingConfig(_Strict):
+    """Skipping the model on frames where nothing moved (pipeline/motion_gate.py, docs/cameras.md)."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Skip the model on a frame when no zone changed since the last frame the model saw; the "
+        "camera's tracks, dwell timers and parked vehicles carry forward on the last detections. Saves most "
+        "model calls on quiet streets (night, a closed market).")
+    full_run_seconds: float = Field(
+        default=10.0, gt=0, le=600,
+        description="The model runs on a camera at least this often even when nothing moved, so a change the "
+        "test missed costs at most this long.")
+    pixel_threshold: float = Field(
+        default=14.0, gt=0, le=255,
+        description="Grey levels (0-255, on a thumbnail `thumbnail_width` wide) a pixel must change by to count as moved.")
+    zone_share: float = Field(
+        default=0.02, gt=0, le=1,
+        description="Share of a zone's thumbnail pixels that must have moved for the model to run.")
+    min_pixels: int = Field(default=3, ge=0, description="Moved thumbnail pixels below this never count (noise specks).")
+    margin: float = Field(
+        default=0.05, ge=0, le=0.5,
+        description="Zones are grown by this fraction of the frame for the test: a vehicle's body overhangs "
+        "the zone its anchor stands in, and arrivals start outside it.")
+    thumbnail_width: int = Field(default=160, ge=16, le=1920, description="Width in pixels of the grey thumbnail compared.")
 
 
 class ClusterConfig(_Strict):
@@ -594,6 +634,29 @@ def _check_codes(value: dict[str, ViolationCodeConfig]) -> dict[str, ViolationCo
     return value
 
 
+class ClipsConfig(_Strict):
+    """Evidence clips: the seconds around a candidate's first sight and its re-check, as MP4.
+
+    Memory: each RTSP camera keeps a packet ring of at most before + after + 5 seconds AND at most
+    ``max_ring_megabytes`` (whichever is smaller), compressed packets only: ~1-4 MB per 1080p camera.
+    """
+
+    enabled: bool = Field(default=True, description="Keep clips (RTSP: packet ring; files and loop://: cut from the file). "
+                          "Snapshot (JPEG) cameras never have clips; their candidates say so.")
+    before_seconds: float = Field(default=10.0, ge=0, le=60, description="Seconds of video kept before the moment.")
+    after_seconds: float = Field(default=5.0, ge=0, le=60, description="Seconds after it (a live clip is written this "
+                                 "long after the moment).")
+    max_ring_megabytes: float = Field(default=16.0, gt=0, le=512, description="Memory cap of one RTSP camera's packet "
+                                      "ring (compressed packets, no pictures), in MB. The ring also holds at most "
+                                      "before_seconds + after_seconds + 5 s (default 20 s; ~5 MB at 2 Mbit/s); a "
+                                      "stream that needs more than the MB cap keeps fewer seconds (the newest).")
+
+    @property
+    def ring_seconds(self) -> float:
+        """What the ring holds: the whole clip plus slack for a key frame interval."""
+        return self.before_seconds + self.after_seconds + 5.0
+
+
 class Settings(_Strict):
     """The whole StreetWarden configuration file."""
 
@@ -614,12 +677,14 @@ class Settings(_Strict):
     shops: list[ShopConfig] = Field(default_factory=list, description="Registered shops (out-of-shop trading is addressed to them).")
     shop_rating: ShopRatingConfig = Field(default_factory=ShopRatingConfig, description="Shop rating thresholds.")
     plates: PlatesConfig = Field(default_factory=PlatesConfig, description="Licence plate reading.")
+    clips: ClipsConfig = Field(default_factory=ClipsConfig, description="Evidence video clips and the memory they may use.")
     violation_codes: dict[str, ViolationCodeConfig] = Field(
         default_factory=dict,
         description="Per violation type, the category / code / name the city's case system files it under, "
         "replacing the GB/T 30428 defaults (e.g. {sidewalk_parking: {category: 街面秩序, code: '0505', name: "
         "机动车乱停放}}). Stamped on each notice and case when it is issued.",
     )
+    gating: GatingConfig = Field(default_factory=GatingConfig, description="Skip the model when nothing moved in a camera's zones.")
     base_dir: Annotated[str, Field(exclude=True)] = "."
     config_file: Annotated[str | None, Field(exclude=True)] = None  # the YAML it came from (for hints)
 

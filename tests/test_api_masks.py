@@ -6,7 +6,6 @@ burned-in clock that are only proposed, never stored."""
 from __future__ import annotations
 
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -20,7 +19,8 @@ from streetwarden.store.audit import AuditEntry
 from streetwarden.store.db import Database
 from streetwarden.store.schema import Candidate
 from tests import scenes
-from tests.review_support import free_port, worker_and_server
+from tests.review_support import worker_and_server
+from tests.snapshot_server import SnapshotServer
 from tests.waiting import wait_for
 
 WHOLE = [[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 1.0]]
@@ -48,24 +48,8 @@ class Footage:
         self.i = 0
         self.released = threading.Event()
         self.lock = threading.Lock()
-        footage = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server's name
-                body = footage.next()
-                self.send_response(200)
-                self.send_header("Content-Type", "image/jpeg")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/snapshot.jpg"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
+        self.server = SnapshotServer(self.next)
+        self.url = self.server.url
 
     @staticmethod
     def _scene(ts: float, image: np.ndarray, bag: np.ndarray) -> np.ndarray:
@@ -88,8 +72,7 @@ class Footage:
 
     def close(self) -> None:
         self.released.set()
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 @pytest.fixture(scope="module")

@@ -36,7 +36,7 @@ def test_case_bundle_holds_every_file_with_its_hash(tmp_path, vtest_path, yolox)
     with db.session() as s:
         cref = s.scalar(select(Case)).ref
         kinds = [e.kind for e in s.scalars(select(Evidence).where(Evidence.candidate_id == cid))]
-    assert sorted(kinds) == ["crop", "first", "frame", "recheck"]
+    assert sorted(kinds) == ["clean", "crop", "first", "frame", "recheck"]
 
     client = TestClient(make_app(settings, db, role="reviewer"))
     r = client.get(f"/api/v1/cases/{cref}/bundle")
@@ -52,7 +52,7 @@ def test_case_bundle_holds_every_file_with_its_hash(tmp_path, vtest_path, yolox)
         assert hashlib.sha256(data).hexdigest() == f["sha256"] and len(data) == f["size"]
         if "recorded_sha256" in f:
             assert f["recorded_sha256"] == f["sha256"]
-    assert {f["kind"] for f in manifest["files"]} == {"crop", "first", "frame", "recheck", "frame_strip", "record"}
+    assert {f["kind"] for f in manifest["files"]} == {"clean", "crop", "first", "frame", "recheck", "frame_strip", "record"}
     strip = cv2.imdecode(np.frombuffer(zf.read("frame_strip.jpg"), np.uint8), cv2.IMREAD_COLOR)
     assert strip.shape[0] == 360 and strip.shape[1] > 3 * 400  # first, best view and re-check side by side
     record = json.loads(zf.read("record.json"))

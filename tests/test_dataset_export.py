@@ -7,6 +7,7 @@ import hashlib
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from streetwarden.cli import main
@@ -130,8 +131,9 @@ def test_export_bad_input_one_line(reviewed, tmp_path, capsys) -> None:
     assert len(err) == 1 and "--violation" in err[0] and "sidewalk_parking" in err[0]
 
 
-def test_frames_with_a_drawn_box_are_used_and_flagged(tmp_path, vtest_path, capsys) -> None:
-    """The pipeline stores `frame` evidence (box drawn) and no `clean` one: exported, and said so."""
+def _decided_by_the_worker(tmp_path: Path, vtest_path: Path):  # type: ignore[no-untyped-def]
+    """A candidate written the way the worker writes one (real frame, real evidence writer), confirmed
+    through the review API; returns (config file, database, settings, candidate id, the frame)."""
     import yaml
 
     from tests.enforcement_support import make_settings, open_db, raise_candidate, vtest_frame
@@ -140,15 +142,135 @@ def test_frames_with_a_drawn_box_are_used_and_flagged(tmp_path, vtest_path, caps
     settings = make_settings(tmp_path, str(vtest_path))
     db = open_db(settings)
     add_users(db)
-    cid = raise_candidate(db, settings, vtest_frame(vtest_path))
+    frame = vtest_frame(vtest_path)
+    cid = raise_candidate(db, settings, frame)
     with LiveServer(settings, db) as server:
         assert server.client("rev1").post(f"/api/v1/candidates/{cid}/decision", json={"decision": "warn"}).status_code == 200
     config = tmp_path / "sw.yaml"
     config.write_text(yaml.safe_dump({"database": settings.database_url, "storage": str(settings.storage_path),
                                       "cameras": [{"id": "west-gate", "source": str(vtest_path)}]}))
+    return config, db, settings, cid, frame
+
+
+def _red(image):  # type: ignore[no-untyped-def]
+    """Pixels of the drawn box's colour (BGR 0,0,255, allowing for JPEG)."""
+    return (image[..., 2] > 180) & (image[..., 1] < 90) & (image[..., 0] < 90)
+
+
+def test_the_store_keeps_a_clean_frame_and_export_uses_it(tmp_path, vtest_path, capsys) -> None:
+    """The one evidence writer keeps the frame without the box beside the annotated one (with its
+    sha256); the exported training picture is that clean frame: no red-box pixels where the annotated
+    copy has them."""
+    import cv2
+    from sqlalchemy import select
+
+    from streetwarden.store.schema import Evidence
+
+    config, db, settings, cid, frame = _decided_by_the_worker(tmp_path, vtest_path)
+    with db.session() as s:
+        rows = {e.kind: e for e in s.scalars(select(Evidence).where(Evidence.candidate_id == cid))}
+        assert {"frame", "clean", "crop", "first"} <= set(rows)
+        clean, annotated = rows["clean"], rows["frame"]
+        assert clean.ts == annotated.ts and (clean.width, clean.height) == (annotated.width, annotated.height)
+        for e in (clean, annotated):
+            assert hashlib.sha256((settings.storage_path / e.path).read_bytes()).hexdigest() == e.sha256
+    capsys.readouterr()
+    manifest = _export(config, tmp_path / "ds")
+    assert "box drawn" not in capsys.readouterr().out
+    [img] = manifest["images"]
+    assert img["evidence_kind"] == "clean" and img["box_drawn"] is False and img["sha256"] == clean.sha256
+    exported = cv2.imread(str(tmp_path / "ds" / img["image"]))
+    drawn = cv2.imread(str(settings.storage_path / annotated.path))
+    ring = _red(drawn) & ~_red(frame)  # where the drawn box turned the picture red
+    assert ring.sum() > 200
+    assert _red(exported)[ring].sum() == 0
+    assert np.abs(exported.astype(np.int16) - frame.astype(np.int16)).mean() < 3  # the camera's frame, re-encoded once
+
+
+def test_frames_with_a_drawn_box_are_used_and_flagged(tmp_path, vtest_path, capsys) -> None:
+    """A candidate stored before the clean frame was kept has only `frame` evidence (box drawn):
+    exported, and said so."""
+    from sqlalchemy import delete
+
+    from streetwarden.store.schema import Evidence
+
+    config, db, _, cid, _ = _decided_by_the_worker(tmp_path, vtest_path)
+    with db.session() as s:  # as in a database written before the store kept `clean` frames
+        s.execute(delete(Evidence).where(Evidence.candidate_id == cid, Evidence.kind == "clean"))
     capsys.readouterr()
     manifest = _export(config, tmp_path / "ds")
     [img] = manifest["images"]
     assert img["evidence_kind"] == "frame" and img["box_drawn"] is True
     assert [c["id"] for c in img["candidates"]] == [cid]
     assert "1 of 1 images are `frame` evidence with the candidate's box drawn" in capsys.readouterr().out
+
+
+def test_corrections_replace_the_detectors_label(tmp_path, yolox, capsys) -> None:
+    """A corrected warn is labelled with the reviewer's box and class; a wrong-class reject (false_detection)
+    with a corrected class gives a label of that class, not a hard negative; the manifest says who and when."""
+    from sqlalchemy import select
+
+    from streetwarden.config import load_settings
+    from streetwarden.store.cameras import sync_cameras
+    from streetwarden.store.db import Database
+    from streetwarden.store.review import Decision
+    from tests.dataset_support import T0, _raise, best_boxes, frame_at, write_config
+    from tests.review_support import LiveServer, add_users
+
+    media = shared_path("media")
+    config = write_config(tmp_path, media)
+    settings = load_settings(config)
+    db = Database(settings.database_url)
+    db.upgrade()
+    with db.session() as s:
+        sync_cameras(s, settings)
+    add_users(db)
+    fixed_box = [0.25, 0.3, 0.5, 0.9]
+    plan = [  # frame index, decision body
+        (100, {"decision": "warn", "correction": {"label": "bicycle", "box": fixed_box}}),
+        (400, {"decision": "reject", "reason": "false_detection", "correction": {"label": "suitcase"}}),
+        (700, {"decision": "reject", "reason": "false_detection"}),
+    ]
+    ids, boxes = [], []
+    for k, (index, _) in enumerate(plan):
+        image = frame_at(media / "vtest.avi", index)
+        [box] = best_boxes(yolox, image, "person", 1)
+        ids.append(_raise(db, settings, "west-gate", "walk", image, "person", box, T0 + k * 3600))
+        boxes.append(box)
+        size = (image.shape[1], image.shape[0])
+    with LiveServer(settings, db) as server:
+        rev = server.client("rev1")
+        for cid, (_, body) in zip(ids, plan):
+            assert rev.post(f"/api/v1/candidates/{cid}/decision", json=body).status_code == 200
+    with db.session() as s:
+        decided_at = {d.candidate_id: d.decided_at for d in s.scalars(select(Decision))}
+    out = tmp_path / "ds"
+    capsys.readouterr()
+    manifest = _export(config, out)
+    assert "2 boxes (2 corrected by reviewers)" in capsys.readouterr().out
+    assert manifest["classes"] == ["bicycle", "suitcase"]  # person is nowhere: both person boxes were corrected
+    entries = {c["id"]: (img, c) for img in manifest["images"] for c in img["candidates"]}
+    assert set(entries) == set(ids)
+    corrected, wrong_class, negative = ids
+    # the corrected warn: the reviewer's box and class, not the detector's
+    img, entry = entries[corrected]
+    [line] = (out / img["label"]).read_text().splitlines()
+    w, h = size
+    want = Raised(corrected, "west-gate", "bicycle", (fixed_box[0] * w, fixed_box[1] * h, fixed_box[2] * w,
+                                                      fixed_box[3] * h), size, None)
+    assert _has_box([line], want, manifest["classes"].index("bicycle"))
+    assert not _has_box([line], Raised(corrected, "west-gate", "person", boxes[0], size, None), 0)
+    assert entry["role"] == "positive" and entry["label"] == "bicycle" and entry["corrected"] is True
+    assert entry["correction"]["by"] == "rev1" and entry["correction"]["at"] == decided_at[corrected]
+    assert entry["correction"]["detector_label"] == "person"
+    # the wrong-class reject: a label of the corrected class on the detector's box, not a negative
+    img, entry = entries[wrong_class]
+    lines = (out / img["label"]).read_text().splitlines()
+    assert entry["role"] == "positive" and entry["class"] == manifest["classes"].index("suitcase")
+    assert lines and _has_box(lines, Raised(wrong_class, "west-gate", "suitcase", boxes[1], size, None),
+                              manifest["classes"].index("suitcase"))
+    assert entry["correction"]["by"] == "rev1" and entry["correction"]["at"] == decided_at[wrong_class]
+    # the plain false detection stays a hard negative: an empty label file, no correction recorded
+    img, entry = entries[negative]
+    assert entry["role"] == "negative" and (out / img["label"]).read_text() == ""
+    assert entry["corrected"] is False and "correction" not in entry

@@ -225,15 +225,20 @@ def test_dwell_starts_when_the_owner_walks_off(yolox, vtest: Clip) -> None:
 
 # -- a tiny object ----------------------------------------------------------------------------------
 def test_a_20px_object_at_720p_is_found_where_the_zone_allows(yolox, vtest: Clip) -> None:
+    """A 20x20 px garbage crop is raised where the zone allows objects that small; the burned-in
+    clock of the same frames (digits ~20 px high at 720p, changing every second, the hour and minute
+    rolling over at 40 s) is not, though it is just as small."""
     size, (x, y) = 20, (900, 650)
     bag = scenes.garbage_crop(size, size)
 
     def frame(ts: float, image: np.ndarray) -> np.ndarray:
-        out = cv2.resize(image, (1280, 720), interpolation=cv2.INTER_LINEAR)
+        out = scenes.burn_clock(ts, cv2.resize(image, (1280, 720), interpolation=cv2.INTER_LINEAR))
         return scenes.paste(out, bag, x, y)[0] if ts >= 20.0 else out
 
     clip = detected(yolox, [(ts, frame(ts, image)) for ts, image in vtest.frames])
     place = np.array([x, y, x + size, y + size], np.float32)
+    digits = scenes.clock_seconds_box()
+    assert 14.0 <= digits[3] - digits[1] <= 26.0, "the clock's digits are about 20 px high"
     allowed = ZoneConfig(id="all", kind="no_dumping", polygon=WHOLE, dwell_seconds=10, min_object_area=0.0002)
     engine = CameraEngine("cam", [allowed], live=False)
     events = [e for (ts, image), d in zip(clip.frames, clip.dets) for e in engine.process(ts, image, d)]

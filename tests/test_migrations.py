@@ -44,7 +44,7 @@ def revision(url: str) -> list[str]:
         engine.dispose()
 
 
-REVISIONS = ("0001", "0002", "0003", "0004")  # every shipped revision, oldest first
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")  # every shipped revision, oldest first
 
 
 def assert_audit_log_append_only(url: str) -> None:
@@ -228,8 +228,69 @@ def test_a_database_at_the_baseline_gets_the_login_counters_and_the_replace_guar
     assert_audit_log_append_only(database_url)
 
 
+AUTOINCREMENT_TABLES = ("notices", "cases", "case_history", "decisions", "outbox")
+
+
+def autoincrement_tables(url: str) -> set[str]:
+    engine = create_engine(url)
+    try:
+        with engine.connect() as conn:
+            rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all()
+    finally:
+        engine.dispose()
+    return {name for name, sql in rows if "AUTOINCREMENT" in (sql or "").upper()}
+
+
+def test_sqlite_never_gives_an_undone_notice_id_again(tmp_path, vtest_path):
+    """A database at 0003 with notices is upgraded: rows and refs kept, and after the newest notice is
+    deleted (what an undo does) the next one gets a new id and ref, not the deleted one's."""
+    from alembic import command
+
+    from streetwarden.store.notice_schema import Notice
+    from streetwarden.store.notices import issue_from_decision
+    from streetwarden.store.schema import Candidate
+    from tests.enforcement_support import make_settings, raise_candidate, vtest_frame
+    from streetwarden.store.cameras import sync_cameras
+
+    settings = make_settings(tmp_path)
+    url = settings.database_url
+    engine = create_engine(url)
+    with engine.begin() as conn:
+        command.upgrade(store_migrate._config(conn), "0003")
+        # the seeding below uses this version's ORM: the columns 0007 adds to `cameras` are made here
+        # as an adopted database has them (0007 then leaves them as they are)
+        for column in ("masks JSON NOT NULL DEFAULT '[]'", "masks_hash VARCHAR(64)"):
+            conn.execute(text(f"ALTER TABLE cameras ADD COLUMN {column}"))
+    engine.dispose()
+    assert not autoincrement_tables(url) & set(AUTOINCREMENT_TABLES)
+    db = Database(url)
+    with db.session() as s:
+        sync_cameras(s, settings)
+    frame = vtest_frame(vtest_path)
+    ids = [raise_candidate(db, settings, frame, ts=30.0 + 100 * k, box=(651 + 30 * k, 42, 724 + 30 * k, 99)) for k in range(3)]
+    with db.session() as s:
+        refs = [issue_from_decision(s, s.get(Candidate, cid), "warn", "alice", settings).ref for cid in ids[:2]]
+    db.engine.dispose()
+    Database(url).upgrade()
+    assert revision(url) == [head()] and drift(url) == []
+    assert set(AUTOINCREMENT_TABLES) <= autoincrement_tables(url)
+    db = Database(url)
+    with db.session() as s:
+        assert [n.ref for n in s.query(Notice).order_by(Notice.id)] == refs  # kept, same ids
+        s.delete(s.query(Notice).filter(Notice.ref == refs[1]).one())  # the newest is undone
+    with db.session() as s:
+        again = issue_from_decision(s, s.get(Candidate, ids[2]), "warn", "alice", settings).ref
+    assert again not in refs and again > refs[1], (again, refs)
+
+
+def test_a_new_sqlite_database_has_ids_that_are_never_reused(tmp_path):
+    url = f"sqlite:///{tmp_path / 'sw.db'}"
+    Database(url).upgrade()
+    assert set(AUTOINCREMENT_TABLES) <= autoincrement_tables(url)
+
+
 def test_masks_move_from_the_camera_settings_onto_the_camera_row(database_url):
-    """0004: masks kept in a camera's settings JSON before are on its `cameras` row afterwards, with no
+    """0007: masks kept in a camera's settings JSON before are on its `cameras` row afterwards, with no
     import hash (the next config import sets it); cameras without masks get an empty list; the
     cameras' zones and settings rows stay (SQLite with foreign keys on, as the app connects)."""
     from alembic import command
@@ -237,7 +298,7 @@ def test_masks_move_from_the_camera_settings_onto_the_camera_row(database_url):
     mask = [[0.0, 0.0], [0.5, 0.0], [0.5, 0.1], [0.0, 0.1]]
     engine = create_engine(database_url)
     with engine.begin() as conn:
-        command.upgrade(store_migrate._config(conn), "0003")
+        command.upgrade(store_migrate._config(conn), "0006")
         for cam in ("gate", "plain"):
             conn.execute(text("INSERT INTO cameras (id, source_masked, analysis_fps, enabled, zones_version, updated_at) "
                               "VALUES (:id, '', 1, true, 2, 1.0)"), {"id": cam})

@@ -1,5 +1,6 @@
-"""SQLite is the one-machine default: a second `streetwarden worker` on the same SQLite database is
-refused with one line saying PostgreSQL is needed (no silent double work); the first runs on."""
+"""SQLite is the one-machine default: a second `streetwarden worker` (or a live `streetwarden run`,
+which is a node like any other) on the same SQLite database is refused with one line saying
+PostgreSQL is needed (no silent double work); the first runs on."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 import yaml
 
 from tests.conftest import REPO, shared_path
@@ -35,7 +37,8 @@ def ready(port: int) -> dict | None:
     return r.json() if r.status_code == 200 else None
 
 
-def test_a_second_worker_on_sqlite_is_refused_with_one_line(tmp_path: Path) -> None:
+@pytest.mark.parametrize("second_command", ["worker", "run"])
+def test_a_second_worker_on_sqlite_is_refused_with_one_line(tmp_path: Path, second_command: str) -> None:
     port = _free_port()
     cmd = [sys.executable, "-m", "streetwarden", "worker", "--config"]
     first = subprocess.Popen(cmd + [str(config(tmp_path, "one", port))], cwd=REPO, env=dict(os.environ, STREETWARDEN_NODE_ID="one"),
@@ -43,7 +46,8 @@ def test_a_second_worker_on_sqlite_is_refused_with_one_line(tmp_path: Path) -> N
     try:
         body = wait_for(lambda: ready(port) if (ready(port) or {}).get("cameras") else None, 90, 0.5)
         assert body and body["cameras"] == ["west-gate"] and body["node"] == "one"
-        second = subprocess.run(cmd + [str(config(tmp_path, "two", 0))], cwd=REPO, capture_output=True, text=True,
+        second_cmd = [sys.executable, "-m", "streetwarden", second_command, "--config"]
+        second = subprocess.run(second_cmd + [str(config(tmp_path, "two", 0))], cwd=REPO, capture_output=True, text=True,
                                 timeout=120, env=dict(os.environ, STREETWARDEN_NODE_ID="two"))
         assert second.returncode == 2
         lines = [ln for ln in second.stderr.splitlines() if ln.startswith("streetwarden: error:")]

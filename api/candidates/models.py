@@ -7,6 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from streetwarden.api.decisions.models import CorrectionOut
 from streetwarden.api.values import CandidateStatus, Violation
 
 
@@ -16,8 +17,8 @@ class EvidenceOut(BaseModel):
     id: int = Field(description="Evidence id.")
     kind: str = Field(description="frame (whole frame, box drawn), crop (the object), first (when it was first "
                       "seen), before / after (illegal dumping: the place before and after), attribution (who "
-                      "or what was near), recheck.")
-    url: str = Field(description="Where to fetch the JPEG (authenticated).")
+                      "or what was near), recheck; clip / clip_recheck: MP4 video around the raise / a re-check.")
+    url: str = Field(description="Where to fetch the file (authenticated; clips answer HTTP Range requests).")
     sha256: str = Field(description="SHA-256 of the file as stored, to prove it unchanged.")
     width: int = Field(description="Image width in pixels.")
     height: int = Field(description="Image height in pixels.")
@@ -41,6 +42,8 @@ class DecisionInfo(BaseModel):
     note: str | None = Field(description="The reviewer's note.")
     decided_by: str = Field(description="Username of the reviewer.")
     decided_at: datetime = Field(description="When (UTC).")
+    correction: CorrectionOut | None = Field(default=None, description="The reviewer's corrected class and/or box "
+                                             "stored with the decision, if any.")
 
 
 class CandidateOut(BaseModel):
@@ -70,6 +73,9 @@ class CandidateOut(BaseModel):
     evidence: list[EvidenceOut] = Field(description="Evidence files, oldest first.")
     claim: ClaimInfo | None = Field(description="The live claim on it, if any.")
     decision: DecisionInfo | None = Field(description="The final decision, once decided.")
+    class_choices: list[str] = Field(default_factory=list, description="Classes the queue offers when the reviewer "
+                                     "corrects the object's class (its own label first, then what its rule watches; "
+                                     "at most 9). A correction may name any class the detectors use.")
 
 
 class CandidatePage(BaseModel):

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from streetwarden.api.auth.service import Principal
 from streetwarden.api.candidates.models import ListFilters
+from streetwarden.api.decisions.corrections import correction_of
 from streetwarden.api.values import iso
+from streetwarden.detectors.object_classes import class_choices
 from streetwarden.store.audit import record
 from streetwarden.store.review import Claim, Decision, Skip, held_claim, release_claim, try_claim
 from streetwarden.store.schema import Camera, Candidate, Evidence, ZoneRow
@@ -78,7 +80,8 @@ _EVIDENCE_Q = (select(_E.candidate_id, _E.id, _E.kind, _E.sha256, _E.width, _E.h
                .where(_E.candidate_id.in_(_IDS)).order_by(_E.id))
 _CLAIMS_Q = (select(_K.candidate_id, _K.user_id, _U.username, _K.expires_at).join_from(Claim.__table__, User.__table__)
              .where(_K.candidate_id.in_(_IDS), _K.expires_at > bindparam("at")))
-_DECISIONS_Q = (select(_D.candidate_id, _D.decision, _D.reason, _D.note, _D.username, _D.decided_at)
+_DECISIONS_Q = (select(_D.candidate_id, _D.decision, _D.reason, _D.note, _D.username, _D.decided_at,
+                       _D.corrected_label, _D.corrected_box)
                 .where(_D.candidate_id.in_(_IDS)))
 
 
@@ -121,7 +124,8 @@ def candidate_payloads(s: Session, ids: Sequence[int], me: Principal, at: float 
             "evidence": evidence.get(cid, []),
             "claim": {"user": c[1], "expires_at": c[2], "mine": c[0] == me.user_id} if c else None,
             "decision": {"decision": d.decision, "reason": d.reason, "note": d.note, "decided_by": d.username,
-                         "decided_at": iso(d.decided_at)} if d else None,
+                         "decided_at": iso(d.decided_at), "correction": correction_of(d)} if d else None,
+            "class_choices": class_choices(r.violation, r.label),
         })
     return out
 

@@ -13,7 +13,8 @@ from streetwarden.api.auth.service import READERS, REVIEWERS, SUPERVISORS, Princ
 from streetwarden.api.candidates import service
 from streetwarden.api.candidates.models import CandidateOut, CandidatePage, ClaimIn, ClaimOut, ListFilters, QueueStats
 from streetwarden.api.context import AppContext, client_ip, get_ctx
-from streetwarden.api.errors import ApiError, responses
+from streetwarden.api.errors import ApiError, ErrorOut, responses
+from streetwarden.api.ranges import check_range
 from streetwarden.api.values import (
     ID_PATTERN, MAX_ID, CandidateId, CandidateStatus, Violation, decode_cursor, encode_cursor, json_response, to_seconds,
 )
@@ -120,9 +121,12 @@ def release(candidate_id: CandidateId, request: Request, me: Principal = Depends
 
 
 @router.get("/evidence/{evidence_id}", response_class=FileResponse, responses={
-    **responses(401, 403, 404), 200: {"content": {"image/jpeg": {}}, "description": "The evidence file."}},
-    summary="An evidence file", description="The stored JPEG; its ETag is the SHA-256 kept in the database.")
-def evidence_file(evidence_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Evidence id.")],
+    **responses(401, 403, 404), 200: {"content": {"image/jpeg": {}, "video/mp4": {}}, "description": "The evidence file."},
+    206: {"description": "The requested byte range (Range header): how a <video> seeks in a clip."},
+    400: {"model": ErrorOut, "description": "A malformed Range header (code bad_range)."},
+    416: {"model": ErrorOut, "description": "A Range past the end of the file (code range_not_satisfiable)."}},
+    summary="An evidence file", description="The stored JPEG or MP4 clip; its ETag is the SHA-256 kept in the database.")
+def evidence_file(evidence_id: Annotated[int, Path(ge=1, le=MAX_ID, description="Evidence id.")], request: Request,
                   _: Principal = Depends(require(*READERS)), ctx: AppContext = Depends(get_ctx)) -> FileResponse:
     with ctx.db.session() as s:
         ev = s.get(Evidence, evidence_id)
@@ -133,5 +137,6 @@ def evidence_file(evidence_id: Annotated[int, Path(ge=1, le=MAX_ID, description=
     path = (root / rel).resolve()
     if root not in path.parents or not path.is_file():
         raise HTTPException(404, f"evidence {evidence_id}: file missing from storage")
+    check_range(request.headers.get("range"), path.stat().st_size)
     return FileResponse(path, media_type=media_type, headers={
         "ETag": f'"{digest}"', "Cache-Control": "private, max-age=86400, immutable"})

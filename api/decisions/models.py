@@ -30,6 +30,31 @@ class RejectReason(str, Enum):
     other = "other"
 
 
+class CorrectionIn(BaseModel):
+    """The reviewer's correction of what the detector saw, so the exported training label is right.
+
+    The values are checked against the class vocabulary and the box rules by the decision route, which
+    answers 422 with a precise code (correction_unknown_class, correction_bad_box, correction_empty,
+    correction_not_allowed)."""
+
+    model_config = ConfigDict(extra="forbid")
+    label: str | None = Field(default=None, min_length=1, max_length=64, description="Corrected object class: a "
+                              "class the detectors use (COCO names such as car, truck, person, the rules' classes "
+                              "such as tricycle, garbage, and the zones' `labels`). Null: the detector's class "
+                              "stands.")
+    box: list[float] | None = Field(default=None, min_length=4, max_length=4, description="Corrected box [x1, y1, "
+                                    "x2, y2] in fractions (0-1) of the evidence frame's width and height, x1 < x2, "
+                                    "y1 < y2, at least 1 % of the frame on each side. Null: the detector's box "
+                                    "stands.")
+
+
+class CorrectionOut(BaseModel):
+    """A stored correction (with the decision it came with)."""
+
+    label: str | None = Field(description="Corrected object class, or null (the detector's stands).")
+    box: list[float] | None = Field(description="Corrected box [x1, y1, x2, y2] in fractions of the frame, or null.")
+
+
 class DecisionIn(BaseModel):
     """A reviewer's decision on one candidate."""
 
@@ -38,6 +63,11 @@ class DecisionIn(BaseModel):
     reason: RejectReason | None = Field(default=None, description="Required with reject (false_detection, "
                                         "not_a_violation, duplicate, other); not allowed otherwise.")
     note: Note = None
+    correction: CorrectionIn | None = Field(default=None, description="Optional: the object's corrected class "
+                                            "and/or box, stored with the decision, audited, undone with it and "
+                                            "used by `dataset export`. Not with skip. With reject "
+                                            "`false_detection` (the detector named the wrong class) a corrected "
+                                            "class turns the hard negative into a label of that class.")
 
     @field_validator("note")
     @classmethod
@@ -71,6 +101,7 @@ class DecisionOut(BaseModel):
     undo_until: datetime | None = Field(default=None, description="Until when the reviewer may take the decision back "
                                         "(POST .../decision/undo); its notice or case is held until then. Null for a "
                                         "skip or when `server.undo_seconds` is 0.")
+    correction: CorrectionOut | None = Field(default=None, description="The correction stored with it, if any.")
 
 
 class UndoOut(BaseModel):

@@ -23,6 +23,7 @@ from streetwarden.store.notices import issue_from_decision
 from streetwarden.config import Settings
 
 from streetwarden.api.auth.service import Principal
+from streetwarden.api.decisions.corrections import correction_of
 from streetwarden.api.decisions.models import DecisionIn, DecisionKind, DecisionOut
 from streetwarden.api.values import iso
 from streetwarden.store.audit import record
@@ -33,21 +34,31 @@ from streetwarden.logs import event
 
 log = logging.getLogger("streetwarden.api")
 IDEMPOTENCY_TTL = 24 * 3600
+Fix = tuple[str | None, list[float] | None]  # a checked correction: (label, box in fractions of the frame)
 
 
 class IdempotencyMismatch(Exception):
     """The key was used before for a different request."""
 
 
+def _audited_correction(cand: Candidate, fix: Fix) -> dict:
+    """before → after of a correction, for the audit entry (boxes as fractions of the frame, like the request)."""
+    w, h = cand.frame_width or 1, cand.frame_height or 1
+    box = [round(float(v) / d, 6) for v, d in zip(cand.box or [], (w, h, w, h))]
+    label, fixed_box = fix
+    return {"before": {"label": cand.label, "box": box},
+            "after": {"label": label or cand.label, "box": fixed_box or box}}
+
+
 def _out(d: Decision, status: str, hold: float = 0.0) -> dict:
     undo_until = iso(d.decided_at + hold) if hold > 0 else None
     return DecisionOut(candidate_id=d.candidate_id, decision=d.decision, reason=d.reason, note=d.note,
                        decided_by=d.username, decided_at=iso(d.decided_at), status=status,
-                       undo_until=undo_until).model_dump(mode="json")
+                       undo_until=undo_until, correction=correction_of(d)).model_dump(mode="json")
 
 
 def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: str | None,
-            settings: Settings | None = None) -> tuple[int, dict]:
+            settings: Settings | None = None, fix: Fix | None = None) -> tuple[int, dict]:
     at = time.time()
     cand = s.get(Candidate, candidate_id)
     if cand is None:
@@ -72,7 +83,8 @@ def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: 
     if not finalize(s, candidate_id, kind.value):
         return _already(s, candidate_id, cand.status)
     d = Decision(candidate_id=candidate_id, decision=kind.value, reason=body.reason.value if body.reason else None,
-                 note=body.note, user_id=me.user_id, username=me.username, decided_at=at)
+                 note=body.note, user_id=me.user_id, username=me.username, decided_at=at,
+                 corrected_label=fix[0] if fix else None, corrected_box=fix[1] if fix else None)
     s.add(d)
     s.flush()
     release_claim(s, candidate_id)
@@ -85,8 +97,10 @@ def _decide(s: Session, me: Principal, candidate_id: int, body: DecisionIn, ip: 
         issued = issue_from_decision(s, cand, kind.value, me, settings, note=body.note, at=at + hold)
     record(s, "candidate.decide", actor=me.username, actor_id=me.user_id, target_type="candidate",
            target_id=candidate_id, ip=ip, decision=d.decision, reason=d.reason, note=d.note, status=cand.status,
-           issued=issued.ref if issued is not None else None)
-    event(log, "candidate_decided", candidate=candidate_id, decision=d.decision, reason=d.reason, user=me.username)
+           issued=issued.ref if issued is not None else None,
+           **({"correction": _audited_correction(cand, fix)} if fix else {}))
+    event(log, "candidate_decided", candidate=candidate_id, decision=d.decision, reason=d.reason, user=me.username,
+          corrected=fix is not None)
     return 200, _out(d, cand.status, hold)
 
 
@@ -100,7 +114,10 @@ def _already(s: Session, candidate_id: int, status: str) -> tuple[int, dict]:
 
 
 def request_hash(candidate_id: int, body: DecisionIn) -> str:
-    payload = json.dumps({"candidate": candidate_id, **body.model_dump(mode="json")}, sort_keys=True)
+    fields = body.model_dump(mode="json")
+    if fields.get("correction") is None:
+        fields.pop("correction", None)  # a request without one hashes as it did before corrections existed
+    payload = json.dumps({"candidate": candidate_id, **fields}, sort_keys=True)
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
@@ -115,7 +132,7 @@ def _stored(s: Session, me: Principal, key: str, digest: str) -> tuple[int, dict
 
 
 def decide(db, me: Principal, candidate_id: int, body: DecisionIn, key: str | None,  # type: ignore[no-untyped-def]
-           ip: str | None, lock=None, settings: Settings | None = None) -> tuple[int, dict]:
+           ip: str | None, lock=None, settings: Settings | None = None, fix: Fix | None = None) -> tuple[int, dict]:
     """(HTTP status, body) of a decision; replayed for a repeated Idempotency-Key."""
     digest = request_hash(candidate_id, body)
     if key:
@@ -125,7 +142,7 @@ def decide(db, me: Principal, candidate_id: int, body: DecisionIn, key: str | No
             return hit
     try:
         with lock or nullcontext(), db.session() as s:
-            status, payload = _decide(s, me, candidate_id, body, ip, settings)
+            status, payload = _decide(s, me, candidate_id, body, ip, settings, fix)
             if key:
                 if status != 200:
                     s.rollback()  # nothing of a refused decision is kept but its answer

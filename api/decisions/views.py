@@ -11,13 +11,14 @@ from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, R
 
 from streetwarden.api.auth.service import READERS, REVIEWERS, Principal, require
 from streetwarden.api.context import AppContext, client_ip, get_ctx
-from streetwarden.api.decisions import service
+from streetwarden.api.decisions import corrections, service
 from streetwarden.api.decisions.models import (
     ConflictOut, DecisionIn, DecisionKind, DecisionOut, HistoryPage, RejectReason, UndoOut,
 )
 from streetwarden.api.errors import responses
 from streetwarden.api.candidates.service import pending_counts
 from streetwarden.api.http_errors import http_errors
+from streetwarden.detectors.object_classes import object_classes
 from streetwarden.logs import event
 from streetwarden.store.audit import record
 from streetwarden.store.decision_undo import NotYours, undo_decision
@@ -36,7 +37,9 @@ log = logging.getLogger("streetwarden.api")
              "issued), reject needs a reason, skip leaves it pending for others (and releases the claim; the "
              "skipper is not offered it again for `server.skip_seconds`). Records who and when, in the audit "
              "log too. Send an `Idempotency-Key` header to make retries safe: the same key and body get the "
-             "same answer; the same key with another body gets 422.")
+             "same answer; the same key with another body gets 422. An optional `correction` (class and/or box) "
+             "is stored with a warn, case or reject, shown with the candidate, audited (before → after), replayed "
+             "with the answer on retry and taken back by undo; `dataset export` labels the frame with it.")
 def decide(
     candidate_id: CandidateId, body: DecisionIn, request: Request,
     idempotency_key: Annotated[str | None, Header(alias="Idempotency-Key", min_length=1, max_length=200,
@@ -45,9 +48,10 @@ def decide(
                                                   "decision; retries send the same key.")] = None,
     me: Principal = Depends(require(*REVIEWERS)), ctx: AppContext = Depends(get_ctx),
 ) -> Response:
+    fix = corrections.checked(body, object_classes(ctx.settings))
     try:
         status, payload = service.decide(ctx.db, me, candidate_id, body, idempotency_key, client_ip(request),
-                                         lock=ctx.writing(), settings=ctx.settings)
+                                         lock=ctx.writing(), settings=ctx.settings, fix=fix)
     except service.IdempotencyMismatch:
         raise bad_request_value("header.Idempotency-Key", "this key was already used for a different request "
                                 "(use a new key for a new decision)") from None

@@ -6,8 +6,8 @@
 - Masks a camera had in its settings JSON (`camera_settings.settings.masks`, where they were kept
   before) are moved onto the row; the hash stays empty, so the next config import sets it.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0007
+Revises: 0006
 Create Date: 2026-12-01 14:10:00
 """
 
@@ -18,8 +18,8 @@ import json
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0004'
-down_revision = '0003'
+revision = '0007'
+down_revision = '0006'
 branch_labels = None
 depends_on = None
 

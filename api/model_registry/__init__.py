@@ -1,0 +1,1 @@
+"""The model registry over HTTP (admins): list versions, shadow, promote, roll back."""
