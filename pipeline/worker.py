@@ -43,7 +43,7 @@ from streetwarden.pipeline.leases import LeaseKeeper, estimated_cost
 from streetwarden.pipeline.model_switch import Choice, Switchboard
 from streetwarden.pipeline.recheck import LiveBoard, RecheckService
 from streetwarden.store.camera_settings import load_camera_configs, sync_camera_settings
-from streetwarden.store.cameras import load_zones, sync_cameras
+from streetwarden.store.cameras import load_masks, load_zones, sync_cameras
 from streetwarden.store.candidates import CandidateWriter
 from streetwarden.store.db import Database
 from streetwarden.store.model_registry.shadow import ShadowWriter
@@ -57,7 +57,7 @@ from streetwarden.redact import mask_all
 log = logging.getLogger("streetwarden.worker")
 
 # Fields whose change needs the camera's stream reopened (name/address/zones do not).
-_RESTART_EXCLUDE = {"name", "zones", "address", "latitude", "longitude"}
+_RESTART_EXCLUDE = {"name", "zones", "masks", "address", "latitude", "longitude"}  # reloaded in place
 MAX_PENDING_EVENTS = 10_000
 
 
@@ -403,13 +403,16 @@ class Worker:
                 version = versions.get(r.cam.id, 0) or 0
                 if version != r.zones_version:
                     r.zones_version, zones = load_zones(s, r.cam.id)
+                    masks = load_masks(s, r.cam.id)
                     r.zone_configs = zones
                     r.engine.set_zones(zones)
+                    r.engine.set_masks(masks)
                     if r.gate is not None:
                         r.gate.set_zones(zones)
                     for run in r.shadows.values():
                         run.engine.set_zones(zones)
-                    event(log, "zones_reloaded", camera=r.cam.id, version=version, zones=len(zones))
+                        run.engine.set_masks(masks)
+                    event(log, "zones_reloaded", camera=r.cam.id, version=version, zones=len(zones), masks=len(masks))
 
     def open_all(self) -> None:
         """Open every source now (batch use): raises the first SourceError so the CLI can report it."""

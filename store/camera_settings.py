@@ -18,12 +18,13 @@ from typing import Any
 from sqlalchemy import JSON, Float, ForeignKey, Integer, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from streetwarden.store.cameras import row_masks
 from streetwarden.store.schema import Base, Camera
 from streetwarden.config import CameraConfig, Settings
 from streetwarden.redact import mask_url
 
 # Fields kept on the `cameras` row (or as zones), not in the settings JSON.
-ROW_FIELDS = {"id", "name", "enabled", "analysis_fps", "zones", "address", "latitude", "longitude"}
+ROW_FIELDS = {"id", "name", "enabled", "analysis_fps", "zones", "address", "latitude", "longitude", "masks"}
 
 
 class CameraSettingsRow(Base):
@@ -86,7 +87,8 @@ def load_camera_configs(s: Session, config: Settings, include_api: bool = True) 
             continue
         data = dict(set_row.settings or {})
         data.update(id=cam_row.id, name=cam_row.name, enabled=bool(cam_row.enabled), analysis_fps=cam_row.analysis_fps,
-                    address=cam_row.address, latitude=cam_row.latitude, longitude=cam_row.longitude)
+                    address=cam_row.address, latitude=cam_row.latitude, longitude=cam_row.longitude,
+                    masks=row_masks(cam_row))
         if base is not None:
             for key in ("source", "evidence_source"):
                 real = getattr(base, key)

@@ -20,6 +20,15 @@ def zone_hash(cam: CameraConfig) -> str:
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+def masks_hash(cam: CameraConfig) -> str:
+    return hashlib.sha256(json.dumps([[list(p) for p in m] for m in cam.masks]).encode()).hexdigest()
+
+
+def row_masks(row: Camera) -> list[list[tuple[float, float]]]:
+    """The camera's stored masks as polygons of (x, y) fractions."""
+    return [[(float(x), float(y)) for x, y in m] for m in (row.masks or [])]
+
+
 def zone_row(camera_id: str, z: ZoneConfig) -> ZoneRow:
     data = z.model_dump(mode="json")
     return ZoneRow(camera_id=camera_id, zone_id=z.id, name=z.name, kind=data["kind"], polygon=data["polygon"],
@@ -37,8 +46,8 @@ CONFIG_SYNC_LOCK_KEY = 0x5357_4353  # "SWCS": one config-file import at a time p
 def sync_cameras(s: Session, settings: Settings) -> None:
     """Make the database match the config file's cameras.
 
-    The config's zones are (re)imported when a camera is new or its zones in the file changed since
-    the last import; otherwise zones edited in the UI are kept. Many nodes starting at once on
+    The config's zones (and, separately, its masks) are (re)imported when a camera is new or they
+    changed in the file since the last import; otherwise zones and masks edited in the UI are kept. Many nodes starting at once on
     PostgreSQL import one after the other (a transaction-scoped advisory lock), never colliding.
     """
     if s.get_bind().dialect.name == "postgresql":
@@ -60,6 +69,13 @@ def sync_cameras(s: Session, settings: Settings) -> None:
             row.zones.extend(zone_row(cam.id, z) for z in cam.zones)
             row.config_hash = digest
             row.zones_version = (row.zones_version or 0) + 1
+        digest = masks_hash(cam)
+        if row.masks_hash != digest:  # as with zones: the file's masks when they changed there, else the UI's
+            masks = [[list(p) for p in m] for m in cam.masks]
+            if (row.masks or []) != masks:
+                row.masks = masks
+                row.zones_version = (row.zones_version or 0) + 1
+            row.masks_hash = digest
     s.flush()
 
 
@@ -74,3 +90,9 @@ def load_zones(s: Session, camera_id: str) -> tuple[int, list[ZoneConfig]]:
 
 def zones_version(s: Session, camera_id: str) -> int:
     return s.scalar(select(Camera.zones_version).where(Camera.id == camera_id)) or 0
+
+
+def load_masks(s: Session, camera_id: str) -> list[list[tuple[float, float]]]:
+    """A camera's masks as stored (they share zones_version: workers reload both on a change)."""
+    cam = s.get(Camera, camera_id)
+    return row_masks(cam) if cam is not None else []

@@ -63,7 +63,7 @@ class Decision(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     username: Mapped[str] = mapped_column(String(64), doc="Kept as written, even if the account is renamed")
     decided_at: Mapped[float] = mapped_column(Float, default=now, index=True)
-    # the reviewer's correction of what the detector saw (migration 0004); the export labels with it
+    # the reviewer's correction of what the detector saw (migration 0007); the export labels with it
     corrected_label: Mapped[str | None] = mapped_column(String(64), doc="Corrected object class, if corrected")
     corrected_box: Mapped[list[float] | None] = mapped_column(
         JSON, doc="Corrected box [x1, y1, x2, y2] in fractions (0-1) of the evidence frame, if corrected")

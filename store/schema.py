@@ -33,7 +33,9 @@ class Camera(Base):
     latitude: Mapped[float | None] = mapped_column(Float)
     longitude: Mapped[float | None] = mapped_column(Float)
     config_hash: Mapped[str | None] = mapped_column(String(64), doc="Hash of the zones last imported from the config file")
-    zones_version: Mapped[int] = mapped_column(Integer, default=0, doc="Bumped on every zone change; workers reload on change")
+    zones_version: Mapped[int] = mapped_column(Integer, default=0, doc="Bumped on every zone or mask change; workers reload on change")
+    masks: Mapped[list[Any]] = mapped_column(JSON, default=list, doc="Mask polygons (frame fractions): nothing inside is analysed")
+    masks_hash: Mapped[str | None] = mapped_column(String(64), doc="Hash of the masks last imported from the config file")
     updated_at: Mapped[float] = mapped_column(Float, default=now, onupdate=now)
 
     zones: Mapped[list["ZoneRow"]] = relationship(back_populates="camera", cascade="all, delete-orphan", order_by="ZoneRow.zone_id")

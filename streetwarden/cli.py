@@ -206,35 +206,16 @@ register("run", "Run the camera workers (no web server).", _run, _run_args)
 # ---------------------------------------------------------------- masks
 def _masks(args: argparse.Namespace) -> int:
     """Read the camera's first minutes and propose masks over changing overlay text (never applied)."""
-    from streetwarden.camera_adapters import open_source
-    from streetwarden.detectors.overlay import suggest_masks
     from streetwarden.logs import event
-    from streetwarden.pipeline.camera_runner import live_options
+    from streetwarden.pipeline.mask_suggest import suggest_for_camera
     from streetwarden.pipeline.worker import build_detectors
 
     settings = load_settings(args.config)
     cam = next((c for c in settings.cameras if c.id == args.camera), None)
     if cam is None:
         raise UserError(f"no camera '{args.camera}' in {args.config} (cameras: {', '.join(c.id for c in settings.cameras) or 'none'})")
-    url = settings.camera_source(cam)
-    options = None
-    if "://" in url:
-        options = live_options(cam, url)
-        options.password = cam.password()
     detector = build_detectors(settings, {cam.model})[cam.model] if not args.no_detector else None
-    source = open_source(cam.id, url, cam.analysis_fps, options)
-    try:
-        def first_minutes():  # the stream's first --seconds
-            t0 = None
-            for f in source.frames():
-                t0 = f.ts if t0 is None else t0
-                if f.ts - t0 > args.seconds:
-                    return
-                yield f.ts, f.image
-
-        masks = suggest_masks(first_minutes(), detector.detect if detector is not None else None)
-    finally:
-        source.close()
+    masks = suggest_for_camera(settings, cam, args.seconds, detector.detect if detector is not None else None).masks
     event(log, "masks_suggested", camera=cam.id, seconds=args.seconds, masks=masks)
     if args.json:
         print(json.dumps({"camera": cam.id, "masks": masks}))

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, WithJsonSchema, field_validator, model_validator
 
 from streetwarden.vocabulary import (DEFAULT_DWELL, DEFAULT_GRACE, DEFAULT_VIOLATION_CODES, VIOLATION_BY_ZONE_KIND,
                                      VIOLATIONS, ViolationCode, ZoneKind)
@@ -52,6 +52,26 @@ MAX_ZONES_PER_CAMERA = 100
 MAX_DWELL_SECONDS = 86400.0
 MAX_GRACE_SECONDS = 30 * 86400.0
 _COORD = {"type": "number", "minimum": 0, "maximum": 1}
+
+
+# a camera's masks, with the bounds check_masks enforces spelled out for the JSON schema (OpenAPI)
+MaskPolygons = Annotated[list[list[Point]], WithJsonSchema({
+    "type": "array", "maxItems": MAX_ZONES_PER_CAMERA,
+    "items": {"type": "array", "minItems": 3, "maxItems": MAX_POLYGON_POINTS,
+              "items": {"type": "array", "items": _COORD, "minItems": 2, "maxItems": 2}}})]
+
+
+def check_masks(value: list[list[Point]]) -> list[list[Point]]:
+    """Camera masks (config file and API alike): 3 to MAX_POLYGON_POINTS corners, each within 0-1."""
+    if len(value) > MAX_ZONES_PER_CAMERA:
+        raise ValueError(f"a camera may have at most {MAX_ZONES_PER_CAMERA} masks, got {len(value)}")
+    for n, poly in enumerate(value):
+        if not 3 <= len(poly) <= MAX_POLYGON_POINTS:
+            raise ValueError(f"mask {n}: a polygon needs 3 to {MAX_POLYGON_POINTS} points, got {len(poly)}")
+        for i, (x, y) in enumerate(poly):
+            if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
+                raise ValueError(f"mask {n} point {i} [{x}, {y}] is outside 0-1: coordinates are fractions of frame width/height")
+    return value
 
 
 class ZoneConfig(_Strict):
@@ -221,11 +241,13 @@ class CameraConfig(_Strict):
     longitude: float | None = Field(default=None, ge=-180, le=180, description="WGS-84 longitude of the watched place.")
     zones: list[ZoneConfig] = Field(default_factory=list, max_length=MAX_ZONES_PER_CAMERA,
                                     description=f"Watched zones of this camera (at most {MAX_ZONES_PER_CAMERA}).")
-    masks: list[list[Point]] = Field(
+    masks: MaskPolygons = Field(
         default_factory=list, max_length=MAX_ZONES_PER_CAMERA,
         description="Polygons (corners as [x, y] fractions of frame width and height, like zones) where nothing is "
         "analysed: burned-in date/time text, a tree in the wind, a screen. Nothing anchored inside one raises a "
-        "candidate. `streetwarden masks suggest` proposes masks over changing overlay text.",
+        "candidate. Drawn in the zone editor (cameras page, mask mode) or set here; the file's masks are imported "
+        "when they change, otherwise masks edited in the UI are kept (as zones are). `streetwarden masks suggest` "
+        "and the editor's Suggest masks button propose masks over changing overlay text.",
     )
     stream_cost: float | None = Field(
         default=None, gt=0, le=1000,
@@ -236,16 +258,7 @@ class CameraConfig(_Strict):
 
     _v_id = field_validator("id")(lambda cls, v: _check_id(v))
 
-    @field_validator("masks")
-    @classmethod
-    def _masks(cls, value: list[list[Point]]) -> list[list[Point]]:
-        for n, poly in enumerate(value):
-            if not 3 <= len(poly) <= MAX_POLYGON_POINTS:
-                raise ValueError(f"mask {n}: a polygon needs 3 to {MAX_POLYGON_POINTS} points, got {len(poly)}")
-            for i, (x, y) in enumerate(poly):
-                if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0):
-                    raise ValueError(f"mask {n} point {i} [{x}, {y}] is outside 0-1: coordinates are fractions of frame width/height")
-        return value
+    _v_masks = field_validator("masks")(lambda cls, v: check_masks(v))
 
     @field_validator("evidence_source")
     @classmethod

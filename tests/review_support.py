@@ -7,6 +7,8 @@ from __future__ import annotations
 import socket
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import cv2
@@ -145,3 +147,23 @@ class LiveServer:
         r = c.post("/api/v1/auth/login", json={"username": user, "password": PASSWORD})
         assert r.status_code == 200, r.text
         return c, r.json()["csrf_token"]
+
+
+@contextmanager
+def worker_and_server(settings: Settings, reload_seconds: float = 0.3) -> Iterator[tuple[LiveServer, Database, object]]:
+    """A migrated database with the test accounts, a real worker running the cameras in a thread
+    (reloading zones and masks every `reload_seconds`), and the app serving with it: (server, db, worker)."""
+    from streetwarden.pipeline.worker import Worker
+
+    db = Database(settings.database_url)
+    db.upgrade()
+    add_users(db)
+    worker = Worker(settings, db, reload_seconds=reload_seconds)
+    thread = threading.Thread(target=worker.run, daemon=True)
+    thread.start()
+    try:
+        with LiveServer(settings, db, worker=worker) as server:
+            yield server, db, worker
+    finally:
+        worker.stop()
+        thread.join(20)

@@ -4,15 +4,13 @@ a restart; the worker's snapshot is served; camera passwords never show."""
 
 from __future__ import annotations
 
-import threading
 
 import cv2
 import numpy as np
 import pytest
 
-from tests.review_support import LiveServer, add_users, make_settings
+from tests.review_support import make_settings, worker_and_server
 from tests.waiting import wait_for
-from streetwarden.store.db import Database
 from streetwarden.config import parse_settings
 
 NEW_ZONE = {"id": "kerb-3", "name": "路缘", "kind": "no_dumping", "dwell_seconds": 45,
@@ -21,26 +19,14 @@ NEW_ZONE = {"id": "kerb-3", "name": "路缘", "kind": "no_dumping", "dwell_secon
 
 @pytest.fixture(scope="module")
 def env(tmp_path_factory, vtest_path):
-    from streetwarden.pipeline.worker import Worker
-
     tmp = tmp_path_factory.mktemp("cameras")
     base = make_settings(tmp, vtest_path, snapshot_seconds=1).model_dump(mode="json")
     base["cameras"][0]["analysis_fps"] = 0.5
     base["cameras"].append({"id": "north-rtsp", "name": "北门", "enabled": False,
                             "source": "rtsp://admin:Sup3rSecret@10.1.2.3:554/stream1", "zones": []})
     settings = parse_settings(base, origin="test", base_dir=tmp)
-    db = Database(settings.database_url)
-    db.upgrade()
-    add_users(db)
-    worker = Worker(settings, db, reload_seconds=0.3)
-    thread = threading.Thread(target=worker.run, daemon=True)
-    thread.start()
-    try:
-        with LiveServer(settings, db, worker=worker) as server:
-            yield {"server": server, "db": db, "worker": worker, "sup": server.client("sup"), "rev": server.client("rev1")}
-    finally:
-        worker.stop()
-        thread.join(20)
+    with worker_and_server(settings) as (server, db, worker):
+        yield {"server": server, "db": db, "worker": worker, "sup": server.client("sup"), "rev": server.client("rev1")}
 
 
 def engine_zone_ids(worker) -> set[str]:

@@ -44,7 +44,7 @@ def revision(url: str) -> list[str]:
         engine.dispose()
 
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006")  # every shipped revision, oldest first
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")  # every shipped revision, oldest first
 
 
 def assert_audit_log_append_only(url: str) -> None:
@@ -257,6 +257,10 @@ def test_sqlite_never_gives_an_undone_notice_id_again(tmp_path, vtest_path):
     engine = create_engine(url)
     with engine.begin() as conn:
         command.upgrade(store_migrate._config(conn), "0003")
+        # the seeding below uses this version's ORM: the columns 0007 adds to `cameras` are made here
+        # as an adopted database has them (0007 then leaves them as they are)
+        for column in ("masks JSON NOT NULL DEFAULT '[]'", "masks_hash VARCHAR(64)"):
+            conn.execute(text(f"ALTER TABLE cameras ADD COLUMN {column}"))
     engine.dispose()
     assert not autoincrement_tables(url) & set(AUTOINCREMENT_TABLES)
     db = Database(url)
@@ -283,3 +287,35 @@ def test_a_new_sqlite_database_has_ids_that_are_never_reused(tmp_path):
     url = f"sqlite:///{tmp_path / 'sw.db'}"
     Database(url).upgrade()
     assert set(AUTOINCREMENT_TABLES) <= autoincrement_tables(url)
+
+
+def test_masks_move_from_the_camera_settings_onto_the_camera_row(database_url):
+    """0007: masks kept in a camera's settings JSON before are on its `cameras` row afterwards, with no
+    import hash (the next config import sets it); cameras without masks get an empty list; the
+    cameras' zones and settings rows stay (SQLite with foreign keys on, as the app connects)."""
+    from alembic import command
+
+    mask = [[0.0, 0.0], [0.5, 0.0], [0.5, 0.1], [0.0, 0.1]]
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(store_migrate._config(conn), "0006")
+        for cam in ("gate", "plain"):
+            conn.execute(text("INSERT INTO cameras (id, source_masked, analysis_fps, enabled, zones_version, updated_at) "
+                              "VALUES (:id, '', 1, true, 2, 1.0)"), {"id": cam})
+        conn.execute(text("INSERT INTO camera_settings (camera_id, settings, origin, digest, version, updated_at) "
+                          "VALUES ('gate', :s, 'config', '', 1, 1.0), ('plain', '{}', 'config', '', 1, 1.0)"),
+                     {"s": json.dumps({"source": "x.avi", "masks": [mask]})})
+        conn.execute(text("INSERT INTO zones (camera_id, zone_id, kind, polygon, settings, updated_at) "
+                          "VALUES ('gate', 'walk', 'sidewalk', '[[0,0],[1,0],[1,1]]', '{}', 1.0)"))
+    engine.dispose()
+    Database(database_url).upgrade()
+    assert revision(database_url) == [REVISIONS[-1]] and drift(database_url) == []
+    engine = create_engine(database_url)
+    with engine.connect() as conn:
+        rows = conn.execute(text("SELECT id, masks, masks_hash, zones_version FROM cameras ORDER BY id")).all()
+        kept = conn.execute(text("SELECT camera_id, zone_id FROM zones")).all()
+        settings = conn.execute(text("SELECT camera_id FROM camera_settings ORDER BY camera_id")).scalars().all()
+    engine.dispose()
+    assert kept == [("gate", "walk")] and settings == ["gate", "plain"], "the camera's zones and settings are kept"
+    got = {r[0]: (json.loads(r[1]) if isinstance(r[1], str) else r[1], r[2], r[3]) for r in rows}
+    assert got == {"gate": ([mask], None, 2), "plain": ([], None, 2)}

@@ -11,8 +11,6 @@ import json
 import signal
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -26,6 +24,7 @@ from streetwarden.store.schema import Candidate
 from tests.conftest import REPO
 from tests.enforcement_support import vtest_frame
 from tests.registry_support import YOLOX, audit_moves, cli_env, model_file, ok
+from tests.snapshot_server import SnapshotServer
 from tests.waiting import wait_for
 
 SHIFTS = {"a": 0, "b": 250, "c": 500}  # pixels the frame is slid left in each phase
@@ -45,30 +44,14 @@ class SlidingCamera:
         self.frame = frame
         self.jpeg = b""
         self.show(0)
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
-                body = outer.jpeg
-                self.send_response(200)
-                self.send_header("Content-Type", "image/jpeg")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/snapshot.jpg"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.server = SnapshotServer(lambda: self.jpeg)
+        self.url = self.server.url
 
     def show(self, shift: int) -> None:
         self.jpeg = cv2.imencode(".jpg", np.roll(self.frame, -shift, axis=1))[1].tobytes()
 
     def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+        self.server.close()
 
 
 def log_events(path: Path, name: str) -> list[dict]:

@@ -11,11 +11,9 @@ from sqlalchemy.orm import Session
 from streetwarden.api.cameras.models import CameraHealth, CameraOut, ZoneOut
 from streetwarden.api.values import iso
 from streetwarden.redact import mask_all
-from streetwarden.store.cameras import row_to_zone, zone_row
+from streetwarden.store.cameras import row_masks, row_to_zone, zone_row
 from streetwarden.store.schema import Camera, Evidence, ZoneRow, now
 from streetwarden.config import ZoneConfig
-
-
 
 
 class VersionMoved(Exception):
@@ -37,7 +35,7 @@ def camera_out(cam: Camera, zones: list[ZoneConfig], worker, owner: str | None =
                                   lag_seconds=round(h.lag_seconds, 3) if h.lag_seconds is not None else None)
     return CameraOut(id=cam.id, name=cam.name, address=cam.address, latitude=cam.latitude, longitude=cam.longitude,
                      enabled=cam.enabled, analysis_fps=cam.analysis_fps, source=cam.source_masked,
-                     zones_version=cam.zones_version, zones=[zone_out(z) for z in zones],
+                     zones_version=cam.zones_version, zones=[zone_out(z) for z in zones], masks=row_masks(cam),
                      snapshot_url=f"/api/v1/cameras/{cam.id}/snapshot", health=health, owner=owner)
 
 
@@ -46,23 +44,29 @@ def zones_of(s: Session, camera_id: str) -> list[ZoneConfig]:
     return [row_to_zone(r) for r in rows]
 
 
-def replace_zones(s: Session, cam: Camera, zones: list[ZoneConfig], expected: int | None) -> int:
-    """Store exactly these zones; returns the new zones_version."""
-    ids = [z.id for z in zones]
+def replace_zones(s: Session, cam: Camera, zones: list[ZoneConfig] | None, expected: int | None,
+                  masks: list[list[tuple[float, float]]] | None = None) -> int:
+    """Store exactly these zones and/or masks (None: kept); returns the new zones_version, which
+    zones and masks share, so the worker reloads both and one editor save is one version."""
+    ids = [z.id for z in zones or []]
     dupes = sorted({i for i in ids if ids.count(i) > 1})
     if dupes:
         raise ValueError(f"zone id '{dupes[0]}' appears twice")
     cond = [Camera.id == cam.id]
     if expected is not None:
         cond.append(Camera.zones_version == expected)
-    res = s.execute(update(Camera).where(*cond).values(zones_version=Camera.zones_version + 1, updated_at=now()))
+    values: dict = {"zones_version": Camera.zones_version + 1, "updated_at": now()}
+    if masks is not None:
+        values["masks"] = [[list(p) for p in m] for m in masks]
+    res = s.execute(update(Camera).where(*cond).values(**values))
     if res.rowcount != 1:
         raise VersionMoved(cam.id)
-    s.query(ZoneRow).filter(ZoneRow.camera_id == cam.id).delete()
-    s.flush()
-    for z in zones:
-        s.add(zone_row(cam.id, z))
-    s.flush()
+    if zones is not None:
+        s.query(ZoneRow).filter(ZoneRow.camera_id == cam.id).delete()
+        s.flush()
+        for z in zones:
+            s.add(zone_row(cam.id, z))
+        s.flush()
     s.refresh(cam)
     return cam.zones_version
 

@@ -1,5 +1,8 @@
 "use strict";
-/* Cameras: the latest snapshot with its zones, and a polygon editor (draw, move, delete, kind, dwell). */
+/* Cameras: the latest snapshot with its zones and masks, and a polygon editor (draw, move, delete,
+   kind, dwell). A layer switch chooses what is edited: zones, or masks (grey, hatched: nothing inside
+   is analysed); "Suggest masks" reads the stream and offers masks over changing overlay text to
+   accept or dismiss. One save stores both. */
 (async function () {
   if (!(await SW.init("cameras"))) return;
   const $ = (id) => document.getElementById(id);
@@ -10,6 +13,9 @@
   let cameras = [];
   let cam = null;
   let zones = [];
+  let masks = [];             // [{polygon}] while editing; stored as bare polygons
+  let proposals = [];         // suggested masks not yet accepted or dismissed
+  let layer = "zone";         // zone | mask: what drawing, selecting and deleting act on
   let version = null;
   let selected = -1;
   let mode = "idle";          // idle | draw
@@ -24,8 +30,10 @@
   function capture(ev) { try { svg.setPointerCapture(ev.pointerId); } catch (e) { /* synthetic pointer */ } }
 
   function hint() {
-    $("editor-hint").textContent = !canEdit ? t("read_only") : mode === "draw" ? t("draw_hint") : t("edit_hint");
+    $("editor-hint").textContent = !canEdit ? t("read_only") : mode === "draw" ? t(layer === "mask" ? "mask_draw_hint" : "draw_hint")
+      : t(layer === "mask" ? "mask_edit_hint" : "edit_hint");
   }
+  const items = () => (layer === "mask" ? masks : zones);
   function setDirty(v) { dirty = v; if (v) $("save-status").textContent = t("unsaved"); }
 
   function clamp(v) { return Math.min(1, Math.max(0, v)); }
@@ -35,23 +43,78 @@
   }
   const round = (v) => Math.round(v * 10000) / 10000;
 
+  function hatch() {
+    const defs = document.createElementNS(NS, "defs");
+    const pat = document.createElementNS(NS, "pattern");
+    const step = Math.max(W, H) / 90;
+    Object.entries({ id: "mask-hatch", patternUnits: "userSpaceOnUse", width: step, height: step, patternTransform: "rotate(45)" })
+      .forEach(([k, v]) => pat.setAttribute(k, v));
+    const bg = document.createElementNS(NS, "rect");
+    bg.setAttribute("width", step); bg.setAttribute("height", step); bg.setAttribute("class", "hatch-bg");
+    const line = document.createElementNS(NS, "rect");
+    line.setAttribute("width", step / 3); line.setAttribute("height", step); line.setAttribute("class", "hatch-line");
+    pat.append(bg, line); defs.append(pat);
+    return defs;
+  }
+  function handles(g, list, i, r) {
+    list[i].polygon.forEach(([x, y], pi) => {
+      const c = document.createElementNS(NS, "circle");
+      c.setAttribute("cx", x * W); c.setAttribute("cy", y * H); c.setAttribute("r", r);
+      c.setAttribute("class", "handle");
+      c.addEventListener("pointerdown", (ev) => {
+        ev.stopPropagation();
+        drag = { zone: i, point: pi, start: toFrac(ev), orig: list[i].polygon.map((p) => [...p]) };
+        capture(ev);
+      });
+      g.append(c);
+    });
+  }
+  function polygonOf(points, onDown) {
+    const poly = document.createElementNS(NS, "polygon");
+    poly.setAttribute("points", points.map(([x, y]) => `${x * W},${y * H}`).join(" "));
+    if (onDown) poly.addEventListener("pointerdown", onDown);
+    return poly;
+  }
+  function maskParts(r) {
+    const parts = masks.map((m, i) => {
+      const active = layer === "mask";
+      const g = document.createElementNS(NS, "g");
+      g.setAttribute("class", "mask" + (active ? "" : " inactive") + (active && i === selected ? " selected" : ""));
+      g.dataset.mask = String(i);
+      g.append(polygonOf(m.polygon, (ev) => {
+        if (mode === "draw" || !active) return;
+        ev.stopPropagation();
+        select(i);
+        if (canEdit) { drag = { zone: i, point: null, start: toFrac(ev), orig: m.polygon.map((p) => [...p]) }; capture(ev); }
+      }));
+      if (active && i === selected && canEdit) handles(g, masks, i, r);
+      return g;
+    });
+    proposals.forEach((m, i) => {
+      const g = document.createElementNS(NS, "g");
+      g.setAttribute("class", "mask proposal");
+      g.dataset.proposal = String(i);
+      g.append(polygonOf(m.polygon, null));
+      parts.push(g);
+    });
+    return parts;
+  }
+
   function draw() {
     svg.setAttribute("viewBox", `0 0 ${W} ${H}`);
-    const parts = [];
+    const parts = [hatch()];
     const r = Math.max(W, H) / 110;
     zones.forEach((z, i) => {
+      const active = layer === "zone";
       const g = document.createElementNS(NS, "g");
-      g.setAttribute("class", "zone kind-" + z.kind + (i === selected ? " selected" : ""));
+      g.setAttribute("class", "zone kind-" + z.kind + (active ? "" : " inactive") + (active && i === selected ? " selected" : ""));
       g.dataset.zone = z.id;
-      const poly = document.createElementNS(NS, "polygon");
-      poly.setAttribute("points", z.polygon.map(([x, y]) => `${x * W},${y * H}`).join(" "));
-      poly.addEventListener("pointerdown", (ev) => {
-        if (mode === "draw") return;
+      g.append(polygonOf(z.polygon, (ev) => {
+        if (mode === "draw" || !active) return;
         ev.stopPropagation();
         select(i);
         if (canEdit) { drag = { zone: i, point: null, start: toFrac(ev), orig: z.polygon.map((p) => [...p]) }; capture(ev); }
-      });
-      g.append(poly);
+      }));
       const label = document.createElementNS(NS, "text");
       const xs = z.polygon.map((p) => p[0]), ys = z.polygon.map((p) => p[1]);
       const right = Math.min(...xs) > 0.6;  // keep the label inside the picture
@@ -61,19 +124,10 @@
       label.setAttribute("font-size", String(r * 2.6));
       label.textContent = (z.name || z.id) + " · " + t(z.kind);
       g.append(label);
-      if (i === selected && canEdit) z.polygon.forEach(([x, y], pi) => {
-        const c = document.createElementNS(NS, "circle");
-        c.setAttribute("cx", x * W); c.setAttribute("cy", y * H); c.setAttribute("r", r);
-        c.setAttribute("class", "handle");
-        c.addEventListener("pointerdown", (ev) => {
-          ev.stopPropagation();
-          drag = { zone: i, point: pi, start: toFrac(ev), orig: z.polygon.map((p) => [...p]) };
-          capture(ev);
-        });
-        g.append(c);
-      });
+      if (active && i === selected && canEdit) handles(g, zones, i, r);
       parts.push(g);
     });
+    parts.push(...maskParts(r));
     if (drawing.length) {
       const pl = document.createElementNS(NS, "polyline");
       pl.setAttribute("points", drawing.map(([x, y]) => `${x * W},${y * H}`).join(" "));
@@ -90,7 +144,7 @@
 
   function select(i) {
     selected = i;
-    const z = zones[i];
+    const z = layer === "zone" ? zones[i] : undefined;
     $("zone-form").hidden = !z;
     if (z) {
       $("z-id").value = z.id; $("z-name").value = z.name || ""; $("z-kind").value = z.kind;
@@ -110,7 +164,7 @@
     if (!drag) return;
     const [fx, fy] = toFrac(ev);
     const dx = fx - drag.start[0], dy = fy - drag.start[1];
-    const z = zones[drag.zone];
+    const z = items()[drag.zone];
     if (drag.point !== null) z.polygon[drag.point] = [round(fx), round(fy)];
     else {
       // move the whole zone, keeping it inside the frame
@@ -124,6 +178,18 @@
   });
   svg.addEventListener("pointerup", () => { if (drag && drag.moved) setDirty(true); drag = null; });
 
+  function layerLabels() {
+    document.querySelectorAll("#layer-switch button").forEach((b) => b.setAttribute("aria-pressed", String(b.dataset.layer === layer)));
+    $("new-zone").textContent = t(layer === "mask" ? "new_mask" : "new_zone");
+    $("delete-zone").textContent = t(layer === "mask" ? "delete_mask" : "delete_zone");
+    hint();
+  }
+  function setLayer(l) {
+    if (mode === "draw") stopDrawing();
+    layer = l;
+    layerLabels();
+    select(-1);
+  }
   function startDrawing() { mode = "draw"; drawing = []; select(-1); svg.classList.add("drawing-mode"); hint(); }
   function stopDrawing() { mode = "idle"; drawing = []; svg.classList.remove("drawing-mode"); hint(); draw(); }
   function finishDrawing() {
@@ -131,9 +197,17 @@
     const pts = drawing.filter((p, i) => i === 0 || Math.hypot(p[0] - drawing[i - 1][0], p[1] - drawing[i - 1][1]) > 0.003);
     if (pts.length < 3) {  // keep drawing: say what is missing instead of dropping the points
       drawing = pts;
-      SW.toast(t("zone_too_few", { n: pts.length }), "warn");
-      $("editor-hint").textContent = t("zone_too_few", { n: pts.length });
+      const key = layer === "mask" ? "mask_too_few" : "zone_too_few";
+      SW.toast(t(key, { n: pts.length }), "warn");
+      $("editor-hint").textContent = t(key, { n: pts.length });
       draw();
+      return;
+    }
+    if (layer === "mask") {
+      masks.push({ polygon: pts.map(([x, y]) => [round(x), round(y)]) });
+      stopDrawing();
+      select(masks.length - 1);
+      setDirty(true);
       return;
     }
     let n = zones.length + 1;
@@ -145,6 +219,13 @@
   }
   function deleteSelected(ask) {
     if (selected < 0) return;
+    if (layer === "mask") {
+      if (ask && !window.confirm(t("confirm_delete_mask", { n: selected + 1 }))) return;
+      masks.splice(selected, 1);
+      select(-1);
+      setDirty(true);
+      return;
+    }
     const z = zones[selected];
     if (ask && !window.confirm(t("confirm_delete_zone", { name: z.name || z.id }))) return;
     zones.splice(selected, 1);
@@ -153,14 +234,60 @@
   }
 
   $("new-zone").addEventListener("click", startDrawing);
+  document.querySelectorAll("#layer-switch button").forEach((b) => b.addEventListener("click", () => setLayer(b.dataset.layer)));
+
+  /* Suggestions: the server reads the stream for a while; each proposal is accepted (becomes a mask,
+     saved with the next save) or dismissed. */
+  function renderProposals() {
+    const box = $("proposals");
+    box.hidden = !proposals.length;
+    const row = (m, i) => SW.el("li", { "data-proposal": String(i) },
+      SW.el("span", { text: t("proposal_n", { n: i + 1 }) + " " + m.polygon.map(([x, y]) => `(${x.toFixed(2)}, ${y.toFixed(2)})`).join(" ") }),
+      SW.el("button", { type: "button", class: "accept-proposal", text: t("accept") }),
+      SW.el("button", { type: "button", class: "dismiss-proposal", text: t("dismiss") }));
+    const list = SW.el("ul", {}, ...proposals.map(row));
+    list.querySelectorAll("li").forEach((li) => {
+      const i = Number(li.dataset.proposal);
+      li.querySelector(".accept-proposal").addEventListener("click", () => acceptProposal(i));
+      li.querySelector(".dismiss-proposal").addEventListener("click", () => { proposals.splice(i, 1); renderProposals(); draw(); });
+    });
+    box.replaceChildren(SW.el("b", { text: t("proposals_title") }), list);
+  }
+  function acceptProposal(i) {
+    const [m] = proposals.splice(i, 1);
+    masks.push({ polygon: m.polygon });
+    if (layer !== "mask") setLayer("mask");
+    renderProposals();
+    select(masks.length - 1);
+    setDirty(true);
+  }
+  async function suggestMasks() {
+    const seconds = 60;
+    $("suggest-masks").disabled = true;
+    $("save-status").textContent = t("suggesting", { s: seconds });
+    const r = await SW.api("GET", `/api/v1/cameras/${encodeURIComponent(cam.id)}/masks/suggestions?seconds=${seconds}`);
+    $("suggest-masks").disabled = false;
+    if (!r.ok) {
+      $("save-status").textContent = t("suggest_failed", { detail: SW.explain(r) });
+      SW.toast(t("suggest_failed", { detail: SW.explain(r) }), "error");
+      return;
+    }
+    proposals = r.data.masks.map((p) => ({ polygon: p }));
+    const msg = proposals.length ? t("suggested", { n: proposals.length, s: r.data.seconds }) : t("suggested_none", { s: r.data.seconds });
+    $("save-status").textContent = msg;
+    SW.toast(msg);
+    renderProposals();
+    draw();
+  }
+  $("suggest-masks").addEventListener("click", suggestMasks);
   $("delete-zone").addEventListener("click", () => deleteSelected(true));
   $("save-zones").addEventListener("click", save);
   $("refresh-snapshot").addEventListener("click", () => loadSnapshot());
-  $("z-id").addEventListener("input", () => { if (selected >= 0) { zones[selected].id = $("z-id").value.trim(); setDirty(true); draw(); } });
-  $("z-name").addEventListener("input", () => { if (selected >= 0) { zones[selected].name = $("z-name").value || null; setDirty(true); draw(); } });
-  $("z-kind").addEventListener("change", () => { if (selected >= 0) { zones[selected].kind = $("z-kind").value; setDirty(true); draw(); } });
+  $("z-id").addEventListener("input", () => { if (selected >= 0 && layer === "zone") { zones[selected].id = $("z-id").value.trim(); setDirty(true); draw(); } });
+  $("z-name").addEventListener("input", () => { if (selected >= 0 && layer === "zone") { zones[selected].name = $("z-name").value || null; setDirty(true); draw(); } });
+  $("z-kind").addEventListener("change", () => { if (selected >= 0 && layer === "zone") { zones[selected].kind = $("z-kind").value; setDirty(true); draw(); } });
   $("z-dwell").addEventListener("input", () => {
-    if (selected < 0) return;
+    if (selected < 0 || layer !== "zone") return;
     const v = $("z-dwell").value.trim();
     zones[selected].dwell_seconds = v === "" ? null : Number(v);
     setDirty(true);
@@ -180,17 +307,18 @@
 
   async function save() {
     const body = { zones: zones.map((z) => Object.fromEntries(KEEP.filter((k) => k in z && z[k] !== undefined).map((k) => [k, z[k]]))),
-                   expected_version: version };
+                   masks: masks.map((m) => m.polygon), expected_version: version };
     const r = await SW.api("PUT", `/api/v1/cameras/${encodeURIComponent(cam.id)}/zones`, body);
     if (r.ok) {
       version = r.data.zones_version;
       zones = r.data.zones;
+      masks = r.data.masks.map((p) => ({ polygon: p }));
       cam = r.data;
       cameras = cameras.map((c) => (c.id === cam.id ? cam : c));
       renderList();
       dirty = false;
       $("save-status").textContent = t("saved", { v: version });
-      select(Math.min(selected, zones.length - 1));
+      select(Math.min(selected, items().length - 1));
       SW.toast(t("saved", { v: version }));
     } else {
       $("save-status").textContent = t("save_failed", { detail: SW.explain(r) });
@@ -209,6 +337,9 @@
   function open(c) {
     cam = c;
     zones = c.zones.map((z) => ({ ...z }));
+    masks = (c.masks || []).map((p) => ({ polygon: p.map((q) => [...q]) }));
+    proposals = [];
+    renderProposals();
     version = c.zones_version;
     dirty = false;
     $("save-status").textContent = t("version") + " " + version;
@@ -234,7 +365,8 @@
     if (h && h.last_frame_at) facts.push(t("last_frame") + " " + SW.fmtDate(h.last_frame_at));
     if (c.owner) facts.push(t("node") + " " + c.owner);
     const li = SW.el("li", { "data-camera": c.id, "data-state": h ? h.state : "unknown" },
-      SW.el("b", { text: c.name || c.id }), SW.el("span", { class: "muted zone-count", text: " " + c.id + " · " + c.zones.length + " " + t("zones") }),
+      SW.el("b", { text: c.name || c.id }), SW.el("span", { class: "muted zone-count", text: " " + c.id + " · " + c.zones.length + " " + t("zones") +
+        ((c.masks || []).length ? " · " + c.masks.length + " " + t("masks") : "") }),
       SW.el("div", { class: "cam-state st-" + (h ? h.state : "unknown"), text: stateText(h) }),
       facts.length ? SW.el("div", { class: "muted cam-facts", text: facts.join(" · ") }) : null);
     li.addEventListener("click", () => { if (!dirty || confirm(t("unsaved"))) open(c); });
@@ -268,6 +400,6 @@
   cameras = r.data;
   renderList();
   if (cameras.length) open(cameras[0]);
-  window.addEventListener("langchange", () => { hint(); draw(); renderList(); });
+  window.addEventListener("langchange", () => { layerLabels(); renderProposals(); draw(); renderList(); });
   window.addEventListener("beforeunload", (ev) => { if (dirty) { ev.preventDefault(); ev.returnValue = ""; } });
 })();

@@ -96,6 +96,16 @@ const I18N = {
     err_bad_range: "视频请求的字节范围格式不对", err_range_not_satisfiable: "视频请求的位置超出文件末尾", evidence_clip: "现场视频",
     key_clip: "播放 / 暂停现场视频", key_frame_step: "视频后退 / 前进一帧", clip_keys: "按 v 播放/暂停，按 , 或 . 逐帧",
     clip_first: "到场视频", clip_first_none: "未留存到场视频（目标出现时相机未连接或缓存已满）", clip_first_failed: "到场视频未能保存（详见日志）",
+    // camera masks (zone editor)
+    layer_switch: "编辑对象", layer_zones: "区域", layer_masks: "遮罩", masks: "个遮罩", new_mask: "新建遮罩", delete_mask: "删除遮罩",
+    save_zones_masks: "保存区域和遮罩",
+    mask_draw_hint: "点击画面添加遮罩顶点，回车或双击完成，Esc 取消。遮罩内的画面不做分析。",
+    mask_edit_hint: "遮罩（灰色斜线）内不做分析：拖动顶点调整形状，拖动遮罩移动位置，Delete 删除。",
+    mask_too_few: "遮罩至少需要 3 个顶点（现在 {n} 个）：继续点击添加，或按 Esc 取消。", confirm_delete_mask: "删除遮罩 {n}？（保存后生效）",
+    suggest_masks: "建议遮罩", suggesting: "正在读取约 {s} 秒画面，查找变化的叠加文字（日期时间）…",
+    suggested: "找到 {n} 处变化的叠加文字（读取 {s} 秒）：逐个接受或忽略，然后保存。", suggested_none: "读取 {s} 秒画面，没有发现变化的叠加文字。",
+    suggest_failed: "建议遮罩失败：{detail}", proposals_title: "建议的遮罩", proposal_n: "建议 {n}", accept: "接受", dismiss: "忽略",
+    err_camera_unreadable: "无法读取该摄像头的画面", err_suggest_running: "该摄像头正在生成遮罩建议，请稍候",
   },
   en: {
     app: "StreetWarden", nav_queue: "Queue", nav_history: "History", nav_cameras: "Cameras", nav_enforcement: "Notices & cases", nav_stats: "Statistics", nav_docs: "API docs",
@@ -189,6 +199,16 @@ const I18N = {
     err_bad_range: "The video request's byte range is malformed", err_range_not_satisfiable: "The video request starts past the end of the file", evidence_clip: "Evidence video",
     key_clip: "Play / pause the video", key_frame_step: "Video: one frame back / forward", clip_keys: "v plays/pauses; , or . steps one frame",
     clip_first: "Arrival video", clip_first_none: "No arrival video was kept (the camera was not connected, or too many arrivals)", clip_first_failed: "The arrival video could not be kept (see the log)",
+    // camera masks (zone editor)
+    layer_switch: "Edit", layer_zones: "Zones", layer_masks: "Masks", masks: "masks", new_mask: "New mask", delete_mask: "Delete mask",
+    save_zones_masks: "Save zones and masks",
+    mask_draw_hint: "Click the picture to add the mask's corners; Enter or double-click finishes, Esc cancels. Nothing inside a mask is analysed.",
+    mask_edit_hint: "Nothing inside a mask (grey, hatched) is analysed: drag corners to reshape, drag the mask to move it, Delete removes it.",
+    mask_too_few: "A mask needs at least 3 corners ({n} so far): click to add more, or Esc to cancel.", confirm_delete_mask: "Delete mask {n}? (takes effect when saved)",
+    suggest_masks: "Suggest masks", suggesting: "Reading about {s} s of the stream for changing overlay text (date/time)…",
+    suggested: "Found {n} line(s) of changing overlay text (read {s} s): accept or dismiss each, then save.", suggested_none: "Read {s} s of the stream: no changing overlay text found.",
+    suggest_failed: "Suggesting masks failed: {detail}", proposals_title: "Suggested masks", proposal_n: "Suggestion {n}", accept: "Accept", dismiss: "Dismiss",
+    err_camera_unreadable: "The camera's stream cannot be read", err_suggest_running: "Masks of this camera are being suggested already; please wait",
   },
 };
 
