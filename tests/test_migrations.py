@@ -246,7 +246,7 @@ def test_sqlite_never_gives_an_undone_notice_id_again(tmp_path, vtest_path):
     deleted (what an undo does) the next one gets a new id and ref, not the deleted one's."""
     from alembic import command
 
-    from streetwarden.store.notice_schema import Notice
+    from streetwarden.store.notice_schema import Case, Notice
     from streetwarden.store.notices import issue_from_decision
     from streetwarden.store.schema import Candidate
     from tests.enforcement_support import make_settings, raise_candidate, vtest_frame
@@ -267,9 +267,13 @@ def test_sqlite_never_gives_an_undone_notice_id_again(tmp_path, vtest_path):
     with db.session() as s:
         sync_cameras(s, settings)
     frame = vtest_frame(vtest_path)
-    ids = [raise_candidate(db, settings, frame, ts=30.0 + 100 * k, box=(651 + 30 * k, 42, 724 + 30 * k, 99)) for k in range(3)]
+    ids = [raise_candidate(db, settings, frame, ts=30.0 + 100 * k, box=(651 + 30 * k, 42, 724 + 30 * k, 99)) for k in range(4)]
     with db.session() as s:
         refs = [issue_from_decision(s, s.get(Candidate, cid), "warn", "alice", settings).ref for cid in ids[:2]]
+        case_ref = issue_from_decision(s, s.get(Candidate, ids[3]), "case", "alice", settings).ref
+    with db.session() as s:
+        history = s.execute(text("SELECT id, case_id, to_status FROM case_history ORDER BY id")).all()
+    assert history, "the seeded case has its history row"
     db.engine.dispose()
     Database(url).upgrade()
     assert revision(url) == [head()] and drift(url) == []
@@ -277,6 +281,9 @@ def test_sqlite_never_gives_an_undone_notice_id_again(tmp_path, vtest_path):
     db = Database(url)
     with db.session() as s:
         assert [n.ref for n in s.query(Notice).order_by(Notice.id)] == refs  # kept, same ids
+        assert [c.ref for c in s.query(Case)] == [case_ref]
+        # copying `cases` must not cascade into its history (a DROP TABLE is a DELETE to SQLite's foreign keys)
+        assert s.execute(text("SELECT id, case_id, to_status FROM case_history ORDER BY id")).all() == history
         s.delete(s.query(Notice).filter(Notice.ref == refs[1]).one())  # the newest is undone
     with db.session() as s:
         again = issue_from_decision(s, s.get(Candidate, ids[2]), "warn", "alice", settings).ref
