@@ -61,7 +61,8 @@ class ClipRecorder:
         self.db, self.storage, self.max_pending = db, storage, max_pending
         self.done = 0
         self.failed = 0
-        self._heap: list[ClipRequest | ClipJob] = []
+        # (not_before, seq, item): ordered by time, then by arrival; items of the two kinds are never compared
+        self._heap: list[tuple[float, int, ClipRequest | ClipJob]] = []
         self._seq = itertools.count()
         self._cond = threading.Condition()
         self._closing = False
@@ -78,7 +79,7 @@ class ClipRecorder:
                 event(log, "clip_dropped", logging.WARNING, camera=camera_id, candidate=candidate_id, kind=kind,
                       reason="too many clips pending" if not self._closing else "worker stopping")
                 return
-            heapq.heappush(self._heap, req)
+            heapq.heappush(self._heap, (req.not_before, req.seq, req))
             self._cond.notify_all()
 
     def submit(self, not_before: float, camera_id: str, run: Callable[[], None],
@@ -91,7 +92,8 @@ class ClipRecorder:
                 event(log, "clip_job_dropped", logging.WARNING, camera=camera_id,
                       reason="too many clips pending" if not self._closing else "worker stopping")
                 return False
-            heapq.heappush(self._heap, ClipJob(not_before, next(self._seq), camera_id, run, alive))
+            job = ClipJob(not_before, next(self._seq), camera_id, run, alive)
+            heapq.heappush(self._heap, (job.not_before, job.seq, job))
             self._cond.notify_all()
         return True
 
@@ -99,7 +101,7 @@ class ClipRecorder:
         """When full, forget the jobs nobody wants any more (called with the lock held)."""
         if len(self._heap) < self.max_pending:
             return
-        self._heap = [j for j in self._heap if not (isinstance(j, ClipJob) and j.alive is not None and not j.alive())]
+        self._heap = [e for e in self._heap if not (isinstance(e[2], ClipJob) and e[2].alive is not None and not e[2].alive())]
         heapq.heapify(self._heap)
 
     @property
@@ -110,11 +112,11 @@ class ClipRecorder:
     def _next(self) -> ClipRequest | ClipJob | None:
         with self._cond:
             while True:
-                if self._heap and (self._closing or self._heap[0].not_before <= time.time()):
-                    return heapq.heappop(self._heap)
+                if self._heap and (self._closing or self._heap[0][0] <= time.time()):
+                    return heapq.heappop(self._heap)[2]
                 if self._closing:
                     return None
-                wait = self._heap[0].not_before - time.time() if self._heap else None
+                wait = self._heap[0][0] - time.time() if self._heap else None
                 self._cond.wait(wait)
 
     def _run(self) -> None:
@@ -134,7 +136,11 @@ class ClipRecorder:
                 reason = mask_all(str(err) or type(err).__name__)[:300]
                 event(log, "clip_failed", logging.WARNING, camera=req.camera_id, candidate=req.candidate_id,
                       kind=req.kind, reason=reason)
-                self._say_why(req, reason)
+                try:
+                    self._say_why(req, reason)
+                except Exception as why_err:  # the database is away: the log line above is the record
+                    event(log, "clip_note_failed", logging.WARNING, camera=req.camera_id, candidate=req.candidate_id,
+                          reason=mask_all(str(why_err) or type(why_err).__name__)[:300])
 
     def _say_why(self, req: ClipRequest, reason: str) -> None:
         """The candidate says it has no clip of its raise (or first sight), and why (for the reviewer and the API)."""
