@@ -55,6 +55,7 @@ class CameraEngine:
         if wants and self.left_behind is None:
             # no_dumping / shopfront zones are watched for class-agnostic left-behind objects too
             self.left_behind = LeftBehindEngine(camera_id=self.camera_id)
+            self.left_behind.on_found = self._object_found
             self.left_behind.set_masks([m.tolist() for m in self.masks])
             self.observers.append(self.left_behind)
         elif not wants and self.left_behind is not None:
@@ -105,6 +106,14 @@ class CameraEngine:
                     self.on_sight(zone, gone.sighted, False)
         events.extend(self.book.sweep(ts))
         return events
+
+    def _object_found(self, obj) -> None:  # type: ignore[no-untyped-def]
+        """A left object was just found, seconds after it appeared; its dwell may start much later (its
+        owner stands by). Its appearance is told now, while a live camera's packet ring still holds it."""
+        if self.on_sight is None or self.left_behind is None:
+            return
+        for zone in self.left_behind.zones_of(obj, [z for z in self.zones if z.kind in LEFT_BEHIND_KINDS]):
+            self.on_sight(zone, obj.appeared, True)
 
     def _sighted(self, zone: Zone, dwell: Dwell, first_seen: float) -> None:
         """Tell the listener a dwell's first sight (new, or moved on a restart of its clock)."""

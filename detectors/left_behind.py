@@ -44,6 +44,7 @@ from __future__ import annotations
 import logging
 import math
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import cv2
@@ -126,6 +127,8 @@ class LeftBehindEngine:
                  confirm_seconds: float = 1.0, max_object_share: float = 0.25, owner_gap: float = 2.0,
                  frame_memory_seconds: float = 60.0, reach: float = 0.35, camera_id: str = "") -> None:
         self.model = StaticForeground(width=width, static_seconds=static_seconds)
+        # told of each new object when it is found (seconds after it appeared), e.g. for arrival clips
+        self.on_found: Callable[[StaticObject], None] | None = None
         self.lost_seconds = lost_seconds
         self.reappear_seconds = reappear_seconds
         self.person_memory = person_memory
@@ -444,6 +447,8 @@ class LeftBehindEngine:
                 self._next_id += 1
                 obj.owner_until = self._owner_history(obj)
                 self._first_sight(obj)  # now, while the frames of its appearance are still kept exactly
+                if self.on_found is not None:
+                    self.on_found(obj)
                 obj.attribution, obj.attribution_crops = self._attribute(obj)
             self.objects.append(obj)
             matched.add(obj.id)
@@ -602,6 +607,10 @@ class LeftBehindEngine:
         if ts - obj.vehicle_ts <= self.vehicle_memory or obj.vehicle_hits >= 0.5 * max(obj.hits, 1):
             return "vehicle"
         return None
+
+    def zones_of(self, obj: StaticObject, zones: list[Zone]) -> list[Zone]:
+        """The zones the object stands in (by its foot point or its centre)."""
+        return self._zones_of(obj, zones)
 
     def _zones_of(self, obj: StaticObject, zones: list[Zone]) -> list[Zone]:
         w, h = self.model.size or (1, 1)

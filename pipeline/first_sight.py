@@ -55,6 +55,10 @@ class FirstSightClips:
         """An object started its dwell at `moment` (Unix): cut its clip once `after_seconds` have arrived."""
         if self.cfg.first_sight_max_clips <= 0:
             return
+        with self._lock:  # told twice (a left object when found, then when its dwell is counted): one clip
+            if any(e.zone_id == zone_id and abs(e.moment - moment) <= MATCH_SECONDS
+                   for e in self._by_camera.get(camera_id, [])):
+                return
         path = self.folder(camera_id) / f"{zone_id}-{moment:.3f}.mp4"
         entry = Provisional(camera_id, zone_id, moment, moment + dwell_seconds + self.cfg.first_sight_margin_seconds, path)
         with self._lock:

@@ -129,3 +129,27 @@ def test_a_bag_set_down_within_reach_is_raised_after_the_person_leaves(yolox, ta
     # without the reach guard it is raised while she still stands beside it
     unguarded = [e for e in run(frames, dets, reach=0.0) if e.kind == "open"]
     assert len(unguarded) == 1 and unguarded[0].last_seen < last_there, [(e.box.tolist(), e.last_seen) for e in unguarded]
+
+
+def test_a_left_objects_appearance_is_told_when_it_is_found_not_when_its_owner_leaves(yolox, table) -> None:
+    """Arrival clips: a live camera keeps only ~20 s of video, and the bag's dwell starts only when she
+    walks off (20+ s after she set it down), so the engine tells its listener the bag's appearance as soon
+    as the left-behind engine finds it: while the video of it being set down is still in the ring."""
+    bag = scenes.garbage_crop(*BAG_SIZE)
+    frames, dets = compose(yolox, table, bag, lambda ts: BAG_AT if ts >= BAG_FROM - 1e-6 else None)
+    zone = ZoneConfig(id="all", kind="no_dumping", polygon=WHOLE, dwell_seconds=DWELL)
+    engine = CameraEngine("cam", [zone], live=False)
+    told: list[tuple[float, float, bool]] = []  # (time of the frame being analysed, moment told, new)
+    now = {"ts": 0.0}
+    engine.on_sight = lambda z, moment, new: told.append((now["ts"], moment, new))
+    opened = []
+    for (ts, image), d in zip(frames, dets):
+        now["ts"] = ts
+        opened += [e for e in engine.process(ts, image, d) if e.kind == "open"]
+    assert len(opened) == 1, [(e.box.tolist(), e.last_seen) for e in opened]
+    first = opened[0].first_seen
+    told_first = [(at, moment) for at, moment, new in told if new and abs(moment - first) <= 0.05]
+    assert told_first, (told, first)
+    at, _ = told_first[0]
+    # told within seconds of the appearance (a 20 s ring still holds it), long before the raise
+    assert at - first <= 12.0 and opened[0].last_seen - at >= 10.0, (at, first, opened[0].last_seen)
