@@ -126,6 +126,22 @@ def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floo
     return r
 
 
+def sizing(floor_ms: float, runs: list[dict], held: int | None) -> dict:
+    """Streams the machine would hold at the floor beside the local server (its CPU per stream from the
+    worker runs), and the issue's target of 0.9 of that; with --search, the held share of it."""
+    server = sorted(r["server_cpu_ms_per_stream_s"] for r in runs)
+    if not server:
+        return {}
+    server_ms = server[len(server) // 2]
+    cores = os.cpu_count() or 1
+    at_floor = cores * 1000 / (floor_ms + server_ms)
+    out = {"server_ms_per_stream_s": server_ms, "cores": cores, "floor_streams_beside_server": round(at_floor, 1),
+           "target_streams": round(0.9 * at_floor, 1)}
+    if held is not None:
+        out["held_share_of_floor_streams"] = round(held / at_floor, 3)
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--streams", type=int, default=64)
@@ -164,6 +180,7 @@ def main() -> None:
             break
         best = n if r["holds"] else best
     summary = {"floor": fl, "max_streams_held": best if args.search else None, "gating": args.gating, "runs": runs}
+    summary.update(sizing(fl["floor_ms_per_stream_s"], runs, best if args.search else None))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1))
     print(json.dumps({k: v for k, v in summary.items() if k != "runs"}), flush=True)

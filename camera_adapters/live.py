@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import abc
 import logging
+import math
 import random
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
@@ -123,20 +125,35 @@ class StreamClock:
 
 class RateGate:
     """Lets one frame through per 1/fps seconds of capture time (10 % tolerance, so a GOP of
-    exactly one interval is not halved by jitter)."""
+    exactly one interval is not halved by jitter), on a grid of Unix time shifted by ``phase``
+    (a fraction of the step). Cameras of one NVR, or all cameras after a worker restart, send their
+    key frames in the same instant; each camera's own phase (:func:`phase_of`) spreads their
+    analysed frames over the step instead of one burst of decodes and model calls per step."""
 
-    def __init__(self, fps: float) -> None:
+    def __init__(self, fps: float, phase: float = 0.0) -> None:
         self.step = 1.0 / fps
+        self.offset = (phase % 1.0) * self.step
         self.next_due: float | None = None
 
+    def _slot_from(self, ts: float) -> float:
+        """The first grid slot not yet past at `ts` (a frame within the tolerance of it passes)."""
+        k = math.ceil((ts - 0.1 * self.step - self.offset) / self.step - 1e-9)
+        return k * self.step + self.offset
+
     def due(self, ts: float) -> bool:
-        return self.next_due is None or ts >= self.next_due - 0.1 * self.step
+        if self.next_due is None:
+            self.next_due = self._slot_from(ts)
+        return ts >= self.next_due - 0.1 * self.step
 
     def taken(self, ts: float) -> None:
-        nxt = (self.next_due if self.next_due is not None else ts) + self.step
-        # behind by more than a step (a gap in the stream): restart the grid from this frame
-        self.next_due = nxt if nxt > ts else ts + self.step
+        nxt = (self.next_due if self.next_due is not None else self._slot_from(ts)) + self.step
+        # behind by more than a step (a gap in the stream): back onto the grid after this frame
+        self.next_due = nxt if nxt > ts else self._slot_from(ts + self.step)
 
+
+def phase_of(camera_id: str) -> float:
+    """A camera's analysis phase in [0, 1): fixed by its id, so no worker has to coordinate it."""
+    return zlib.crc32(camera_id.encode()) / 2**32
 
 
 class LiveSource(FrameSource):

@@ -19,7 +19,7 @@ import numpy as np
 
 from streetwarden.camera_adapters.base import SourceError
 from streetwarden.camera_adapters.frame import Frame
-from streetwarden.camera_adapters.live import LiveOptions, LiveSource, RateGate, StreamClock
+from streetwarden.camera_adapters.live import LiveOptions, LiveSource, RateGate, StreamClock, phase_of
 from streetwarden.camera_adapters.packet_ring import PacketRing, RingPacket, StreamTemplate
 from streetwarden.logs import event
 
@@ -95,7 +95,7 @@ class RtspSource(LiveSource):
             configure_decoder(ctx, keyframe_only, self.options.fast_decode)
             self.codec = ctx.name
             tb = float(stream.time_base) if stream.time_base else 1 / 90000
-            clock, gate = StreamClock(), RateGate(self.analysis_fps)
+            clock, gate = StreamClock(), RateGate(self.analysis_fps, phase_of(self.camera_id))
             ring = self.ring
             if ring is not None:
                 ring.reset(stream_template(stream, self.camera_id))

@@ -42,6 +42,7 @@ from streetwarden.pipeline.health import HealthRegistry
 from streetwarden.pipeline.leases import LeaseKeeper, estimated_cost
 from streetwarden.pipeline.model_switch import Choice, Switchboard
 from streetwarden.pipeline.recheck import LiveBoard, RecheckService
+from streetwarden.pipeline.store_thread import StoreThread
 from streetwarden.store.camera_settings import load_camera_configs, sync_camera_settings
 from streetwarden.store.cameras import load_masks, load_zones, sync_cameras
 from streetwarden.store.candidates import CandidateWriter
@@ -128,7 +129,8 @@ class Worker:
         self.lags: deque[float] = deque(maxlen=100_000)  # capture → analysed, live frames (benchmarks)
         self.runners: list[CameraRunner] = []
         self._rr = 0  # where the next batch starts, so no camera starves when the model is the limit
-        self._pending: list = []
+        self._pending: list = []  # events a failed write left; owned by the store thread while it runs
+        self._store_thread: StoreThread | None = None  # live runs: candidate writes off the analysis loop
         self._started_at = time.time()
         self._absorbed: set[int] = set()  # rejected candidates already handed to their left-behind engine
         self._fenced_engines: dict[str, tuple[CameraEngine, dict, float]] = {}  # camera -> (engine, signature, when)
@@ -530,9 +532,22 @@ class Worker:
         if self.on_batch:
             self.on_batch(len(batch))
         if events:
-            self.store(events)
+            self._submit(self.store, events)
         if shadow_events:
-            self._store_shadow(shadow_events)
+            self._submit(self._store_shadow, shadow_events)
+
+    def _submit(self, fn: Callable[[list], None], items: list) -> None:
+        """Write on the store thread (live runs), or here and now (once mode, where errors surface)."""
+        if self._store_thread is not None:
+            self._store_thread.submit(fn, items)
+        else:
+            fn(items)
+
+    def _retry_pending(self) -> bool:
+        """The store thread's retry of events a failed write kept; True when none are left."""
+        if self._pending:
+            self.store([])
+        return not self._pending
 
     def _store_shadow(self, items: list) -> None:
         """A shadow's would-be candidates: recorded apart, never queued (a failed write is logged, not retried)."""
@@ -603,9 +618,13 @@ class Worker:
             self._clip(cid, e.camera_id, "clip", e.last_seen)
             self._clip_first(cid, e)
 
+    def _runner(self, camera_id: str) -> CameraRunner | None:
+        """The camera's runner (read from the store thread too: a copy of the list, never the list)."""
+        return next((r for r in list(self.runners) if r.cam.id == camera_id), None)
+
     def _clip_first(self, candidate_id: int, e) -> None:  # type: ignore[no-untyped-def]
         """The arrival clip: the provisional one of a ring camera, or cut from a file at first_seen."""
-        runner = next((r for r in self.runners if r.cam.id == e.camera_id), None)
+        runner = self._runner(e.camera_id)
         if self.clips is None or runner is None or runner.cutter is None:
             return
         if runner.ring is None:
@@ -622,12 +641,12 @@ class Worker:
                            cfg.after_seconds, TakenClip(entry), True)
 
     def _cutter(self, camera_id: str):  # type: ignore[no-untyped-def]
-        runner = next((r for r in self.runners if r.cam.id == camera_id), None)
+        runner = self._runner(camera_id)
         return runner.cutter if runner is not None else None
 
     def _clip(self, candidate_id: int, camera_id: str, kind: str, moment: float) -> None:
         """Ask for the clip around `moment` (raised, re-checked); written later by the clip thread."""
-        runner = next((r for r in self.runners if r.cam.id == camera_id), None)
+        runner = self._runner(camera_id)
         if self.clips is None or runner is None or runner.cutter is None:
             return
         cfg = self.settings.clips
@@ -635,7 +654,7 @@ class Worker:
                            runner.cutter, runner.live)
 
     def _grab_main(self, candidate_id: int, e) -> None:  # type: ignore[no-untyped-def]
-        runner = next((r for r in self.runners if r.cam.id == e.camera_id), None)
+        runner = self._runner(e.camera_id)
         if runner is None or not runner.cam.evidence_source or runner.options is None:
             return
         if self._grabber is None:
@@ -651,7 +670,7 @@ class Worker:
         if now - last["tick"] >= 1.0:
             last["tick"] = now
             self.health.tick()
-            if self._pending:
+            if self._pending and self._store_thread is None:
                 self.store([])
         if now - last.get("recheck", 0.0) >= self.settings.notices.check_every_seconds:
             last["recheck"] = now
@@ -665,6 +684,8 @@ class Worker:
                 self._reload_cameras()
 
     def run(self) -> dict[str, int]:
+        if not self.once:
+            self._store_thread = StoreThread(self._retry_pending)
         for r in self.runners:
             r.start()
         last = {"tick": 0.0, "reload": time.monotonic()}
@@ -705,7 +726,7 @@ class Worker:
                         raise
                     self.stats["errors"] += 1
                     event(log, "worker_error", logging.ERROR, error=mask_all(f"{type(err).__name__}: {err}"),
-                          pending_events=len(self._pending))
+                          pending_events=len(self._pending))  # read from this thread: a hint, not a count
                     self.stop_event.wait(1.0)
         finally:
             for r in self.runners:
@@ -719,21 +740,21 @@ class Worker:
                           lost_frames=len(done))
             pool.shutdown(wait=True)
             final = [e for r in self.runners for e in _raised_by(r.model, r.engine.finish())]
-            try:
-                self._store_shadow([(sid, e) for r in self.runners for sid, run in r.shadows.items()
-                                    for e in run.engine.finish()])
-            except Exception as err:
-                if self.once:
-                    raise
-                event(log, "worker_error", logging.ERROR, error=mask_all(f"{type(err).__name__}: {err}"))
-            try:
+            shadow_final = [(sid, e) for r in self.runners for sid, run in r.shadows.items()
+                            for e in run.engine.finish()]
+            if self._store_thread is not None:  # everything raised so far is written before the worker stops
+                self._store_thread.submit(self._store_shadow, shadow_final)
+                if final:
+                    self._store_thread.submit(self.store, final)
+                self._store_thread.close()
+                self._store_thread = None
+                if self._pending:
+                    event(log, "worker_error", logging.ERROR, error="the database refused the last writes",
+                          lost_events=len(self._pending))
+            else:
+                self._store_shadow(shadow_final)
                 if final or self._pending:
                     self.store(final)
-            except Exception as err:
-                if self.once:
-                    raise
-                event(log, "worker_error", logging.ERROR, error=mask_all(f"{type(err).__name__}: {err}"),
-                      lost_events=len(self._pending))
             self.health.tick()
             if self._grabber is not None:
                 self._grabber.close()

@@ -17,7 +17,7 @@ import pytest
 
 from streetwarden.camera_adapters import LiveOptions, open_source
 from streetwarden.camera_adapters.http_snapshot import HttpSnapshotSource
-from streetwarden.camera_adapters.live import Backoff, RateGate, StreamClock, split_credentials, with_credentials
+from streetwarden.camera_adapters.live import Backoff, RateGate, StreamClock, phase_of, split_credentials, with_credentials
 from streetwarden.camera_adapters.rtsp import RtspSource, configure_decoder
 from tests.rtsp_server import BlackHoleServer, RtspServer, free_port
 from tests.waiting import wait_for
@@ -92,6 +92,41 @@ def test_rate_gate_keeps_one_frame_per_interval() -> None:
             taken.append(ts)
     assert len(taken) in (200, 201)  # 2 fps over the long run, not drifting
     assert np.all(np.diff(taken) >= 0.44)
+
+
+def test_rate_gate_phases_spread_cameras_whose_key_frames_come_together() -> None:
+    """48 cameras started together, key frames in the same instant every second, analysed at 0.5 fps:
+    each camera still gets one frame per 2 s, but they are split over both key frames of the step."""
+    t0 = 1_700_000_000.3
+    picks: dict[str, list[float]] = {}
+    for cam in (f"cam{i}" for i in range(48)):
+        gate, taken = RateGate(0.5, phase_of(cam)), []
+        for k in range(60):  # 60 s of key frames, once a second
+            ts = t0 + k + 0.001 * (hash(cam) % 7)  # a few ms of network jitter
+            if gate.due(ts):
+                gate.taken(ts)
+                taken.append(ts)
+        assert len(taken) in (29, 30, 31)
+        assert np.all(np.diff(taken) > 1.5)  # never two frames one key frame apart
+        picks[cam] = taken
+    even = sum(round(p[0] - t0) % 2 == 0 for p in picks.values())
+    assert 12 <= even <= 36, even  # a burst of 48 decodes per 2 s would be one group of 48
+    assert phase_of("cam7") == phase_of("cam7")  # fixed by the id: no worker coordinates it
+
+
+def test_rate_gate_finds_its_grid_again_after_a_gap() -> None:
+    gate = RateGate(1.0, 0.25)
+    taken = []
+    for ts in [100.0 + i / 25 for i in range(250)] + [140.0 + i / 25 for i in range(250)]:  # 30 s gap
+        if gate.due(ts):
+            gate.taken(ts)
+            taken.append(ts)
+    assert np.all(np.diff(taken) >= 0.88)
+    # the first frame after the gap is taken at once (the freshest picture), then the gate is back on
+    # its grid k + 0.25 (within the tolerance), as before the gap
+    assert taken[10] == 140.0
+    assert all(abs((t - 0.25) - round(t - 0.25)) <= 0.1 + 1e-6 for t in taken[:10] + taken[11:]), taken
+    assert len([t for t in taken if t >= 140]) in (9, 10)
 
 
 # ---------------------------------------------------------------- RTSP
