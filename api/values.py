@@ -7,21 +7,23 @@ import binascii
 import json
 from datetime import date, datetime, timezone
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Literal
 
 import pydantic_core
 from fastapi import Path, Response
 from fastapi.exceptions import RequestValidationError
 from pydantic import Field
 
-from streetwarden.config import VIOLATION_BY_ZONE_KIND
+from streetwarden.vocabulary import VIOLATIONS
 
 MAX_ID = 2**63 - 1  # the largest integer SQLite and PostgreSQL BIGINT hold: every id in the API is 1..MAX_ID
 FIRST_DAY, LAST_DAY = date(2000, 1, 1), date(2100, 12, 31)  # days a statistics query may name
 ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
-Violation = Enum("Violation", {v: v for v in VIOLATION_BY_ZONE_KIND.values()}, type=str)  # type: ignore[misc]
-Violation.__doc__ = "Violation type: sidewalk_parking, non_motor_parking, street_vendor, out_of_shop or illegal_dumping."
+Violation = Enum("Violation", {v: v for v in VIOLATIONS}, type=str)  # type: ignore[misc]
+Violation.__doc__ = f"Violation type: {', '.join(VIOLATIONS)}."
+# the same values where a plain string is wanted (a query parameter, a record field): the schema lists them
+ViolationName = Literal.__getitem__(VIOLATIONS)  # type: ignore[attr-defined]
 
 
 class CandidateStatus(str, Enum):

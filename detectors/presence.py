@@ -12,6 +12,10 @@ import numpy as np
 
 from streetwarden.models.detections import Detections, box_iou
 
+# Violations whose object the model may not name (left-behind objects) also count as still there while
+# the place looks like the evidence. bin_overflow is judged by its class alone: the bin itself stays
+# after it is emptied, so the place still looks like the evidence; only `overflow` gone (the model sees
+# a `garbage_bin`, or nothing) tells that the contractor came.
 SIMILARITY_VIOLATIONS = ("illegal_dumping", "out_of_shop")
 
 

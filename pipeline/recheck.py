@@ -21,7 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from streetwarden.camera_adapters import SourceHealth
-from streetwarden.detectors.presence import Presence, scale_box, still_there
+from streetwarden.detectors.presence import SIMILARITY_VIOLATIONS, Presence, scale_box, still_there
 from streetwarden.detectors.rules import RULES
 from streetwarden.models.detections import Detections
 from streetwarden.store.cameras import load_zones
@@ -188,7 +188,7 @@ class RecheckService:
             if zone is not None:
                 min_score = zone.min_score
         current_crop = evidence_crop = None
-        if notice.violation in ("illegal_dumping", "out_of_shop"):
+        if notice.violation in SIMILARITY_VIOLATIONS:  # bin_overflow: by class only (see presence.py)
             evidence_crop = self._evidence_crop(s, notice)
             current_crop = crop_with_margin(snap.image, box)
         return still_there(box, snap.dets, frozenset(labels), min_score=min_score, min_iou=self.cfg.min_iou,

@@ -17,6 +17,10 @@ from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationErro
 from streetwarden.vocabulary import (DEFAULT_DWELL, DEFAULT_GRACE, DEFAULT_VIOLATION_CODES, VIOLATION_BY_ZONE_KIND,
                                      VIOLATIONS, ViolationCode, ZoneKind)
 
+# the vocabulary as the option descriptions list it, so a new kind or violation shows up in the docs
+_KINDS_WATCHED = ", ".join(f"{kind.value} ({violation})" for kind, violation in VIOLATION_BY_ZONE_KIND.items())
+_DWELL_DEFAULTS = ", ".join(f"{kind.value} {seconds:g}" for kind, seconds in DEFAULT_DWELL.items())
+
 SHARED_DIR_ENV = "STREETWARDEN_SHARED"
 MODELS_DIR_ENV = "STREETWARDEN_MODELS"
 MODEL_MIRROR_ENV = "STREETWARDEN_MODEL_MIRROR"
@@ -84,8 +88,7 @@ class ZoneConfig(_Strict):
                     json_schema_extra={"pattern": _ID_RE.pattern})
     name: str | None = Field(default=None, max_length=200,
                              description="Human-readable name shown to reviewers (e.g. 人行道东段); at most 200 characters.")
-    kind: ZoneKind = Field(description="Zone kind: sidewalk (motor vehicles parked), non_motor (bicycles, e-bikes, "
-                          "motorcycles, tricycles parked), no_vending, shopfront or no_dumping.")
+    kind: ZoneKind = Field(description=f"Zone kind, with the violation it is watched for: {_KINDS_WATCHED}.")
     polygon: list[Point] = Field(
         description="Polygon corners as [x, y] fractions (0-1) of frame width and height, so the zone "
         f"survives a change of stream resolution. 3 to {MAX_POLYGON_POINTS} points.",
@@ -96,7 +99,7 @@ class ZoneConfig(_Strict):
     dwell_seconds: float | None = Field(
         default=None,
         description="How long a violation must persist before a candidate is raised. Defaults per kind: "
-        "sidewalk 120, non_motor 300, no_vending 300, shopfront 600, no_dumping 60. 0 to 86400 (a day).",
+        f"{_DWELL_DEFAULTS}. 0 to 86400 (a day).",
         json_schema_extra={"minimum": 0, "maximum": MAX_DWELL_SECONDS},
     )
     max_displacement: float = Field(
@@ -110,8 +113,8 @@ class ZoneConfig(_Strict):
     labels: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
         default=None,
         max_length=50,
-        description="Detector labels this zone's rule watches; default depends on the kind "
-        "(sidewalk: car, truck, bus; non_motor: bicycle, motorcycle, tricycle). COCO's `motorcycle` is mostly "
+        description="Detector labels this zone's rule watches; default: the classes of the kind's rule "
+        "(docs/detection.md; e.g. sidewalk: car, truck, bus). COCO's `motorcycle` is mostly "
         "an e-bike on a Chinese pavement, so it counts as non-motor by default; list it in a sidewalk zone's "
         "labels (and leave it out of the non_motor zone's) where real motorcycles dominate.",
     )
@@ -508,8 +511,8 @@ class NoticesConfig(_Strict):
 
     grace_seconds: dict[str, float] = Field(
         default_factory=lambda: dict(DEFAULT_GRACE),
-        description="Grace period per violation type (sidewalk_parking, non_motor_parking, street_vendor, "
-        "out_of_shop, illegal_dumping) in seconds, 0 to 30 days; at the deadline the camera re-checks the place.",
+        description=f"Grace period per violation type ({', '.join(VIOLATIONS)}) in seconds, 0 to 30 days; "
+        "at the deadline the camera re-checks the place.",
     )
     on_persist: Literal["case", "supervisor"] = Field(
         default="case",

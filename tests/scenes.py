@@ -43,21 +43,29 @@ def real_crop(name: str, height: int | None = None) -> np.ndarray:
     return crop
 
 
-def garbage_crop(width: int, height: int) -> np.ndarray:
-    """The first mid-sized `garbage` box of garbage-cn (sorted by file name), cut from its photo by its
-    YOLO label and resized to width x height."""
+def garbage_classes() -> tuple[str, ...]:
+    """garbage-cn's class names in class-id order (its data.yaml): garbage, garbage_bin, overflow."""
+    import yaml
+
+    return tuple(yaml.safe_load(shared_path("datasets", "garbage-cn", "data.yaml").read_text())["names"])
+
+
+def garbage_crop(width: int, height: int, name: str = "garbage") -> np.ndarray:
+    """The first mid-sized box of class `name` in garbage-cn (sorted by file name), cut from its photo
+    by its YOLO label and resized to width x height."""
     root = shared_path("datasets", "garbage-cn")
+    wanted = str(garbage_classes().index(name))
     for label_file in sorted((root / "labels").glob("*.txt")):
         for line in label_file.read_text().splitlines():
             cls, x, y, w, h = line.split()[:5]
             x, y, w, h = float(x), float(y), float(w), float(h)
-            if cls == "0" and 0.15 < w < 0.35 and 0.15 < h < 0.35 and 0.6 < w / h < 1.7:
+            if cls == wanted and 0.15 < w < 0.35 and 0.15 < h < 0.35 and 0.6 < w / h < 1.7:
                 image = cv2.imread(str(root / "images" / (label_file.stem + ".jpg")))
                 assert image is not None, f"cannot read the image of {label_file}"
                 H, W = image.shape[:2]
                 crop = image[int((y - h / 2) * H):int((y + h / 2) * H), int((x - w / 2) * W):int((x + w / 2) * W)]
                 return cv2.resize(crop, (width, height), interpolation=cv2.INTER_AREA)
-    raise AssertionError("garbage-cn has no mid-sized garbage box")
+    raise AssertionError(f"garbage-cn has no mid-sized {name} box")
 
 
 def person_crop(height: int) -> np.ndarray:

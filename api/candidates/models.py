@@ -9,6 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from streetwarden.api.decisions.models import CorrectionOut
 from streetwarden.api.values import CandidateStatus, Violation
+from streetwarden.vocabulary import VIOLATIONS
 
 
 class EvidenceOut(BaseModel):
@@ -55,7 +56,7 @@ class CandidateOut(BaseModel):
     address: str | None = Field(description="Street address of the camera's view.")
     zone_id: str = Field(description="Zone id within the camera.")
     zone_name: str | None = Field(description="Zone display name.")
-    violation: str = Field(description="sidewalk_parking, non_motor_parking, street_vendor, out_of_shop or illegal_dumping.")
+    violation: str = Field(description=f"Violation type: {', '.join(VIOLATIONS)}.")
     label: str = Field(description="Detector label of the object (car, truck, person, …).")
     score: float = Field(description="Best detection score, 0-1.")
     status: str = Field(description="pending, warned, case or rejected.")

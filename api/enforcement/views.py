@@ -16,7 +16,7 @@ from streetwarden.api.deps import Principal, get_db, get_settings, require_role
 from streetwarden.api.errors import responses
 from streetwarden.api.http_errors import http_errors
 from streetwarden.api.integration.views import REF
-from streetwarden.api.values import FIRST_DAY, LAST_DAY, MAX_ID
+from streetwarden.api.values import FIRST_DAY, LAST_DAY, MAX_ID, ViolationName
 from streetwarden.store.bundles import build_bundle
 from streetwarden.store.db import Database
 from streetwarden.store.notice_schema import Case
@@ -148,7 +148,7 @@ FromQ = Annotated[date | None, Query(alias="from", ge=FIRST_DAY, le=LAST_DAY, de
 ToQ = Annotated[date | None, Query(alias="to", ge=FIRST_DAY, le=LAST_DAY, description=f"Last day (YYYY-MM-DD, {FIRST_DAY} to {LAST_DAY}); default today.")]
 TzQ = Annotated[int, Query(ge=-720, le=840, description="Time zone of the days in minutes east of UTC (China: 480).")]
 CamQ = Annotated[str | None, Query(max_length=64, description="Only this camera.")]
-VioQ = Annotated[Literal["sidewalk_parking", "non_motor_parking", "street_vendor", "out_of_shop", "illegal_dumping"] | None, Query(description="Only this violation type.")]
+VioQ = Annotated[ViolationName | None, Query(description="Only this violation type.")]
 
 
 @router.get("/api/v1/stats", responses=responses(401, 403), summary="Per day / camera / violation: captured … closed without a case",

@@ -6,6 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from streetwarden.api.values import ViolationName
+
 
 class Place(BaseModel):
     camera_id: str = Field(description="Camera that saw the violation.")
@@ -53,7 +55,7 @@ class Recheck(BaseModel):
 
 class _Record(BaseModel):
     ref: str = Field(description="Stable public id: SW-N-nnnnnn for notices, SW-C-nnnnnn for cases.")
-    violation: Literal["sidewalk_parking", "non_motor_parking", "street_vendor", "out_of_shop", "illegal_dumping"] = Field(description="Violation type.")
+    violation: ViolationName = Field(description="Violation type.")
     violation_code: ViolationCodeOut = Field(description="How the case system files it (GB/T 30428 / CJJ/T 106 event class, or this deployment's `violation_codes`), as when it was issued.")
     label: str = Field(description="What the detector saw (car, truck, umbrella, …).")
     place: Place = Field(description="Where the violation was seen.")

@@ -1,11 +1,13 @@
 """Illegal dumping, garbage-class path: a garbage detection that persists in a no-dumping zone.
 
-Class-agnostic left-behind objects reach this rule through the static-object engine.
+Class-agnostic left-behind objects reach this rule through the static-object engine. An overflowing
+bin (`overflow`) is not dumping: it stands where bins belong, and bin_overflow watches it at bin_point
+zones.
 """
 
 from streetwarden.detectors.rules.base import Rule
 
-GARBAGE_LABELS = frozenset({"garbage", "overflow", "trash", "rubbish", "litter", "debris", "garbage_bag", "unknown"})
+GARBAGE_LABELS = frozenset({"garbage", "trash", "rubbish", "litter", "debris", "garbage_bag", "unknown"})
 
 
 class IllegalDumping(Rule):

@@ -1,8 +1,9 @@
 /* Shared by every page: API calls (CSRF header, retries with the same Idempotency-Key), the header, toasts. */
 "use strict";
 const SW = {
-  // the violation types, in the order the filters list them (streetwarden/vocabulary.py)
-  VIOLATIONS: ["sidewalk_parking", "non_motor_parking", "street_vendor", "out_of_shop", "illegal_dumping"],
+  // the violation types, in the order the filters list them: streetwarden/vocabulary.py VIOLATIONS
+  // (tests/test_ui_vocabulary.py keeps the two equal)
+  VIOLATIONS: ["sidewalk_parking", "non_motor_parking", "street_vendor", "out_of_shop", "illegal_dumping", "bin_overflow"],
   me: null,
   csrf: null,
 
