@@ -42,7 +42,7 @@ DEFAULT_DWELL: dict[ZoneKind, float] = {
     ZoneKind.no_vending: 300.0,
     ZoneKind.shopfront: 600.0,
     ZoneKind.no_dumping: 60.0,
-    ZoneKind.bin_point: 300.0,  # an overflowing bin stays for hours; 5 min keeps a bag set down for a moment out
+    ZoneKind.bin_point: 600.0,  # an overflowing bin stays for hours; 10 min keeps a bin being filled or emptied out
 }
 
 # Seconds an offender has to comply with a warning; a bicycle's owner is rarely beside it, so its

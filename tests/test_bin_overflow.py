@@ -63,7 +63,7 @@ def run(zones: list[ZoneConfig], image: np.ndarray, dets: Detections, seconds: f
 
 def test_defaults_and_labels():
     cfg = ZoneConfig(id="b", kind="bin_point", polygon=BINS)
-    assert cfg.violation == "bin_overflow" and cfg.dwell == DEFAULT_DWELL[ZoneKind.bin_point] == 300.0
+    assert cfg.violation == "bin_overflow" and cfg.dwell == DEFAULT_DWELL[ZoneKind.bin_point] == 600.0
     assert DEFAULT_GRACE["bin_overflow"] == 7200.0
     assert RULES[ZoneKind.bin_point].labels(Zone(cfg)) == {"overflow"}
     assert RULES[ZoneKind.bin_point].labels(Zone(ZoneConfig(id="b", kind="bin_point", polygon=BINS, labels=["full_bin"]))) == {"full_bin"}
@@ -74,13 +74,13 @@ def test_defaults_and_labels():
 def test_overflowing_bin_raised_after_the_dwell_only_in_its_zone(scene):
     image, boxes, dets = scene
     events = run([ZoneConfig(id="bins", kind="bin_point", polygon=BINS),
-                  ZoneConfig(id="grass", kind="no_dumping", polygon=GRASS)], image, dets, 400)
+                  ZoneConfig(id="grass", kind="no_dumping", polygon=GRASS)], image, dets, 700)
     raised = opened(events)
     assert sorted((e.violation, e.zone_id, e.label) for e in raised) == [
         ("bin_overflow", "bins", "overflow"), ("illegal_dumping", "grass", "garbage")], raised
     full = next(e for e in raised if e.violation == "bin_overflow")
     assert iou(full.box, boxes["full"]) >= 0.9 and full.first_seen == 0.0
-    assert 300.0 <= full.last_seen <= 305.0  # raised when the 300 s dwell is reached, not before
+    assert 600.0 <= full.last_seen <= 605.0  # raised when the 600 s dwell is reached, not before
     pile = next(e for e in raised if e.violation == "illegal_dumping")
     assert iou(pile.box, boxes["pile"]) >= 0.9
     # the bin that is not full, the overflow outside the zones and the one on the grass: never raised
@@ -90,7 +90,7 @@ def test_overflowing_bin_raised_after_the_dwell_only_in_its_zone(scene):
 
 def test_dwell_not_reached_raises_nothing(scene):
     image, _, dets = scene
-    events = run([ZoneConfig(id="bins", kind="bin_point", polygon=BINS)], image, dets, 290)
+    events = run([ZoneConfig(id="bins", kind="bin_point", polygon=BINS)], image, dets, 590)
     assert opened(events) == []
 
 
