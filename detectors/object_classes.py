@@ -15,7 +15,7 @@ from streetwarden.models.detections import COCO_LABELS
 from streetwarden.vocabulary import VIOLATION_BY_ZONE_KIND
 
 MAX_CHOICES = 9  # the queue picks a class with the number keys 1-9
-_RULE_LABELS = frozenset().union(*(rule.default_labels for rule in RULES.values()))
+_RULE_LABELS = frozenset().union(*(rule.default_labels | rule.lookalike_labels for rule in RULES.values()))
 _KIND_OF = {violation: kind for kind, violation in VIOLATION_BY_ZONE_KIND.items()}
 
 
@@ -26,13 +26,15 @@ def object_classes(settings: Settings | None = None) -> frozenset[str]:
 
 
 def class_choices(violation: str, label: str) -> list[str]:
-    """The short list the queue offers for a candidate: its own label, then what its rule watches."""
+    """The short list the queue offers for a candidate: its own label, then what its rule watches,
+    then the look-alikes it never raises on (the classes a false detection most often really is)."""
     return list(_choices(violation, label))
 
 
 @lru_cache(maxsize=4096)  # on the queue's hot path, per candidate: a few (violation, label) pairs recur
 def _choices(violation: str, label: str) -> tuple[str, ...]:
     kind = _KIND_OF.get(violation)
-    watched = sorted(RULES[kind].default_labels - {label}) if kind in RULES else []
+    rule = RULES.get(kind) if kind is not None else None
+    watched = sorted(rule.default_labels - {label}) + sorted(rule.lookalike_labels - {label}) if rule else []
     own = [label] if label in object_classes() else []
     return tuple((own + watched)[:MAX_CHOICES])

@@ -158,3 +158,13 @@ def test_api_accepts_the_violation_and_documents_it(world, tmp_path):
         prop = schemas[name]["properties"]["violation"]
         allowed = schemas[prop["$ref"].rsplit("/", 1)[-1]]["enum"] if "$ref" in prop else prop["enum"]
         assert "bin_overflow" in allowed and "nope" not in allowed, (name, prop)
+
+
+def test_a_reviewer_can_name_the_bin_that_is_not_full():
+    """A false bin_overflow is most often a bin that is not full: the queue offers that class, and
+    a correction to it is a class the API accepts (so the export teaches the model the difference)."""
+    from streetwarden.detectors.object_classes import class_choices, object_classes
+
+    assert class_choices("bin_overflow", "overflow")[:2] == ["overflow", "garbage_bin"]
+    assert {"garbage_bin", "overflow"} <= set(class_choices("illegal_dumping", "garbage"))
+    assert "garbage_bin" in object_classes()

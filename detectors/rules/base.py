@@ -49,6 +49,9 @@ class Rule:
 
     violation: str = ""
     default_labels: frozenset[str] = frozenset()
+    # classes a reviewer may correct a false detection to: look-alikes this rule never raises on
+    # (a bin that is not full for bin_overflow), so the exported label teaches the model the difference
+    lookalike_labels: frozenset[str] = frozenset()
 
     def labels(self, zone: Zone) -> frozenset[str]:
         return frozenset(zone.config.labels) if zone.config.labels else self.default_labels

@@ -13,3 +13,4 @@ OVERFLOW_LABELS = frozenset({"overflow"})
 class BinOverflow(Rule):
     violation = "bin_overflow"
     default_labels = OVERFLOW_LABELS
+    lookalike_labels = frozenset({"garbage_bin"})

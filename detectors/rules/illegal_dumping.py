@@ -13,3 +13,4 @@ GARBAGE_LABELS = frozenset({"garbage", "trash", "rubbish", "litter", "debris", "
 class IllegalDumping(Rule):
     violation = "illegal_dumping"
     default_labels = GARBAGE_LABELS
+    lookalike_labels = frozenset({"garbage_bin", "overflow"})  # a bin standing there, a full one
