@@ -28,6 +28,8 @@ class LiveOptions:
     transport: str = "tcp"  # RTSP: tcp (interleaved, survives NAT/firewalls) or udp
     keyframe_only: bool = False  # RTSP: decode only key frames (cheap; rate limited by the GOP)
     fast_decode: bool = False  # RTSP: skip the deblocking filter (~20 % less decode CPU, blockier pictures)
+    hw_decode: str = "none"  # RTSP: FFmpeg hardware decoder (cuda, qsv, vaapi, …); none: the CPU
+    hw_decode_fallback: bool = False  # RTSP: the CPU when the hardware decoder cannot start
     timeout: float = 10.0  # seconds to connect, and the longest silence tolerated while reading
     reconnect_min: float = 1.0  # first retry delay (seconds); doubles per failure, with jitter
     reconnect_max: float = 30.0  # longest retry delay

@@ -15,6 +15,7 @@ from collections.abc import Iterator
 
 import av
 import av.error
+from av.codec.hwaccel import HWAccel
 import numpy as np
 
 from streetwarden.camera_adapters.base import SourceError
@@ -39,11 +40,31 @@ def container_options(options: LiveOptions) -> dict[str, str]:
     }
 
 
-def open_container(url: str, options: LiveOptions) -> av.container.InputContainer:
+def open_container(url: str, options: LiveOptions, camera_id: str = "") -> av.container.InputContainer:
     """Open with PyAV's timeout for the connection only. While reading, the socket timeout above
     ends a silent stream: PyAV's read timeout takes the GIL on every FFmpeg I/O callback (hundreds
-    a second per camera), which cost 15 % of the receive CPU with many cameras."""
-    return av.open(url, container_options=container_options(options), timeout=(options.timeout, None))
+    a second per camera), which cost 15 % of the receive CPU with many cameras.
+
+    With ``hw_decode`` the decoder runs on the GPU or media engine (FFmpeg's hwaccel through PyAV;
+    frames come back to memory for the model). A device that cannot start is a camera error naming
+    what to install, or, with ``hw_decode_fallback``, one warning and the CPU."""
+    kwargs = {"container_options": container_options(options), "timeout": (options.timeout, None)}
+    if options.hw_decode == "none":
+        return av.open(url, **kwargs)
+    accel = HWAccel(device_type=options.hw_decode, allow_software_fallback=options.hw_decode_fallback)
+    try:
+        return av.open(url, hwaccel=accel, **kwargs)
+    except (PermissionError, RuntimeError, ValueError, NotImplementedError) as err:
+        # FFmpeg could not create the device (no GPU, no driver, a build without it): EPERM / ENODEV
+        # come back as OSError subclasses, an incompatible stream as RuntimeError; network errors are
+        # av.error.* and pass through unchanged
+        if not options.hw_decode_fallback:
+            raise SourceError(f"hardware decoding ({options.hw_decode}) cannot start here: {err}. Install the "
+                              f"GPU driver and a PyAV/FFmpeg built with {options.hw_decode}, or set hw_decode: none "
+                              "(or hw_decode_fallback: true to decode on the CPU)") from None
+        event(log, "hw_decode_fallback", logging.WARNING, camera=camera_id, device=options.hw_decode,
+              error=f"{type(err).__name__}: {err}")
+        return av.open(url, **kwargs)
 
 
 def configure_decoder(ctx: av.codec.context.CodecContext, keyframe_only: bool, fast: bool) -> None:
@@ -85,7 +106,7 @@ class RtspSource(LiveSource):
         return RingCutter(self.ring) if self.ring is not None else None
 
     def _session(self) -> Iterator[Frame]:
-        container = open_container(self.url, self.options)
+        container = open_container(self.url, self.options, self.camera_id)
         try:
             if not container.streams.video:
                 raise SourceError("the stream has no video track")

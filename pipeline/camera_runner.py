@@ -176,6 +176,8 @@ def live_options(cam: CameraConfig, source_url: str) -> LiveOptions:
         transport=cam.rtsp_transport,
         keyframe_only=cam.decode_keyframes_only,
         fast_decode=cam.fast_decode,
+        hw_decode=cam.hw_decode,
+        hw_decode_fallback=cam.hw_decode_fallback,
         timeout=cam.timeout_seconds,
         reconnect_max=cam.reconnect_max_seconds,
         offline_after=max(60.0, 3 * cam.timeout_seconds),

@@ -211,6 +211,18 @@ class CameraConfig(_Strict):
         "shortcuts: about 20 % less decode CPU per frame (a 720p key frame: 14 -> 11 ms here), slightly blockier "
         "pictures. For crowded workers; leave off where evidence pictures must be at full quality.",
     )
+    hw_decode: Literal["none", "cuda", "qsv", "vaapi", "videotoolbox", "d3d11va", "drm", "amf"] = Field(
+        default="none",
+        description="RTSP cameras: decode on a GPU or media engine through FFmpeg's hardware decoders (cuda: "
+        "NVIDIA NVDEC; qsv / vaapi: Intel; videotoolbox: Apple; d3d11va: Windows). Needs the driver and a PyAV "
+        "whose FFmpeg was built with it. Where it cannot start, the camera is reported (state error, what to "
+        "install) and retried, unless hw_decode_fallback is on. Default none: the CPU.",
+    )
+    hw_decode_fallback: bool = Field(
+        default=False,
+        description="RTSP cameras with hw_decode: decode on the CPU when the hardware decoder cannot start "
+        "(logged once per connection as hw_decode_fallback) instead of reporting the camera.",
+    )
     evidence_source: str | None = Field(
         default=None,
         description="When `source` is a camera's low-resolution sub-stream, the main-stream URL (rtsp:// or "

@@ -4,6 +4,7 @@ a TCP 'black hole', and a stdlib HTTP server with basic/digest auth serving real
 from __future__ import annotations
 
 import hashlib
+import logging
 import re
 import secrets
 import threading
@@ -130,6 +131,32 @@ def test_rate_gate_finds_its_grid_again_after_a_gap() -> None:
 
 
 # ---------------------------------------------------------------- RTSP
+def test_hw_decode_that_cannot_start_is_a_camera_error_or_falls_back_to_the_cpu(rtsp: RtspServer, caplog) -> None:
+    """hw_decode: cuda on a machine without an NVIDIA GPU: the camera is reported (state error, what to
+    install) and retried, never a worker crash; with hw_decode_fallback the frames come, decoded on
+    the CPU, with one hw_decode_fallback warning per connection. On a GPU machine frames come either way."""
+    url = rtsp.url("/main", "viewer", PASSWORD)
+    gpu = Path("/dev/nvidiactl").exists()
+    strict = RtspSource("cam", url, 1.0, LiveOptions(timeout=5, reconnect_min=0.5, reconnect_max=1, hw_decode="cuda"))
+    frames = collect(strict, 5, stop_when=lambda fr: len(fr) >= 2)
+    if gpu:
+        assert len(frames) >= 2 and frames[0].image.shape == (576, 768, 3)
+    else:
+        assert frames == []
+        assert strict.health.state == "error"
+        assert "hardware decoding (cuda) cannot start" in strict.health.reason
+        assert "hw_decode: none" in strict.health.reason and PASSWORD not in strict.health.reason
+        assert strict.health.reconnects >= 2  # retried, with back-off
+    caplog.set_level(logging.WARNING, logger="streetwarden.camera")
+    lenient = RtspSource("cam2", url, 1.0, LiveOptions(timeout=5, hw_decode="cuda", hw_decode_fallback=True))
+    frames = collect(lenient, 30, stop_when=lambda fr: len(fr) >= 2)
+    assert len(frames) >= 2 and frames[0].image.shape == (576, 768, 3)
+    assert lenient.health.state == "online"
+    fallbacks = [r for r in caplog.records if "hw_decode_fallback" in r.getMessage()]
+    assert len(fallbacks) == (0 if gpu else 1)
+    assert all(PASSWORD not in r.getMessage() for r in caplog.records)
+
+
 def test_rtsp_keyframe_only_decodes_only_the_frames_it_yields(rtsp: RtspServer) -> None:
     src = open_source("cam", rtsp.url("/main", "viewer", PASSWORD), 2.0, LiveOptions(keyframe_only=True, timeout=5))
     assert isinstance(src, RtspSource)
