@@ -56,12 +56,16 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
+PROVIDERS: list[str] = []  # --providers: the model's execution providers (a GPU machine: cuda,cpu)
+
+
 def step_costs(clip: Path, frames: int) -> dict[str, float]:
     """Mean thread-CPU milliseconds per analysed frame of each step, on this thread alone."""
     import cv2
 
     cv2.setNumThreads(1)
-    det = OnnxDetector(SHARED / "models" / "yolox_nano_coco_416.onnx", threads=1, max_batch=8)
+    det = OnnxDetector(SHARED / "models" / "yolox_nano_coco_416.onnx", threads=1, max_batch=8,
+                       providers=tuple(PROVIDERS) or ("cpu",))
     engine = CameraEngine("floor", [ZONE], live=True)
     spent = dict.fromkeys(STEPS, 0.0)
     clock = time.thread_time
@@ -119,7 +123,8 @@ def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floo
     extra = {"gating": {"enabled": True}} if gating else None
     print(f"worker: {n} streams, gating {'on' if gating else 'off'}, warm-up {args.warmup:.0f} s + window {args.window:.0f} s…",
           file=sys.stderr, flush=True)
-    r = run_once(clip, n, "keyframe", args.fps, args.warmup, args.window, workdir, threads=1, extra=extra)
+    r = run_once(clip, n, "keyframe", args.fps, args.warmup, args.window, workdir, threads=1, extra=extra,
+                 providers=PROVIDERS or None, hw_decode=args.hw_decode)
     r["gating"] = gating
     r["floor_ms_per_stream_s"] = floor_ms
     r["ratio_to_floor"] = round(r["worker_cpu_ms_per_stream_s"] / floor_ms, 3)
@@ -155,9 +160,14 @@ def main() -> None:
     ap.add_argument("--window", type=float, default=30.0)
     ap.add_argument("--gating", choices=["off", "on", "both"], default="off",
                     help="workers skip the model where nothing moved (gating.enabled); both: each N without, then with")
+    ap.add_argument("--providers", default="", help="model execution providers, best first (e.g. cuda,cpu on a "
+                    "GPU machine; the floor's model step then runs there too); default the CPU")
+    ap.add_argument("--hw-decode", default="none", help="the worker's cameras decode on this FFmpeg hardware "
+                    "decoder (e.g. cuda); the floor's decode step stays on the CPU")
     ap.add_argument("--workdir", default=None, help="keeps the encoded clip between runs")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
+    PROVIDERS[:] = [p for p in args.providers.split(",") if p]
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sw-bench-floor-live-"))
     workdir.mkdir(parents=True, exist_ok=True)
     clip = make_clip(workdir, None, loops=3)

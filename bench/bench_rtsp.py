@@ -87,9 +87,11 @@ def make_substream(workdir: Path, loops: int) -> Path:
 
 
 def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: float, workdir: Path,
-             threads: int = 0, sub: Path | None = None, fast_decode: bool = False, extra: dict | None = None) -> dict:
+             threads: int = 0, sub: Path | None = None, fast_decode: bool = False, extra: dict | None = None,
+             providers: list[str] | None = None, hw_decode: str = "none") -> dict:
     """One measurement; with `sub`, cameras analyse the sub-stream and take evidence from the 720p one;
-    `extra`: more top-level settings (e.g. {"gating": {"enabled": True}})."""
+    `extra`: more top-level settings (e.g. {"gating": {"enabled": True}}); `providers` / `hw_decode`:
+    the model's execution providers and the cameras' hardware decoder (a GPU machine)."""
     servers = []
     for start in range(0, n, MOUNTS_PER_SERVER):
         mounts = {f"/cam{i}": clip for i in range(start, min(n, start + MOUNTS_PER_SERVER))}
@@ -102,12 +104,15 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
         streams = {"source": srv.url(f"/sub{i}"), "evidence_source": srv.url(f"/cam{i}")} if sub is not None else {}
         cams.append({"id": f"cam{i}", "source": srv.url(f"/cam{i}"), **streams, "analysis_fps": fps,
                      "keyframe_only": mode == "keyframe", "timeout_seconds": 10, "fast_decode": fast_decode,
+                     "hw_decode": hw_decode,
                      "zones": [{"id": "walk", "kind": "sidewalk", "dwell_seconds": 30,
                                 "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]})
     db_path = workdir / f"bench-{n}-{mode}.db"
     db_path.unlink(missing_ok=True)
     settings = parse_settings({"database": f"sqlite:///{db_path}", "storage": str(workdir / "data"),
-                               "models": {"default": {"path": "yolox_nano_coco_416.onnx", "threads": threads}}, "cameras": cams,
+                               "models": {"default": {"path": "yolox_nano_coco_416.onnx", "threads": threads,
+                                                      **({"providers": providers} if providers else {})}},
+                               "cameras": cams,
                                **(extra or {})},
                               base_dir=workdir)
     db = Database(settings.database_url)
