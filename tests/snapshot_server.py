@@ -1,5 +1,6 @@
 """An HTTP snapshot camera for tests: a real server on 127.0.0.1 whose every GET answers the JPEG
-that `body()` returns at that moment (the test decides what the camera shows)."""
+that `body()` returns at that moment (the test decides what the camera shows); `hits` counts the GETs
+so a test can tell whether anything asked the camera for a frame."""
 
 from __future__ import annotations
 
@@ -10,8 +11,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 class SnapshotServer:
     def __init__(self, body: Callable[[], bytes]) -> None:
+        outer = self
+        self.hits = 0
+
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:  # noqa: N802 - http.server API
+                outer.hits += 1
                 data = body()
                 self.send_response(200)
                 self.send_header("Content-Type", "image/jpeg")

@@ -13,7 +13,7 @@ from playwright.sync_api import expect
 
 from streetwarden.store.db import Database
 from tests.review_support import real_frames, seed_candidates
-from tests.ui_support import REPO, chromium, login, serve, token_client
+from tests.ui_support import REPO, admin_with_reviewer, chromium, logged_in_page, serve, west_gate, write_config
 from tests.waiting import wait_for
 
 ART = REPO / "test-artifacts" / "correction_ui"
@@ -25,31 +25,18 @@ DRAG = ((0.20, 0.30), (0.60, 0.80))  # fractions of the picture: where the revie
 @pytest.mark.timeout(300)
 def test_reviewer_draws_box_picks_class_and_decides(tmp_path, vtest_path):
     ART.mkdir(parents=True, exist_ok=True)
-    config = tmp_path / "streetwarden.yaml"
-    config.write_text(f"""
-database: sqlite:///sw.db
-storage: storage
-cameras:
-  - id: west-gate
-    name: 西门
-    source: {vtest_path}
-    zones:
-      - {{id: walk-1, name: 西门人行道, kind: sidewalk, polygon: [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}}
-""", encoding="utf-8")
+    config = write_config(tmp_path, west_gate(vtest_path, """\
+      - {id: walk-1, name: 西门人行道, kind: sidewalk, polygon: [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}
+"""))
     with serve(config, ADMIN_PW, "--no-worker") as server, chromium() as browser:
         url = server.url
-        admin = token_client(url, "admin", ADMIN_PW)
-        assert admin.post("/api/v1/users", json={"username": "zhao", "role": "reviewer",
-                                                 "password": REVIEWER_PW}).status_code == 201
+        admin = admin_with_reviewer(url, ADMIN_PW, "zhao", REVIEWER_PW)
         db = Database(f"sqlite:///{tmp_path / 'sw.db'}")
         first, second = seed_candidates(db, tmp_path / "storage", real_frames(vtest_path, 2), 2)
         choices = admin.get(f"/api/v1/candidates/{first}").json()["class_choices"]
         assert choices[0] == "truck" and "car" in choices
 
-        errors: list[str] = []
-        page = browser.new_page(viewport={"width": 1440, "height": 900})
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        login(page, url, "zhao", REVIEWER_PW, "/queue")
+        page, errors = logged_in_page(browser, url, "zhao", REVIEWER_PW, "/queue", viewport={"width": 1440, "height": 900})
         queue = page.locator("#queue")
         expect(queue).to_have_attribute("data-candidate", str(first))
         expect(page.locator("#ev-main")).to_have_js_property("naturalWidth", 768)  # the frame has loaded

@@ -26,6 +26,7 @@ from streetwarden.store.notices import issue_from_decision
 from streetwarden.store.schema import Candidate, Evidence
 from streetwarden.config import parse_settings
 from tests.review_support import LiveServer, add_users
+from tests.ring_support import ring_from_rtsp
 from tests.rtsp_server import RtspServer
 from tests.waiting import wait_for
 
@@ -169,22 +170,12 @@ def deadline_of(db: Database, ref: str) -> float:
 def test_h265_stream_is_remuxed_from_the_ring(rtsp_media) -> None:  # type: ignore[no-untyped-def]
     """H.265 over RTSP: the ring's packets become an MP4 with the camera's HEVC, every frame, no re-encode."""
     from streetwarden.camera_adapters.clips import RingCutter
-    from streetwarden.camera_adapters.live import LiveOptions
-    from streetwarden.camera_adapters.rtsp import RtspSource
 
     with RtspServer({"/h265": rtsp_media["h265"]}) as server:
-        src = RtspSource("cam", server.url("/h265"), 1.0, LiveOptions(keyframe_only=True, timeout=5))
-        src.ring = PacketRing(seconds=30, max_bytes=8_000_000)
-        try:
-            for _ in src.frames():
-                span = src.ring.span()
-                if span and span[1] - span[0] >= 5.0:
-                    break
-        finally:
-            src.close()
-        first, last = src.ring.span()  # type: ignore[misc]
+        ring = ring_from_rtsp(server.url("/h265"))
+        first, last = ring.span()  # type: ignore[misc]
         out = Path(str(rtsp_media["h265"]) + ".clip.mp4")
-        info = RingCutter(src.ring).cut(first + 1.5, last, out)
+        info = RingCutter(ring).cut(first + 1.5, last, out)
     codec, width, height, fps = source_video(rtsp_media["h265"])
     facts = clip_facts(out)
     assert codec == "hevc" and (facts["codec"], facts["size"]) == (codec, (width, height))

@@ -16,9 +16,6 @@ import numpy as np
 from sqlalchemy import select
 
 from streetwarden.camera_adapters.clips import RingCutter
-from streetwarden.camera_adapters.live import LiveOptions
-from streetwarden.camera_adapters.packet_ring import PacketRing
-from streetwarden.camera_adapters.rtsp import RtspSource
 from streetwarden.detectors import CameraEngine
 from streetwarden.models.detections import COCO_LABELS, Detections
 from streetwarden.pipeline.background import BackgroundWorker
@@ -30,6 +27,7 @@ from streetwarden.store.db import Database
 from streetwarden.store.notices import issue_from_decision
 from streetwarden.store.schema import Candidate, Evidence
 from streetwarden.config import ClipsConfig, ZoneConfig, parse_settings
+from tests.ring_support import ring_from_rtsp
 from tests.rtsp_server import RtspServer
 from tests.test_evidence_clips import VAN_ZONE, clip_facts, short_file, source_video  # noqa: F401 (a fixture)
 from tests.waiting import wait_for
@@ -107,20 +105,12 @@ def test_provisional_clips_are_capped_and_deleted_when_their_object_leaves(tmp_p
     """Real ring of a real RTSP stream, the real clip thread: 6 first sights with a cap of 3 keep the
     newest 3 files; two objects leave (their files go); the third is taken whole by its candidate."""
     with RtspServer({"/main": rtsp_media["main"]}) as server:
-        src = RtspSource("cam", server.url("/main"), 1.0, LiveOptions(keyframe_only=True, timeout=5))
-        src.ring = PacketRing(seconds=30, max_bytes=8_000_000)
-        try:
-            for _ in src.frames():
-                span = src.ring.span()
-                if span and span[1] - span[0] >= 5.0:
-                    break
-        finally:
-            src.close()
-    first, last = src.ring.span()  # type: ignore[misc]
+        ring = ring_from_rtsp(server.url("/main"))
+    first, last = ring.span()  # type: ignore[misc]
     cfg = ClipsConfig(before_seconds=1, after_seconds=0, first_sight_max_clips=3)
     recorder = ClipRecorder(Database(f"sqlite:///{tmp_path}/unused.db"), tmp_path)
     sights = FirstSightClips(recorder, tmp_path, cfg)
-    cutter = RingCutter(src.ring)
+    cutter = RingCutter(ring)
     moments = [first + 1.5 + i * 0.5 for i in range(6)]
     try:
         for m in moments:

@@ -15,7 +15,7 @@ from playwright.sync_api import expect
 
 from streetwarden.camera_adapters.video_file import VideoFileSource
 from tests import scenes
-from tests.ui_support import REPO, chromium, login, serve, token_client
+from tests.ui_support import REPO, chromium, logged_in_page, serve, token_client, write_config
 from tests.waiting import wait_for
 
 ART = REPO / "test-artifacts" / "review_ui"
@@ -36,12 +36,7 @@ def served(tmp_path_factory, vtest_path: Path):
         out.write(scenes.burn_clock(f.ts, f.image))
     out.release()
     source.close()
-    config = tmp / "streetwarden.yaml"
-    config.write_text(f"""
-database: sqlite:///sw.db
-storage: storage
-server: {{snapshot_seconds: 1}}
-cameras:
+    config = write_config(tmp, f"""\
   - id: osd-gate
     name: 东门（带时间叠加）
     source: {clip}
@@ -49,7 +44,7 @@ cameras:
     zones:
       - {{id: lawn, name: 草坪, kind: no_dumping, dwell_seconds: 30,
          polygon: [[0.05, 0.5], [0.5, 0.5], [0.5, 0.95], [0.05, 0.95]]}}
-""", encoding="utf-8")
+""", top="server: {snapshot_seconds: 1}\n")
     ART.mkdir(parents=True, exist_ok=True)
     with serve(config, ADMIN_PW, log_name="serve-masks.log") as server:
         yield {"url": server.url, "admin": token_client(server.url, "admin", ADMIN_PW), "log": server.log,
@@ -71,10 +66,7 @@ def reloaded(log: Path, version: int, masks: int) -> bool:
 @pytest.mark.timeout(420)
 def test_admin_draws_a_mask_and_accepts_a_suggestion(served, browser):
     url, admin = served["url"], served["admin"]
-    errors: list[str] = []
-    page = browser.new_page(viewport={"width": 1440, "height": 900})
-    page.on("pageerror", lambda e: errors.append(str(e)))
-    login(page, url, "admin", ADMIN_PW, "/cameras")
+    page, errors = logged_in_page(browser, url, "admin", ADMIN_PW, "/cameras", viewport={"width": 1440, "height": 900})
     page.wait_for_function("() => document.getElementById('snapshot').naturalWidth > 0", timeout=60_000)
     expect(page.locator("#overlay g.zone")).to_have_count(1)
     expect(page.locator("#overlay g.mask")).to_have_count(0)

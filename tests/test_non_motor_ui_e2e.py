@@ -10,7 +10,7 @@ from playwright.sync_api import expect
 
 from streetwarden.store.db import Database
 from tests.review_support import real_frames, seed_candidates
-from tests.ui_support import chromium, login, serve, token_client
+from tests.ui_support import admin_with_reviewer, chromium, logged_in_page, serve, token_client, west_gate, write_config
 
 ADMIN_PW = "admin-pass-nm-1"
 REVIEWER_PW = "reviewer-pass-nm-1"
@@ -18,22 +18,13 @@ REVIEWER_PW = "reviewer-pass-nm-1"
 
 @pytest.mark.timeout(300)
 def test_non_motor_parking_in_queue_and_stats(tmp_path, vtest_path):
-    config = tmp_path / "streetwarden.yaml"
-    config.write_text(f"""
-database: sqlite:///sw.db
-storage: storage
-cameras:
-  - id: west-gate
-    name: 西门
-    source: {vtest_path}
-    zones:
-      - {{id: bikes-1, name: 西门非机动车禁停区, kind: non_motor, polygon: [[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9]]}}
-      - {{id: walk-1, name: 西门人行道, kind: sidewalk, polygon: [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}}
-""", encoding="utf-8")
+    config = write_config(tmp_path, west_gate(vtest_path, """\
+      - {id: bikes-1, name: 西门非机动车禁停区, kind: non_motor, polygon: [[0.5, 0.5], [0.9, 0.5], [0.9, 0.9], [0.5, 0.9]]}
+      - {id: walk-1, name: 西门人行道, kind: sidewalk, polygon: [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}
+"""))
     with serve(config, ADMIN_PW, "--no-worker") as server, chromium() as browser:
         url = server.url
-        admin = token_client(url, "admin", ADMIN_PW)
-        assert admin.post("/api/v1/users", json={"username": "li", "role": "reviewer", "password": REVIEWER_PW}).status_code == 201
+        admin_with_reviewer(url, ADMIN_PW, "li", REVIEWER_PW)
         db = Database(f"sqlite:///{tmp_path / 'sw.db'}")
         frames = real_frames(vtest_path, 2)
         bikes = seed_candidates(db, tmp_path / "storage", frames, 2, violation="non_motor_parking", zone="bikes-1")
@@ -47,10 +38,7 @@ cameras:
         assert notice["grace_seconds"] == 1800
 
         context = browser.new_context(viewport={"width": 1400, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai")
-        errors: list[str] = []
-        page = context.new_page()
-        page.on("pageerror", lambda e: errors.append(str(e)))
-        login(page, url, "li", REVIEWER_PW, "/queue")
+        page, errors = logged_in_page(context, url, "li", REVIEWER_PW, "/queue")
         page.select_option("#f-violation", "non_motor_parking")
         expect(page.locator("#f-violation option[value=non_motor_parking]")).to_have_text("非机动车乱停放")
         expect(page.locator("#queue")).to_have_attribute("data-candidate", str(bikes[1]))

@@ -11,8 +11,6 @@ import os
 import stat
 import subprocess
 import sys
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import cv2
@@ -22,6 +20,7 @@ import yaml
 from sqlalchemy import select
 
 from tests.enforcement_support import SECRET, Receiver, free_port, make_settings, open_db, raise_candidate, vtest_frame
+from tests.snapshot_server import SnapshotServer
 from tests.ui_support import REPO, serve, token_client
 from tests.waiting import wait_for
 from streetwarden.store.notice_schema import Notice
@@ -43,38 +42,12 @@ def components(log: Path, name: str) -> dict[str, dict]:
     return {e["component"]: e for e in events(log) if e["event"] == name}
 
 
-class SnapshotCamera:
-    """A live HTTP snapshot camera on localhost showing a real vtest.avi frame (a file source would end
-    after one fast pass, and a notice's re-check needs a frame analysed after its deadline)."""
-
-    def __init__(self, jpeg: bytes) -> None:
-        outer = self
-        self.hits = 0
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802 - http.server API
-                outer.hits += 1
-                self.send_response(200)
-                self.send_header("Content-Type", "image/jpeg")
-                self.send_header("Content-Length", str(len(jpeg)))
-                self.end_headers()
-                self.wfile.write(jpeg)
-
-            def log_message(self, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/snapshot.jpg"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture()
 def camera(vtest_path):
-    cam = SnapshotCamera(cv2.imencode(".jpg", vtest_frame(vtest_path))[1].tobytes())
+    """A live HTTP snapshot camera showing a real vtest.avi frame (a file source would end after one fast
+    pass, and a notice's re-check needs a frame analysed after its deadline)."""
+    jpeg = cv2.imencode(".jpg", vtest_frame(vtest_path))[1].tobytes()
+    cam = SnapshotServer(lambda: jpeg)
     yield cam
     cam.close()
 

@@ -1,5 +1,6 @@
 """Helpers of the browser tests: `streetwarden serve` as a subprocess, bearer-token clients, the
-headless Chromium launch (Debian's /usr/bin/chromium, never a downloaded browser) and the login."""
+headless Chromium launch (Debian's /usr/bin/chromium, never a downloaded browser), the config file
+they serve, the reviewer account and the login."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
 from tests.review_support import free_port
 
@@ -21,6 +22,23 @@ REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def write_config(folder: Path, cameras: str, top: str = "") -> Path:
+    """`folder/streetwarden.yaml` with its SQLite database (sw.db) and storage/ in that folder, the
+    top-level `top` lines, then the `cameras` YAML list (so each test writes only what is its own)."""
+    config = folder / "streetwarden.yaml"
+    config.write_text(f"database: sqlite:///sw.db\nstorage: storage\n{top}cameras:\n{cameras}", encoding="utf-8")
+    return config
+
+
+def west_gate(vtest: Path, zones: str) -> str:
+    """The `cameras` list of one camera, west-gate (西门) playing `vtest`, with the `zones` YAML list."""
+    return f"""  - id: west-gate
+    name: 西门
+    source: {vtest}
+    zones:
+{zones}"""
 
 
 @dataclass
@@ -101,6 +119,14 @@ def token_client(url: str, username: str, password: str) -> httpx.Client:
     return client
 
 
+def admin_with_reviewer(url: str, admin_password: str, username: str, password: str) -> httpx.Client:
+    """The bootstrap admin's token client, after it has created the reviewer `username`."""
+    admin = token_client(url, "admin", admin_password)
+    r = admin.post("/api/v1/users", json={"username": username, "role": "reviewer", "password": password})
+    assert r.status_code == 201, r.text
+    return admin
+
+
 def login(page: Page, url: str, user: str, password: str, path: str) -> None:
     """Open `path` without a session, get sent to the login page, log in and land back on `path`."""
     page.goto(url + path)
@@ -109,3 +135,14 @@ def login(page: Page, url: str, user: str, password: str, path: str) -> None:
     page.fill("#password", password)
     page.click("#login-button")
     expect(page).to_have_url(url + path)
+
+
+def logged_in_page(opener: Browser | BrowserContext, url: str, user: str, password: str, path: str,
+                   **page_args: object) -> tuple[Page, list[str]]:
+    """A new page (of `opener`, with `page_args` such as a viewport) logged in on the way to `path`, and
+    the list its script errors go to, for the test to assert empty at its end."""
+    errors: list[str] = []
+    page = opener.new_page(**page_args)  # type: ignore[arg-type]
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    login(page, url, user, password, path)
+    return page, errors
