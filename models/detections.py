@@ -70,3 +70,39 @@ def box_iou(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     area_a = np.prod((a[:, 2:] - a[:, :2]).clip(0), axis=1)
     area_b = np.prod((b[:, 2:] - b[:, :2]).clip(0), axis=1)
     return inter / np.maximum(area_a[:, None] + area_b[None, :] - inter, 1e-9)
+
+
+def merge(parts: list[Detections], iou: float = 0.45) -> tuple[Detections, np.ndarray]:
+    """One frame's detections of several models as one Detections, so the rules and the tracker see
+    one object once: the label table is the first part's followed by the names only later parts
+    know (the first part's class ids stay valid); where two parts report the same label name for
+    boxes overlapping at IoU >= ``iou`` (the runtime's NMS threshold) only the higher score is kept.
+    Boxes of one part are never suppressed against each other (its own NMS already judged them).
+    Also returns, per kept box, the index of the part it came from (which model raised a candidate)."""
+    if not parts:
+        raise ValueError("merge needs at least one Detections")
+    index: dict[str, int] = {}
+    for part in parts:
+        for name in part.labels:
+            index.setdefault(name, len(index))
+    if len(parts) == 1:
+        return parts[0], np.zeros(len(parts[0]), np.int64)
+    xyxy = np.concatenate([p.xyxy for p in parts]).astype(np.float32, copy=False)
+    score = np.concatenate([p.score for p in parts]).astype(np.float32, copy=False)
+    # each part's class ids into the merged table, by name (ids lie in their own table: every family's do)
+    class_id = np.concatenate([np.array([index[n] for n in p.labels], np.int64)[p.class_id] if len(p) else
+                               np.zeros(0, np.int64) for p in parts])
+    origin = np.concatenate([np.full(len(p), k, np.int64) for k, p in enumerate(parts)])
+    keep = np.ones(len(score), bool)
+    for c in np.unique(class_id):
+        same = np.flatnonzero(class_id == c)
+        if len(np.unique(origin[same])) < 2:
+            continue  # one model only: nothing to merge
+        order = same[np.argsort(-score[same], kind="stable")]
+        overlap = box_iou(xyxy[order], xyxy[order])
+        for a, i in enumerate(order):
+            if keep[i]:  # a lower-scored box of another model over this one is the same object
+                dup = (overlap[a, a + 1:] >= iou) & (origin[order[a + 1:]] != origin[i])
+                keep[order[a + 1:][dup]] = False
+    kept = np.flatnonzero(keep)
+    return Detections(xyxy[kept], score[kept], class_id[kept], tuple(index)), origin[kept]

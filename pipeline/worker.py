@@ -38,6 +38,7 @@ from streetwarden.camera_adapters.clips import CLIP_NONE, NO_VIDEO
 from streetwarden.pipeline.clip_recorder import ClipRecorder, note_missing
 from streetwarden.pipeline.first_sight import FirstSightClips, TakenClip
 from streetwarden.pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
+from streetwarden.pipeline.extra_models import Sources, empty, join, raiser
 from streetwarden.pipeline.health import HealthRegistry
 from streetwarden.pipeline.leases import LeaseKeeper, estimated_cost
 from streetwarden.pipeline.model_switch import Choice, Switchboard
@@ -95,9 +96,13 @@ class ShadowRun:
     last_dets: Detections | None = None  # carried over frames the motion gate skipped
 
 
+def _tag(choice: Choice, e):  # type: ignore[no-untyped-def]
+    """The event says which model it came from (kept on the candidate: a court and a reviewer ask)."""
+    return replace(e, attributes={**e.attributes, "model": choice.label, "model_sha256": choice.sha256})
+
+
 def _raised_by(choice: Choice, events: list) -> list:
-    """Each event says which model it came from (kept on the candidate: a court and a reviewer ask)."""
-    return [replace(e, attributes={**e.attributes, "model": choice.label, "model_sha256": choice.sha256}) for e in events]
+    return [_tag(choice, e) for e in events]
 
 
 def _tagged(key: str, detector: OnnxDetector) -> Callable:
@@ -160,7 +165,7 @@ class Worker:
             runnable = self._wanted(s, all_runnable=True)
         self.switchboard.poll()
         # every model a camera of this node may get, loaded before any lease is taken
-        self.detectors = build_detectors(settings, {c.model for c in runnable.values() if c.model in settings.models})
+        self.detectors = build_detectors(settings, {k for c in runnable.values() for k in c.model_keys if k in settings.models})
         if leases is not None:
             leases.cameras = self._lease_costs
             leases.on_lost = self._fence
@@ -220,7 +225,8 @@ class Worker:
 
     def _add_runner(self, s, cam: CameraConfig, engine=None) -> CameraRunner:  # type: ignore[no-untyped-def]
         version, zones = load_zones(s, cam.id)
-        self._ensure_detector(cam.model)
+        for key in cam.model_keys:
+            self._ensure_detector(key)
         if engine is not None:
             engine.set_zones(zones)  # an engine carried over keeps its state but takes the zones as they are now
         runner = CameraRunner(self.settings, cam, zones, self.wake, engine=engine)
@@ -229,8 +235,13 @@ class Worker:
         runner.zone_configs = zones
         runner.model = self.switchboard.config_choice(cam.model)
         runner.shadows = {}
-        if cam.model not in self.settings.models:
-            runner.config_error = f"camera '{cam.id}': model '{cam.model}' is not in `models`"
+        # extra models run as configured (the registry switches `model` only); their boxes join the model's
+        runner.extras = tuple(self.switchboard.config_choice(k) for k in cam.extra_models if k in self.settings.models)
+        runner.last_sources = None  # where the boxes of last_dets came from
+        missing = [k for k in cam.model_keys if k not in self.settings.models]
+        if missing:
+            field = "model" if missing[0] == cam.model else "extra_models"
+            runner.config_error = f"camera '{cam.id}': {field} '{missing[0]}' is not in `models`"
         self._assign(runner)
         with self.wake:
             self.runners.append(runner)
@@ -467,21 +478,25 @@ class Worker:
                 r.record.model_skips += 1
 
     def infer(self, batch: list[tuple[CameraRunner, Frame]]
-              ) -> tuple[list[Detections | None], list[dict[int, Detections]], list[Choice]]:
+              ) -> tuple[list[Detections | None], list[dict[int, Detections]], list[Choice], list[dict[str, Detections]]]:
         """Model calls for a batch (thread-safe: runs on the model pool): one Detections per frame (None
-        where the gate skipped the model), each frame's shadow models' Detections, and the model each
-        frame went through."""
+        where the gate skipped the model), each frame's shadow models' Detections, the model each
+        frame went through, and each frame's extra models' Detections (by model key); every model's
+        frames of all cameras go in one call."""
         used = [r.model for r, _ in batch]
         by_model: dict[str, list[int]] = {}
         for i, choice in enumerate(used):
             if batch[i][1].run_model:
                 by_model.setdefault(choice.key, []).append(i)
         shadow_jobs: dict[str, list[tuple[int, int]]] = {}
+        extra_jobs: dict[str, list[int]] = {}
         for i, (r, f) in enumerate(batch):
             if not f.run_model:
                 continue  # a skipped frame skips its shadows too: they carry their last detections
             for sid, run in list(r.shadows.items()):
                 shadow_jobs.setdefault(run.choice.key, []).append((i, sid))
+            for choice in r.extras:
+                extra_jobs.setdefault(choice.key, []).append(i)
         out: list[Detections | None] = [None] * len(batch)
         for key, idx in by_model.items():
             for i, d in zip(idx, self._detect(key, [batch[i][1] for i in idx])):
@@ -490,7 +505,11 @@ class Worker:
         for key, jobs in shadow_jobs.items():
             for (i, sid), d in zip(jobs, self._detect(key, [batch[i][1] for i, _ in jobs])):
                 shadow[i][sid] = d
-        return out, shadow, used
+        extra: list[dict[str, Detections]] = [{} for _ in batch]
+        for key, idx in extra_jobs.items():
+            for i, d in zip(idx, self._detect(key, [batch[i][1] for i in idx])):
+                extra[i][key] = d
+        return out, shadow, used, extra
 
     def _detect(self, key: str, frames: list[Frame]) -> list[Detections]:
         det = self.detectors[key]
@@ -498,17 +517,21 @@ class Worker:
                                     else det.prepare(f.image) for f in frames])
 
     def consume(self, batch: list[tuple[CameraRunner, Frame]], dets: list[Detections | None],
-                shadow: list[dict[int, Detections]] | None = None, used: list[Choice] | None = None) -> None:
-        """Track, apply the rules and store, for a batch whose model results are in (this thread only)."""
+                shadow: list[dict[int, Detections]] | None = None, used: list[Choice] | None = None,
+                extra: list[dict[str, Detections]] | None = None) -> None:
+        """Track, apply the rules and store, for a batch whose model results are in (this thread only).
+        A camera's extra models' boxes join its model's (and its shadows') before tracking."""
         events = []
         shadow_events: list[tuple[int, object]] = []
         now = time.time()
         for k, ((r, f), d) in enumerate(zip(batch, dets)):
             if r not in self.runners or r.fenced:
                 continue  # camera stopped (or its lease lost) while its frame was in the model
+            got_extra = extra[k] if extra else {}
             if d is None:  # skipped by the gate: the picture is unchanged, so are the detections
-                d = r.last_dets if r.last_dets is not None else Detections.empty(self._labels(r))
+                d = r.last_dets if r.last_dets is not None else self._empty(r)
             else:
+                d, r.last_sources = self._join(r, d, got_extra)
                 r.last_dets = d
             if self.leases is not None and r.cam.id not in self.leases.measured:
                 self.leases.measured[r.cam.id] = estimated_cost(r.cam.analysis_fps, r.cam.stream_cost, f.width * f.height)
@@ -518,12 +541,13 @@ class Worker:
                 r.health.lag_seconds = now - f.ts
                 self.lags.append(now - f.ts)
             self.board.record(r.cam.id, f.ts, f.image, d)
-            events.extend(_raised_by(used[k] if used else r.model, r.engine.process(f.ts, f.image, d)))
+            own = used[k] if used else r.model
+            events.extend(_tag(raiser(e, d, r.last_sources, own), e) for e in r.engine.process(f.ts, f.image, d))
             got = shadow[k] if shadow else {}
             for sid, run in list(r.shadows.items()):
                 sd = got.get(sid)
                 if sd is not None:
-                    run.last_dets = sd
+                    run.last_dets = self._join(r, sd, got_extra)[0]  # the shadow stands in for the model, beside the extras
                 elif f.run_model or run.last_dets is None:
                     continue  # the shadow started after this frame went to the model
                 shadow_events.extend((sid, e) for e in run.engine.process(f.ts, f.image, run.last_dets))
@@ -570,9 +594,17 @@ class Worker:
         self.skip_unchanged(batch)
         self.consume(batch, *self.infer(batch))
 
-    def _labels(self, r: CameraRunner) -> tuple[str, ...]:
-        det = self.detectors.get(r.cam.model)
-        return det.labels if det is not None else Detections.empty().labels
+    def _empty(self, r: CameraRunner) -> Detections:
+        """No detections, labelled as the camera's models label them."""
+        dets = [self.detectors.get(k) for k in r.cam.model_keys]
+        return empty([d.labels if d is not None else Detections.empty().labels for d in dets])
+
+    def _join(self, r: CameraRunner, d: Detections, got: dict[str, Detections]) -> tuple[Detections, Sources | None]:
+        """The frame's detections of the camera's model with those of its extra models."""
+        if not r.extras:
+            return d, None
+        choices = tuple(c for c in r.extras if c.key in got)
+        return join(d, [got[c.key] for c in choices], choices, self.settings.models[r.cam.model].nms_iou)
 
     def _poke(self, _: Future) -> None:
         with self.wake:

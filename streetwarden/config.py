@@ -55,6 +55,7 @@ MAX_POLYGON_POINTS = 100
 MAX_ZONES_PER_CAMERA = 100
 MAX_DWELL_SECONDS = 86400.0
 MAX_GRACE_SECONDS = 30 * 86400.0
+MAX_EXTRA_MODELS = 3  # each one is a model call per analysed frame
 _COORD = {"type": "number", "minimum": 0, "maximum": 1}
 
 
@@ -250,6 +251,14 @@ class CameraConfig(_Strict):
         default="auto", description="HTTP snapshot cameras: authentication scheme; auto answers the camera's challenge."
     )
     model: str = Field(default="default", description="Key of the model in `models` used for this camera.")
+    extra_models: list[str] = Field(
+        default_factory=list,
+        description=f"Keys of more entries of `models` run beside `model` on every analysed frame of this camera "
+        f"(at most {MAX_EXTRA_MODELS}), e.g. [garbage] beside a COCO model that finds the people and vehicles: their "
+        "detections join the camera model's, a box two models report with the same label (IoU at least the camera "
+        "model's nms_iou) counted once at the higher score. Each candidate records the model whose box raised it. "
+        "The model registry switches `model` only; frames the motion gate skips skip these too.",
+    )
     enabled: bool = Field(default=True, description="Disabled cameras are kept in the database but not run.")
     address: str | None = Field(default=None, description="Street address of the camera's view, printed on notices.")
     latitude: float | None = Field(default=None, ge=-90, le=90, description="WGS-84 latitude of the watched place.")
@@ -306,6 +315,23 @@ class CameraConfig(_Strict):
         if value is None:
             raise ConfigError(f"camera '{self.id}': password_env: environment variable {self.password_env} is not set")
         return value
+
+    @property
+    def model_keys(self) -> list[str]:
+        """Every model this camera runs: its own, then its extra models."""
+        return [self.model, *self.extra_models]
+
+    @model_validator(mode="after")
+    def _extra_models(self) -> "CameraConfig":
+        if len(self.extra_models) > MAX_EXTRA_MODELS:
+            raise ValueError(f"extra_models: at most {MAX_EXTRA_MODELS} extra models per camera (each is a model call "
+                             f"per frame), got {len(self.extra_models)}")
+        for j, key in enumerate(self.extra_models):
+            if key == self.model:
+                raise ValueError(f"extra_models[{j}]: '{key}' is the camera's own `model`; list only other models")
+            if key in self.extra_models[:j]:
+                raise ValueError(f"extra_models[{j}]: '{key}' is listed twice")
+        return self
 
     @model_validator(mode="after")
     def _unique_zones(self) -> "CameraConfig":
@@ -723,12 +749,16 @@ class Settings(_Strict):
     @model_validator(mode="after")
     def _refs(self) -> "Settings":
         seen: set[str] = set()
-        for cam in self.cameras:
+        for i, cam in enumerate(self.cameras):
             if cam.id in seen:
                 raise ValueError(f"camera id '{cam.id}' appears twice")
             seen.add(cam.id)
             if cam.model not in self.models:
                 raise ValueError(f"camera '{cam.id}' uses model '{cam.model}', which is not in `models` ({', '.join(self.models)})")
+            for j, key in enumerate(cam.extra_models):
+                if key not in self.models:
+                    raise ValueError(f"cameras[{i}]({cam.id}).extra_models[{j}]: model '{key}' is not in `models` "
+                                     f"({', '.join(self.models)})")
         return self
 
     @model_validator(mode="after")
@@ -849,7 +879,7 @@ def format_validation_error(err: ValidationError, data: Any, origin: str) -> str
             msg = msg[len("Value error, "):]
         if e["type"] == "extra_forbidden":
             msg = "unknown field (check the spelling; `streetwarden config-doc` lists every field)"
-        sub = re.match(r"^([a-z_]+): ", msg)
+        sub = re.match(r"^([a-z_]+(?:\[\d+\])?): ", msg)
         if loc and sub:  # a model-level check that names its own field: webhooks + secret_env
             loc, msg = f"{loc}.{sub.group(1)}", msg[sub.end():]
         where = f"{loc}: " if loc else ""

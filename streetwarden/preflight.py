@@ -20,8 +20,8 @@ def check_settings(settings: Settings, origin: str) -> list[str]:
 
 
 def _models(settings: Settings) -> list[str]:
-    """Models the enabled cameras use, and every model the file lists itself."""
-    keys = {c.model for c in settings.cameras if c.enabled}
+    """Models the enabled cameras use (their own and extra ones), and every model the file lists itself."""
+    keys = {k for c in settings.cameras if c.enabled for k in c.model_keys}
     if "models" in settings.model_fields_set:
         keys |= set(settings.models)
     from streetwarden.models.store import locate, missing_hint  # the CLI layer: stages may be used here
