@@ -52,6 +52,10 @@ class Rule:
     # classes a reviewer may correct a false detection to: look-alikes this rule never raises on
     # (a bin that is not full for bin_overflow), so the exported label teaches the model the difference
     lookalike_labels: frozenset[str] = frozenset()
+    # the largest share of the frame one object of this rule may cover; a bigger box is the model
+    # misreading the whole street (a garbage model trained on close-up photos calls a street scene an
+    # overflowing bin), never a bin or a pile seen from a pole camera
+    max_box_share: float = 1.0
 
     def labels(self, zone: Zone) -> frozenset[str]:
         return frozenset(zone.config.labels) if zone.config.labels else self.default_labels
@@ -60,6 +64,9 @@ class Rule:
         """Objects of the watched labels whose anchor lies in the zone."""
         labels = self.labels(zone)
         picked = [(t, d) for t, d in scene.tracks if t.label in labels and scene.dets.score[d] >= zone.config.min_score]
+        if picked and self.max_box_share < 1.0:
+            most = self.max_box_share * scene.width * scene.height
+            picked = [(t, d) for t, d in picked if (t.box[2] - t.box[0]) * (t.box[3] - t.box[1]) <= most]
         if not picked:
             return []
         boxes = np.stack([t.box for t, _ in picked])

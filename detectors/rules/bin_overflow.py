@@ -14,3 +14,4 @@ class BinOverflow(Rule):
     violation = "bin_overflow"
     default_labels = OVERFLOW_LABELS
     lookalike_labels = frozenset({"garbage_bin"})
+    max_box_share = 0.25

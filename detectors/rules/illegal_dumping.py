@@ -14,3 +14,4 @@ class IllegalDumping(Rule):
     violation = "illegal_dumping"
     default_labels = GARBAGE_LABELS
     lookalike_labels = frozenset({"garbage_bin", "overflow"})  # a bin standing there, a full one
+    max_box_share = 0.25  # garbage-class boxes only; left-behind objects come through the static-object engine
