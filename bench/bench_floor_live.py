@@ -56,16 +56,13 @@ def load() -> float:
     return round(os.getloadavg()[0], 2)
 
 
-PROVIDERS: list[str] = []  # --providers: the model's execution providers (a GPU machine: cuda,cpu)
-
-
-def step_costs(clip: Path, frames: int) -> dict[str, float]:
+def step_costs(clip: Path, frames: int, providers: tuple[str, ...] = ("cpu",)) -> dict[str, float]:
     """Mean thread-CPU milliseconds per analysed frame of each step, on this thread alone."""
     import cv2
 
     cv2.setNumThreads(1)
     det = OnnxDetector(SHARED / "models" / "yolox_nano_coco_416.onnx", threads=1, max_batch=8,
-                       providers=tuple(PROVIDERS) or ("cpu",))
+                       providers=providers)
     engine = CameraEngine("floor", [ZONE], live=True)
     spent = dict.fromkeys(STEPS, 0.0)
     clock = time.thread_time
@@ -105,9 +102,14 @@ def step_costs(clip: Path, frames: int) -> dict[str, float]:
     return {k: v * 1000 / measured for k, v in spent.items()}
 
 
+def providers(args: argparse.Namespace) -> tuple[str, ...]:
+    """--providers as a tuple, best first; empty: the CPU default."""
+    return tuple(p for p in args.providers.split(",") if p)
+
+
 def floor(clip: Path, args: argparse.Namespace) -> dict:
     load0 = load()
-    steps = step_costs(clip, args.frames)
+    steps = step_costs(clip, args.frames, providers(args) or ("cpu",))
     print(f"floor: receiving {args.receive_streams} streams for {args.receive_seconds:.0f} s…", file=sys.stderr, flush=True)
     receive, _ = receive_cpu(clip, args.receive_streams, args.receive_seconds, None)
     per_frame = sum(steps.values())
@@ -124,7 +126,7 @@ def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floo
     print(f"worker: {n} streams, gating {'on' if gating else 'off'}, warm-up {args.warmup:.0f} s + window {args.window:.0f} s…",
           file=sys.stderr, flush=True)
     r = run_once(clip, n, "keyframe", args.fps, args.warmup, args.window, workdir, threads=1, extra=extra,
-                 providers=PROVIDERS or None, hw_decode=args.hw_decode)
+                 providers=list(providers(args)) or None, hw_decode=args.hw_decode)
     r["gating"] = gating
     r["floor_ms_per_stream_s"] = floor_ms
     r["ratio_to_floor"] = round(r["worker_cpu_ms_per_stream_s"] / floor_ms, 3)
@@ -167,7 +169,6 @@ def main() -> None:
     ap.add_argument("--workdir", default=None, help="keeps the encoded clip between runs")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
-    PROVIDERS[:] = [p for p in args.providers.split(",") if p]
     workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sw-bench-floor-live-"))
     workdir.mkdir(parents=True, exist_ok=True)
     clip = make_clip(workdir, None, loops=3)
