@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("STREETWARDEN_SHARED", REPO.parent / "shared"))
 PASSWORD = "bench-password-1"
-VIOLATIONS = ["sidewalk_parking", "street_vendor", "out_of_shop", "illegal_dumping"]
+from streetwarden.vocabulary import VIOLATIONS  # noqa: E402  (after the path insert: the checkout, not an install)
 CAMERAS = [f"cam-{i:02d}" for i in range(8)]
 
 
@@ -68,7 +68,7 @@ def fill(db_url: str, storage: Path, n: int, reviewers: int) -> None:
             rows = []
             for k in range(start, min(n, start + chunk)):
                 t = t0 + k * 7
-                rows.append(dict(id=k + 1, camera_id=CAMERAS[k % len(CAMERAS)], zone_id="z1", violation=VIOLATIONS[k % 4],
+                rows.append(dict(id=k + 1, camera_id=CAMERAS[k % len(CAMERAS)], zone_id="z1", violation=VIOLATIONS[k % len(VIOLATIONS)],
                                  label="car", score=0.5 + (k % 50) / 100, box=[651.7, 42.0, 724.9, 99.4], frame_width=768,
                                  frame_height=576, first_seen=t, last_seen=t + 130, live=True, active=False, status="pending",
                                  dedupe_key=f"bench/{k}", incident=f"bench-{k}", attributes={}, created_at=t, updated_at=t))

@@ -114,7 +114,8 @@ def _train(args: argparse.Namespace) -> int:
     run_dir = Path(args.run) if args.run else Path("runs") / f"{data.resolve().name}-{args.imgsz}"
     try:
         Run(TrainArgs(data=str(data.resolve()), base=str(base.resolve()), epochs=args.epochs, imgsz=args.imgsz, batch=args.batch,
-                      lr=args.lr, device=args.device, seed=args.seed), run_dir).run()
+                      lr=args.lr, device=args.device, seed=args.seed, augment=args.augment,
+                      plain_epochs=args.plain_epochs), run_dir).run()
     except (TrainError, ConversionError) as err:
         raise UserError(str(err)) from None
     return 0
@@ -130,7 +131,11 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--batch", type=int, default=8, help="images per step (default 8)")
     p.add_argument("--lr", type=float, default=1e-3, help="AdamW learning rate (default 0.001, cosine decay)")
     p.add_argument("--device", default="auto", help="auto (a CUDA GPU when present, else CPU), cpu or cuda")
-    p.add_argument("--seed", type=int, default=0, help="shuffling / flip seed (default 0)")
+    p.add_argument("--seed", type=int, default=0, help="shuffling / augmentation seed (default 0)")
+    p.add_argument("--augment", default="mosaic", help="mosaic (default: four images per input, random scale, shift, "
+                   "colour and flip) or flip (plain images, mirrored half the time)")
+    p.add_argument("--plain-epochs", type=int, help="with mosaic: how many last epochs see plain images "
+                   "(default a sixth of --epochs)")
     p.add_argument("--run", help="run folder (default runs/<dataset>-<imgsz>); the same command resumes it")
 
 

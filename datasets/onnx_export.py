@@ -31,6 +31,11 @@ def export_yolox(net, path: Path, names: list[str], imgsz: int, provenance: dict
                           output_names=["output"], dynamic_axes={"images": {0: "batch"}, "output": {0: "batch"}},
                           opset_version=17, dynamo=False)
     model = onnx.load(str(tmp))
+    # the exporter names the anchor and class axes symbolically; fix them so any reader of the
+    # file (and `guess_family`) sees [batch, anchors, 5 + C]
+    dims = model.graph.output[0].type.tensor_type.shape.dim
+    dims[1].dim_value = sum((imgsz // s) ** 2 for s in (8, 16, 32))
+    dims[2].dim_value = 5 + len(names)
     meta = {"names": repr(dict(enumerate(names))), "imgsz": repr([imgsz, imgsz]), "family": "yolox",
             "author": "StreetWarden", "license": str(provenance.get("licence") or "unknown"),
             "provenance": json.dumps(provenance, sort_keys=True, ensure_ascii=False)}

@@ -36,6 +36,9 @@ def module_path(node_name: str) -> str:
 def _family(model, path: Path) -> str:  # type: ignore[no-untyped-def]
     from streetwarden.models.families import guess_family
 
+    meta = {m.key: m.value for m in model.metadata_props}
+    if meta.get("family") in ("yolox", "ultralytics"):  # written by `streetwarden train` (onnx_export)
+        return meta["family"]
     dims = [d.dim_value or d.dim_param for d in model.graph.output[0].type.tensor_type.shape.dim]
     for nc in (80, *range(1, 200)):
         fam = guess_family(dims, nc)

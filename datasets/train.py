@@ -5,10 +5,16 @@ dataset with other classes than the base gets a fresh class layer, everything el
 folder holds ``args.json``, ``last.pt`` after every epoch (so the same command resumes an
 interrupted run), ``log.jsonl`` (one line per epoch) and at the end ``model.onnx`` + ``model.yaml``.
 CPU by default; a CUDA GPU when present (``--device``).
+
+Training follows the YOLOX recipe scaled to a small dataset: mosaic + random scale/shift + colour
+(:mod:`augment`) for all but the last epochs, which see plain images (so the model settles on the
+pictures it will be shown), and an exponential moving average of the weights, which is what is
+validated and exported (it smooths out the noise of batches of eight).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import sys
@@ -22,6 +28,7 @@ import torch
 from streetwarden.datasets.onnx_export import export_yolox, file_sha256
 from streetwarden.datasets.onnx_to_torch import yolox_nano_from_onnx
 from streetwarden.datasets.yolo_check import check_dataset, dataset_sha256
+from streetwarden.datasets.augment import ImageCache
 from streetwarden.datasets.yolo_data import batches
 from streetwarden.datasets.yolox_loss import anchor_grid, yolox_loss
 
@@ -40,6 +47,37 @@ class TrainArgs:
     lr: float = 1e-3
     device: str = "auto"
     seed: int = 0
+    augment: str = "mosaic"
+    plain_epochs: int | None = None
+
+    def plain_from(self) -> int:
+        """The first epoch (0-based) trained on plain images: the last sixth of the run by default."""
+        if self.augment != "mosaic":
+            return 0
+        plain = self.plain_epochs if self.plain_epochs is not None else max(1, self.epochs // 6) if self.epochs > 1 else 0
+        return max(0, self.epochs - plain)
+
+
+AUGMENTS = ("mosaic", "flip")
+
+
+class WeightAverage:
+    """Exponential moving average of a model's weights; the decay ramps up over the first steps
+    (``decay * (1 - exp(-updates / ramp))``) so the average does not keep the warm start for long."""
+
+    def __init__(self, net, decay: float = 0.998, ramp: float = 200.0) -> None:  # type: ignore[no-untyped-def]
+        self.net = copy.deepcopy(net).eval()
+        for p in self.net.parameters():
+            p.requires_grad_(False)
+        self.decay, self.ramp, self.updates = decay, ramp, 0
+
+    @torch.no_grad()
+    def update(self, net) -> None:  # type: ignore[no-untyped-def]
+        self.updates += 1
+        d = self.decay * (1 - math.exp(-self.updates / self.ramp))
+        for mine, theirs in zip(self.net.state_dict().values(), net.state_dict().values()):
+            if mine.dtype.is_floating_point:
+                mine.mul_(d).add_(theirs.detach(), alpha=1 - d)
 
 
 def _device(name: str) -> torch.device:
@@ -64,6 +102,10 @@ class Run:
             raise TrainError(f"--imgsz {args.imgsz}: must be a multiple of 32, at least 64 (e.g. 320 or 416)")
         if args.epochs < 1 or args.batch < 1:
             raise TrainError("--epochs and --batch must be at least 1")
+        if args.augment not in AUGMENTS:
+            raise TrainError(f"--augment {args.augment}: give one of {', '.join(AUGMENTS)}")
+        if args.plain_epochs is not None and not 0 <= args.plain_epochs <= args.epochs:
+            raise TrainError(f"--plain-epochs {args.plain_epochs}: must be between 0 and --epochs ({args.epochs})")
         data = Path(args.data)
         report = check_dataset(data)
         blocking = report.blocking()
@@ -102,7 +144,7 @@ class Run:
             net.head.num_classes = len(self.names)
         return net, (card.licence if card else None), file_sha256(base)
 
-    def _resume(self, net, opt) -> int:  # type: ignore[no-untyped-def]
+    def _resume(self, net, opt, ema: WeightAverage) -> int:  # type: ignore[no-untyped-def]
         saved = self.folder / "args.json"
         mine = {k: v for k, v in asdict(self.args).items() if k != "epochs"}
         if saved.is_file():
@@ -119,6 +161,8 @@ class Run:
         state = torch.load(ckpt, map_location=self.device, weights_only=True)
         net.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
+        ema.net.load_state_dict(state["ema"])
+        ema.updates = int(state["updates"])
         self.say(f"resuming {self.folder}: {state['epoch']} of {self.args.epochs} epochs done")
         return int(state["epoch"])
 
@@ -141,7 +185,9 @@ class Run:
         net, licence, base_sha = self._model()
         net.to(self.device).train()
         opt = torch.optim.AdamW(net.parameters(), lr=self.args.lr, weight_decay=5e-4)
-        start_epoch = self._resume(net, opt)
+        ema = WeightAverage(net)
+        start_epoch = self._resume(net, opt, ema)
+        self.cache = ImageCache(self.args.imgsz) if self.args.augment == "mosaic" else None
         grid, stride = anchor_grid(self.args.imgsz, self.args.imgsz, self.device)
         n_batches = math.ceil(len(self.train_files) / self.args.batch)
         if start_epoch < self.args.epochs:
@@ -154,9 +200,10 @@ class Run:
         log = self.folder / "log.jsonl"
         metrics: dict = {}
         for epoch in range(start_epoch, self.args.epochs):
-            metrics = self._epoch(net, opt, epoch, grid, stride, n_batches)
+            metrics = self._epoch(net, opt, ema, epoch, grid, stride, n_batches)
             tmp = self.folder / "last.pt.tmp"
-            torch.save({"epoch": epoch + 1, "model": net.state_dict(), "optimizer": opt.state_dict()}, tmp)
+            torch.save({"epoch": epoch + 1, "model": net.state_dict(), "optimizer": opt.state_dict(),
+                        "ema": ema.net.state_dict(), "updates": ema.updates}, tmp)
             tmp.replace(self.folder / "last.pt")
             with log.open("a") as f:
                 f.write(json.dumps(metrics, sort_keys=True) + "\n")
@@ -170,7 +217,7 @@ class Run:
                       "dataset": str(self.args.data),
                       "dataset_sha256": dataset_sha256(self.yaml_path, self.train_files + self.val_files),
                       "training": asdict(self.args), "metrics": metrics}
-        export_yolox(net, out, self.names, self.args.imgsz, provenance)
+        export_yolox(ema.net, out, self.names, self.args.imgsz, provenance)
         self.say(f"model: {out} (card {out.with_suffix('.yaml')})")
         return out
 
@@ -184,7 +231,7 @@ class Run:
         card = yaml.safe_load(card_path.read_text(encoding="utf-8")) or {}
         return card.get("training") == asdict(self.args) and card.get("sha256") == file_sha256(out)
 
-    def _epoch(self, net, opt, epoch: int, grid, stride, n_batches: int) -> dict:  # type: ignore[no-untyped-def]
+    def _epoch(self, net, opt, ema: WeightAverage, epoch: int, grid, stride, n_batches: int) -> dict:  # type: ignore[no-untyped-def]
         lr = self.args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * epoch / self.args.epochs)))
         for group in opt.param_groups:
             group["lr"] = lr
@@ -192,32 +239,34 @@ class Run:
         rng = np.random.default_rng(self.args.seed + epoch)
         start = last = time.monotonic()
         total = 0.0
-        for i, (images, labels) in enumerate(batches(self.train_files, self.args.imgsz, self.args.batch, rng), 1):
+        mosaic = epoch < self.args.plain_from()
+        stage = "mosaic" if mosaic else "plain"
+        for i, (images, labels) in enumerate(batches(self.train_files, self.args.imgsz, self.args.batch, rng,
+                                                     self.cache if mosaic else None), 1):
             loss = self._loss(net, images, labels, grid, stride)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
             opt.step()
+            ema.update(net)
             total += loss.item()
             now = time.monotonic()
             if now - last >= 2.0 or i == n_batches:
                 last = now
                 eta = (now - start) / i * (n_batches - i)
-                self.say(f"epoch {epoch + 1}/{self.args.epochs} {_bar(i, n_batches)} {i}/{n_batches} "
+                self.say(f"epoch {epoch + 1}/{self.args.epochs} ({stage}) {_bar(i, n_batches)} {i}/{n_batches} "
                          f"loss {total / i:.3f} ({(now - start) / i:.1f} s/batch, ETA {eta:.0f} s)")
-        val = self._val_loss(net, grid, stride)
+        val = self._val_loss(ema.net, grid, stride)
         seconds = time.monotonic() - start
         self.say(f"epoch {epoch + 1}/{self.args.epochs} done in {seconds:.0f} s: train loss {total / n_batches:.3f}"
                  + (f", val loss {val:.3f}" if val is not None else ""))
-        return {"epoch": epoch + 1, "train_loss": round(total / n_batches, 4),
+        return {"epoch": epoch + 1, "stage": stage, "train_loss": round(total / n_batches, 4),
                 "val_loss": None if val is None else round(val, 4), "seconds": round(seconds, 1), "lr": lr}
 
     @torch.no_grad()
     def _val_loss(self, net, grid, stride) -> float | None:  # type: ignore[no-untyped-def]
         if not self.val_files:
             return None
-        net.eval()
         losses = [self._loss(net, x, y, grid, stride).item() for x, y in
                   batches(self.val_files, self.args.imgsz, self.args.batch, None)]
-        net.train()
         return sum(losses) / len(losses)

@@ -44,7 +44,7 @@ def test_short_training_run_gives_a_model_the_runtime_loads(tmp_path, yolox_path
     assert main(argv) == 0
     err = capsys.readouterr().err
     assert "estimate: ~" in err and "per epoch" in err
-    assert "epoch 1/1 [########################] 2/2" in err  # the progress bar reaches the end
+    assert "epoch 1/1 (mosaic) [########################] 2/2" in err  # the progress bar reaches the end
     model = run / "model.onnx"
     card = yaml.safe_load((run / "model.yaml").read_text())
     assert card["sha256"] == file_sha256(model)
@@ -63,15 +63,48 @@ def test_short_training_run_gives_a_model_the_runtime_loads(tmp_path, yolox_path
     # the same command on a finished run trains nothing more; a longer --epochs resumes where it stopped
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert "resuming" in err and "1 of 1 epochs done" in err and "epoch 1/1 [" not in err
+    assert "resuming" in err and "1 of 1 epochs done" in err and "epoch 1/1 (" not in err
     assert "run already finished" in err and file_sha256(model) == card["sha256"]
     argv[argv.index("--epochs") + 1] = "2"
     argv[argv.index("--base") + 1] = yolox_path.name  # a bare name, found in $STREETWARDEN_MODELS like `detect --model`
     assert main(argv) == 0
     err = capsys.readouterr().err
-    assert "1 of 2 epochs done" in err and "epoch 2/2 [" in err and "epoch 1/2 [" not in err
+    # the last sixth of a run (at least one epoch) sees plain images: here the second of two
+    assert "1 of 2 epochs done" in err and "epoch 2/2 (plain) [" in err and "epoch 1/2 (" not in err
     log = [json.loads(line) for line in (run / "log.jsonl").read_text().splitlines()]
-    assert [e["epoch"] for e in log] == [1, 2]
+    assert [(e["epoch"], e["stage"]) for e in log] == [(1, "mosaic"), (2, "plain")]
+
+
+def test_a_trained_model_is_the_base_of_the_next_run(tmp_path, yolox_path, capsys) -> None:
+    """The loop retrains from the model in service: a file `train` wrote converts back to the same
+    network (outputs within float tolerance of onnxruntime) and keeps its classes."""
+    import onnxruntime as ort
+    import torch
+
+    from streetwarden.datasets.onnx_to_torch import yolox_nano_from_onnx
+
+    data = small_garbage(tmp_path, 4, 2)
+    first = tmp_path / "first"
+    assert main(["train", "--data", str(data), "--base", str(yolox_path), "--epochs", "1", "--imgsz", "128",
+                 "--batch", "4", "--run", str(first)]) == 0
+    model = first / "model.onnx"
+    net = yolox_nano_from_onnx(model)
+    assert net.head.num_classes == 3
+    frame = cv2.resize(cv2.imread(str(sorted((data / "images" / "val").glob("*.jpg"))[0])), (128, 128))
+    x = frame.transpose(2, 0, 1)[None].astype(np.float32)
+    want = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"]).run(None, {"images": x})[0]
+    with torch.no_grad():
+        got = net.head(net.backbone(torch.from_numpy(x))).numpy()
+    assert want.shape == got.shape == (1, 16 * 16 + 8 * 8 + 4 * 4, 8)
+    assert np.abs(want - got).max() < 2e-3
+    capsys.readouterr()
+    second = tmp_path / "second"
+    assert main(["train", "--data", str(data), "--base", str(model), "--epochs", "1", "--imgsz", "128",
+                 "--batch", "4", "--augment", "flip", "--run", str(second)]) == 0
+    assert "epoch 1/1 (plain) [" in capsys.readouterr().err
+    card = yaml.safe_load((second / "model.yaml").read_text())
+    assert card["base_model"] == "model.onnx" and card["classes"] == NAMES
+    assert card["training"]["augment"] == "flip"
 
 
 def _one_line_error(capsys, argv: list[str]) -> str:  # type: ignore[no-untyped-def]
@@ -94,6 +127,10 @@ def test_bad_input_one_line(tmp_path, yolox_path, yolov8_path, capsys, monkeypat
     assert "ultralytics model" in line and "YOLOX-Nano" in line
     line = _one_line_error(capsys, base[:-4] + ["--imgsz", "100", "--base", str(yolox_path)])
     assert "--imgsz 100" in line and "multiple of 32" in line
+    line = _one_line_error(capsys, base + ["--base", str(yolox_path), "--augment", "cutout"])
+    assert "--augment cutout" in line and "mosaic" in line
+    line = _one_line_error(capsys, base + ["--base", str(yolox_path), "--plain-epochs", "3"])
+    assert "--plain-epochs 3" in line and "--epochs (1)" in line
     monkeypatch.setitem(sys.modules, "torch", None)  # as on a runtime-only install
     line = _one_line_error(capsys, base + ["--base", str(yolox_path)])
     assert "[train] extra" in line and "pip install" in line
