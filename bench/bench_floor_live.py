@@ -126,7 +126,7 @@ def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floo
     print(f"worker: {n} streams, gating {'on' if gating else 'off'}, warm-up {args.warmup:.0f} s + window {args.window:.0f} s…",
           file=sys.stderr, flush=True)
     r = run_once(clip, n, "keyframe", args.fps, args.warmup, args.window, workdir, threads=1, extra=extra,
-                 providers=list(providers(args)) or None, hw_decode=args.hw_decode)
+                 providers=list(providers(args)) or None, hw_decode=args.hw_decode, phases=args.phases)
     r["gating"] = gating
     r["floor_ms_per_stream_s"] = floor_ms
     r["ratio_to_floor"] = round(r["worker_cpu_ms_per_stream_s"] / floor_ms, 3)
@@ -166,6 +166,9 @@ def main() -> None:
                     "GPU machine; the floor's model step then runs there too); default the CPU")
     ap.add_argument("--hw-decode", default="none", help="the worker's cameras decode on this FFmpeg hardware "
                     "decoder (e.g. cuda); the floor's decode step stays on the CPU")
+    ap.add_argument("--phases", type=int, default=1, help="cameras play the clip from this many different "
+                    "starting points (camera i from (i mod P)/P of its length), so they do not all see the same "
+                    "van park in the same second; default 1 (all in step)")
     ap.add_argument("--workdir", default=None, help="keeps the encoded clip between runs")
     ap.add_argument("--json", default=None)
     args = ap.parse_args()
@@ -190,7 +193,8 @@ def main() -> None:
         if not r["holds"] and args.search:
             break
         best = n if r["holds"] else best
-    summary = {"floor": fl, "max_streams_held": best if args.search else None, "gating": args.gating, "runs": runs}
+    summary = {"floor": fl, "max_streams_held": best if args.search else None, "gating": args.gating,
+               "phases": args.phases, "runs": runs}
     summary.update(sizing(fl["floor_ms_per_stream_s"], runs, best if args.search else None))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1))

@@ -20,6 +20,7 @@ import argparse
 import json
 import os
 import resource
+import subprocess
 import sys
 import tempfile
 import threading
@@ -86,15 +87,51 @@ def make_substream(workdir: Path, loops: int) -> Path:
     return clip
 
 
+def duration(clip: Path) -> float:
+    out = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "format=duration", "-of", "csv=p=0", str(clip)],
+                         check=True, capture_output=True, text=True).stdout
+    return float(out.strip())
+
+
+def phase_clips(clip: Path, phases: int) -> list[Path]:
+    """`phases` copies of `clip`, each starting a further 1/phases of its length in (stream copy, cut at
+    key frames, the skipped start appended at the end).
+
+    Every bench camera plays the same clip from the moment it connects, and they all connect in the
+    same second, so without this every camera sees the same van park in the same second and raises it
+    together: a burst of evidence writes no street produces. A city's cameras see unrelated scenes.
+    """
+    if phases <= 1:
+        return [clip]
+    length = duration(clip)
+    out = [clip]
+    for k in range(1, phases):
+        dst = clip.with_name(f"{clip.stem}.phase{k}of{phases}.mp4")
+        if not dst.exists():
+            offset = float(round(length * k / phases))  # whole seconds: on a key frame (GOP 1 s), no pre-roll
+            head, tail, listing = (dst.with_suffix(s) for s in (".head.mp4", ".tail.mp4", ".txt"))
+            ff = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-y"]
+            subprocess.run(ff + ["-ss", f"{offset:.3f}", "-i", str(clip), "-c", "copy", str(tail)], check=True)
+            subprocess.run(ff + ["-i", str(clip), "-t", f"{offset:.3f}", "-c", "copy", str(head)], check=True)
+            listing.write_text(f"file '{tail.name}'\nfile '{head.name}'\n")
+            subprocess.run(ff + ["-f", "concat", "-safe", "0", "-i", str(listing), "-c", "copy", str(dst)], check=True)
+            for f in (head, tail, listing):
+                f.unlink()
+        out.append(dst)
+    return out
+
+
 def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: float, workdir: Path,
              threads: int = 0, sub: Path | None = None, fast_decode: bool = False, extra: dict | None = None,
-             providers: list[str] | None = None, hw_decode: str = "none") -> dict:
+             providers: list[str] | None = None, hw_decode: str = "none", phases: int = 1) -> dict:
     """One measurement; with `sub`, cameras analyse the sub-stream and take evidence from the 720p one;
     `extra`: more top-level settings (e.g. {"gating": {"enabled": True}}); `providers` / `hw_decode`:
-    the model's execution providers and the cameras' hardware decoder (a GPU machine)."""
+    the model's execution providers and the cameras' hardware decoder (a GPU machine); `phases`: camera
+    i plays the clip shifted by (i mod phases)/phases of its length (:func:`phase_clips`)."""
+    clips = phase_clips(clip, phases)
     servers = []
     for start in range(0, n, MOUNTS_PER_SERVER):
-        mounts = {f"/cam{i}": clip for i in range(start, min(n, start + MOUNTS_PER_SERVER))}
+        mounts = {f"/cam{i}": clips[i % len(clips)] for i in range(start, min(n, start + MOUNTS_PER_SERVER))}
         if sub is not None:
             mounts.update({f"/sub{i}": sub for i in range(start, min(n, start + MOUNTS_PER_SERVER))})
         servers.append(RtspServer(mounts).start())
@@ -148,7 +185,7 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
             s.kill()
     expected = fps if mode == "full" else min(fps, 1.0)  # key frames come once a second
     result = {
-        "streams": n, "mode": mode, "analysis_fps": fps, "window_s": round(dt, 1),
+        "streams": n, "mode": mode, "phases": len(clips), "analysis_fps": fps, "window_s": round(dt, 1),
         "analysed_stream": "640x360 sub-stream (evidence from 1280x720)" if sub is not None else "1280x720",
         "fast_decode": fast_decode,
         "online": online, "online_at_start": online_at_start, "reconnects": reconnects,
