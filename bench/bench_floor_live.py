@@ -22,7 +22,9 @@ the ratios of one run mean much.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import json
+import multiprocessing
 import os
 import sys
 import tempfile
@@ -37,7 +39,7 @@ sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("STREETWARDEN_SHARED", REPO.parent / "shared"))
 os.environ.setdefault("STREETWARDEN_MODELS", str(SHARED / "models"))
 
-from bench.bench_rtsp import make_clip, run_once  # noqa: E402
+from bench.bench_rtsp import combine, make_clip, run_once  # noqa: E402
 from bench.bench_rtsp_receive import receive_cpu  # noqa: E402
 from streetwarden.camera_adapters.rtsp import configure_decoder  # noqa: E402
 from streetwarden.config import ZoneConfig  # noqa: E402
@@ -125,12 +127,26 @@ def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floo
     extra = {"gating": {"enabled": True}} if gating else None
     print(f"worker: {n} streams, gating {'on' if gating else 'off'}, warm-up {args.warmup:.0f} s + window {args.window:.0f} s…",
           file=sys.stderr, flush=True)
-    r = run_once(clip, n, "keyframe", args.fps, args.warmup, args.window, workdir, threads=1, extra=extra,
-                 providers=list(providers(args)) or None, hw_decode=args.hw_decode, phases=args.phases)
+    kw = dict(threads=1, extra=extra, providers=list(providers(args)) or None, hw_decode=args.hw_decode,
+              phases=args.phases)
+    if args.processes <= 1:
+        r = run_once(clip, n, "keyframe", args.fps, args.warmup, args.window, workdir, **kw)
+    else:  # one worker process per share of the cameras, as several `worker` processes on one machine
+        shares = [n // args.processes + (k < n % args.processes) for k in range(args.processes)]
+        ctx = multiprocessing.get_context("spawn")
+        with concurrent.futures.ProcessPoolExecutor(len(shares), mp_context=ctx) as pool:
+            parts = list(pool.map(_share, [(clip, m, args.fps, args.warmup, args.window, workdir, kw, f"-p{k}")
+                                           for k, m in enumerate(shares)]))
+        r = combine(parts)
     r["gating"] = gating
     r["floor_ms_per_stream_s"] = floor_ms
     r["ratio_to_floor"] = round(r["worker_cpu_ms_per_stream_s"] / floor_ms, 3)
     return r
+
+
+def _share(job: tuple) -> dict:
+    clip, m, fps, warmup, window, workdir, kw, tag = job
+    return run_once(clip, m, "keyframe", fps, warmup, window, workdir, tag=tag, keep_samples=True, **kw)
 
 
 def sizing(floor_ms: float, runs: list[dict], held: int | None) -> dict:
@@ -166,6 +182,8 @@ def main() -> None:
                     "GPU machine; the floor's model step then runs there too); default the CPU")
     ap.add_argument("--hw-decode", default="none", help="the worker's cameras decode on this FFmpeg hardware "
                     "decoder (e.g. cuda); the floor's decode step stays on the CPU")
+    ap.add_argument("--processes", type=int, default=1, help="split the cameras over this many worker "
+                    "processes (one per core, as several workers sharing a machine's cameras); default 1")
     ap.add_argument("--phases", type=int, default=1, help="cameras play the clip from this many different "
                     "starting points (camera i from (i mod P)/P of its length), so they do not all see the same "
                     "van park in the same second; default 1 (all in step)")
@@ -194,7 +212,7 @@ def main() -> None:
             break
         best = n if r["holds"] else best
     summary = {"floor": fl, "max_streams_held": best if args.search else None, "gating": args.gating,
-               "phases": args.phases, "runs": runs}
+               "phases": args.phases, "processes": args.processes, "runs": runs}
     summary.update(sizing(fl["floor_ms_per_stream_s"], runs, best if args.search else None))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1))
