@@ -1,5 +1,6 @@
-"""Which model each camera of a worker runs, and which shadow models watch beside it, as the
-model registry says now. The worker polls it (one small query) and swaps between frames.
+"""Which models each camera of a worker runs (its `model` and each of its `extra_models`), and which
+shadow models watch beside them, as the model registry says now. The worker polls it (one small
+query) and swaps between frames.
 
 A registry version runs with the options of the camera's configured model (threads, batch, NMS),
 its own file and family, and its own score threshold when it was registered with one.
@@ -14,7 +15,7 @@ from streetwarden.config import Settings
 from streetwarden.models import OnnxDetector
 from streetwarden.models.store import require_model, sha256_file
 from streetwarden.store.db import Database
-from streetwarden.store.model_registry.service import assignment, running
+from streetwarden.store.model_registry.service import model_assignment, running
 
 
 @dataclass(frozen=True)
@@ -25,6 +26,7 @@ class Version:
     ref: str
     file: str
     family: str | None
+    slot: str | None
     sha256: str
     score_threshold: float | None
     state: str
@@ -56,7 +58,7 @@ class Switchboard:
         """Re-read the active and shadow versions; True when anything changed since the last poll."""
         with self.db.session() as s:
             rows = running(s)
-            versions = [Version(r.id, r.ref, r.file, r.family, r.sha256, r.score_threshold, r.state,
+            versions = [Version(r.id, r.ref, r.file, r.family, r.slot, r.sha256, r.score_threshold, r.state,
                                 tuple(r.cameras or ()), r.activated_at) for r in rows]
         seen = tuple((v.id, v.state, v.cameras, v.activated_at) for v in versions)
         changed = seen != self._seen
@@ -74,9 +76,9 @@ class Switchboard:
                 self._config_sha[model_key] = ""
         return Choice(model_key, Path(m.path).name, self._config_sha[model_key] or None)
 
-    def choices(self, camera: str, model_key: str) -> tuple[Choice, list[Choice]]:
-        """(active, shadows) of this camera, whose configured model key is model_key."""
-        a = assignment(self.rows, camera)  # type: ignore[arg-type]
+    def choices(self, camera: str, model_key: str, main: bool = True) -> tuple[Choice, list[Choice]]:
+        """(active, shadows) of this camera's configured model model_key: its `model` (main), else an extra model."""
+        a = model_assignment(self.rows, camera, model_key, main)  # type: ignore[arg-type]
         active = self._choice(a.active, model_key) if a.active is not None else self.config_choice(model_key)
         return active, [self._choice(v, model_key) for v in a.shadows]
 

@@ -9,9 +9,10 @@ and stores the previous batch meanwhile; results are consumed strictly in the or
 were taken, so every camera's engine sees its frames in order. With ``gating`` a frame whose
 camera's zones did not change skips the model and carries the camera's last detections forward
 (pipeline/motion_gate.py). Cameras and zones changed in the database are picked up while it
-runs, and so are models promoted, rolled back or shadowed in the model registry (swapped between
-frames); a failing camera, model call or database write is logged and retried, never fatal, except
-in ``once`` (batch) mode where errors surface to the caller.
+runs, and so are models promoted, rolled back or shadowed in the model registry, a camera's `model`
+and its extra models alike (swapped between frames); a failing camera, model call or database
+write is logged and retried, never fatal, except in ``once`` (batch) mode where errors surface to
+the caller.
 """
 
 from __future__ import annotations
@@ -89,11 +90,13 @@ def _signature(cam: CameraConfig) -> dict:
 
 @dataclass
 class ShadowRun:
-    """A shadow model on one camera: its own rules engine, fed the shadow's detections of the same frames."""
+    """A shadow model on one camera: its own rules engine, fed the shadow's detections of the same frames
+    in place of those of the model it shadows (the camera's model, or the extra model `extra`)."""
 
     choice: Choice
     engine: CameraEngine
     last_dets: Detections | None = None  # carried over frames the motion gate skipped
+    extra: str | None = None  # the key of the extra model it stands in for; None: the camera's model
 
 
 def _tag(choice: Choice, e):  # type: ignore[no-untyped-def]
@@ -235,8 +238,9 @@ class Worker:
         runner.zone_configs = zones
         runner.model = self.switchboard.config_choice(cam.model)
         runner.shadows = {}
-        # extra models run as configured (the registry switches `model` only); their boxes join the model's
-        runner.extras = tuple(self.switchboard.config_choice(k) for k in cam.extra_models if k in self.settings.models)
+        # extra models: as configured until _assign gives the registry's; their boxes join the model's
+        runner.extra_keys = tuple(k for k in cam.extra_models if k in self.settings.models)
+        runner.extras = tuple(self.switchboard.config_choice(k) for k in runner.extra_keys)
         runner.last_sources = None  # where the boxes of last_dets came from
         missing = [k for k in cam.model_keys if k not in self.settings.models]
         if missing:
@@ -306,38 +310,52 @@ class Worker:
             self.detectors[choice.key] = self.switchboard.build(choice, model_key)
         return self.detectors[choice.key]
 
+    def _pick(self, cam: CameraConfig, key: str, old: Choice, main: bool) -> tuple[Choice, OnnxDetector | None, list[Choice]]:
+        """The registry's choice for the camera's configured model `key` (main: its `model`, else an extra
+        model), its detector and the shadows beside it; on a failed load the old choice is kept."""
+        active, shadows = self.switchboard.choices(cam.id, key, main)
+        slot = {} if main else {"slot": key}
+        try:
+            detector = self.detectors[active.key] if active.version_id is None else self._detector_for(active, key)
+        except Exception as err:  # e.g. the file is not in this node's model store: keep what runs
+            event(log, "model_switch_failed", logging.ERROR, camera=cam.id, model=active.label, keeps=old.label,
+                  error=mask_all(str(err))[:300], **slot)
+            active, detector = old, self.detectors.get(old.key)
+        if old.key != active.key:
+            event(log, "model_switched", camera=cam.id, model=active.label, previous=old.label, sha256=active.sha256,
+                  **slot)
+        return active, detector, shadows
+
     def _assign(self, runner: CameraRunner) -> None:
-        """Give the camera the model (and shadows) the registry says; called between frames only."""
+        """Give the camera the models (and shadows) the registry says; called between frames only."""
         cam = runner.cam
         if cam.model not in self.settings.models:
             return
-        active, shadows = self.switchboard.choices(cam.id, cam.model)
-        old: Choice = runner.model
-        try:
-            detector = self.detectors[active.key] if active.version_id is None else self._detector_for(active, cam.model)
-        except Exception as err:  # e.g. the file is not in this node's model store: keep what runs
-            event(log, "model_switch_failed", logging.ERROR, camera=cam.id, model=active.label, keeps=old.label,
-                  error=mask_all(str(err))[:300])
-            active, detector = old, self.detectors.get(old.key)
+        active, detector, shadows = self._pick(cam, cam.model, runner.model, True)
         runner.model = active
         runner.prepare = _tagged(active.key, detector) if detector is not None else None
-        if old.key != active.key:
-            event(log, "model_switched", camera=cam.id, model=active.label, previous=old.label, sha256=active.sha256)
-        wanted = {c.version_id: c for c in shadows}
+        wanted: dict[int | None, tuple[Choice, str | None]] = {c.version_id: (c, None) for c in shadows}
+        extras = []
+        for key, old in zip(runner.extra_keys, runner.extras):
+            choice, _, more = self._pick(cam, key, old, False)
+            extras.append(choice)
+            wanted.update({c.version_id: (c, key) for c in more})
+        runner.extras = tuple(extras)
         for sid in [k for k in runner.shadows if k not in wanted]:
             self._stop_shadow(runner, sid, "shadow ended")
-        for sid, choice in wanted.items():
+        for sid, (choice, extra) in wanted.items():
             if sid in runner.shadows:
                 continue
             try:
-                self._detector_for(choice, cam.model)
+                self._detector_for(choice, extra or cam.model)
             except Exception as err:
                 event(log, "shadow_failed", logging.ERROR, camera=cam.id, model=choice.label, error=mask_all(str(err))[:300])
                 continue
             engine = CameraEngine(cam.id, runner.zone_configs, live=runner.live, tracker=self.settings.tracker,
                                   dedupe=self.settings.dedupe, masks=cam.masks)
-            runner.shadows[sid] = ShadowRun(choice, engine)
-            event(log, "shadow_started", camera=cam.id, model=choice.label, beside=active.label)
+            runner.shadows[sid] = ShadowRun(choice, engine, extra=extra)
+            beside = next((c.label for k, c in zip(runner.extra_keys, runner.extras) if k == extra), active.label)
+            event(log, "shadow_started", camera=cam.id, model=choice.label, beside=beside)
 
     def _stop_shadow(self, runner: CameraRunner, sid: int, reason: str) -> None:
         run = runner.shadows.pop(sid)
@@ -352,7 +370,8 @@ class Worker:
             drain()  # frames already in a model are finished by the model they were sent to
         for r in list(self.runners):
             self._assign(r)
-        used = {r.model.key for r in self.runners} | {run.choice.key for r in self.runners for run in r.shadows.values()}
+        used = ({r.model.key for r in self.runners} | {c.key for r in self.runners for c in r.extras}
+                | {run.choice.key for r in self.runners for run in r.shadows.values()})
         for key in [k for k in self.detectors if k not in self.settings.models and k not in used]:
             del self.detectors[key]  # a retired version's session: nothing of it is in flight (drained above)
 
@@ -528,6 +547,7 @@ class Worker:
             if r not in self.runners or r.fenced:
                 continue  # camera stopped (or its lease lost) while its frame was in the model
             got_extra = extra[k] if extra else {}
+            own_dets = d  # the camera's model's alone (None: skipped)
             if d is None:  # skipped by the gate: the picture is unchanged, so are the detections
                 d = r.last_dets if r.last_dets is not None else self._empty(r)
             else:
@@ -546,8 +566,9 @@ class Worker:
             got = shadow[k] if shadow else {}
             for sid, run in list(r.shadows.items()):
                 sd = got.get(sid)
-                if sd is not None:
-                    run.last_dets = self._join(r, sd, got_extra)[0]  # the shadow stands in for the model, beside the extras
+                if sd is not None:  # the shadow stands in for the model it shadows, beside the others
+                    run.last_dets = (self._join(r, sd, got_extra)[0] if run.extra is None or own_dets is None
+                                     else self._join(r, own_dets, got_extra, (run.extra, run.choice, sd))[0])
                 elif f.run_model or run.last_dets is None:
                     continue  # the shadow started after this frame went to the model
                 shadow_events.extend((sid, e) for e in run.engine.process(f.ts, f.image, run.last_dets))
@@ -595,16 +616,20 @@ class Worker:
         self.consume(batch, *self.infer(batch))
 
     def _empty(self, r: CameraRunner) -> Detections:
-        """No detections, labelled as the camera's models label them."""
-        dets = [self.detectors.get(k) for k in r.cam.model_keys]
+        """No detections, labelled as the camera's running models label them."""
+        dets = [self.detectors.get(c.key) for c in (r.model, *r.extras)]
         return empty([d.labels if d is not None else Detections.empty().labels for d in dets])
 
-    def _join(self, r: CameraRunner, d: Detections, got: dict[str, Detections]) -> tuple[Detections, Sources | None]:
-        """The frame's detections of the camera's model with those of its extra models."""
+    def _join(self, r: CameraRunner, d: Detections, got: dict[str, Detections],
+              stand_in: tuple[str, Choice, Detections] | None = None) -> tuple[Detections, Sources | None]:
+        """The frame's detections of the camera's model with those of its extra models; stand_in: (an
+        extra model's key, a shadow, its detections) in place of that extra model's."""
         if not r.extras:
             return d, None
-        choices = tuple(c for c in r.extras if c.key in got)
-        return join(d, [got[c.key] for c in choices], choices, self.settings.models[r.cam.model].nms_iou)
+        parts = [(stand_in[1], stand_in[2]) if stand_in is not None and key == stand_in[0] else (c, got.get(c.key))
+                 for key, c in zip(r.extra_keys, r.extras)]
+        parts = [(c, x) for c, x in parts if x is not None]
+        return join(d, [x for _, x in parts], tuple(c for c, _ in parts), self.settings.models[r.cam.model].nms_iou)
 
     def _poke(self, _: Future) -> None:
         with self.wake:

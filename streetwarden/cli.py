@@ -93,7 +93,8 @@ def _models(args: argparse.Namespace) -> int:
                 print(format_line(m))
             for r in out["registry"]:
                 where = ",".join(r["cameras"]) or ("every camera" if r["state"] == "active" else "-")
-                print(f"registry {r['ref']} {r['state']} [{where}] {r['family'] or '?'} {r['file']} sha256 {r['sha256']}")
+                print(f"registry {r['ref']} {r['state']} [{where}] {r['family'] or '?'} {r['file']} sha256 {r['sha256']} "
+                      f"slot {r['slot'] or '(own model)'}")
         return 0 if all(m["present"] for m in out["models"] if m["config_keys"]) else 1
     from streetwarden.registry_commands import ACTIONS, run as registry_run
 

@@ -257,7 +257,8 @@ class CameraConfig(_Strict):
         f"(at most {MAX_EXTRA_MODELS}), e.g. [garbage] beside a COCO model that finds the people and vehicles: their "
         "detections join the camera model's, a box two models report with the same label (IoU at least the camera "
         "model's nms_iou) counted once at the higher score. Each candidate records the model whose box raised it. "
-        "The model registry switches `model` only; frames the motion gate skips skip these too.",
+        "A model registry version registered with `--slot KEY` replaces (promote) or shadows the extra model KEY "
+        "on its cameras, as one without a slot does `model`; frames the motion gate skips skip these too.",
     )
     enabled: bool = Field(default=True, description="Disabled cameras are kept in the database but not run.")
     address: str | None = Field(default=None, description="Street address of the camera's view, printed on notices.")

@@ -9,8 +9,6 @@ import json
 import sys
 from pathlib import Path
 
-from sqlalchemy import select
-
 from streetwarden.config import Settings
 from streetwarden.redact import mask_url
 
@@ -23,12 +21,6 @@ def _db(settings: Settings):  # type: ignore[no-untyped-def]
     db = Database(settings.database_url)
     db.upgrade()
     return db
-
-
-def _known_cameras(s, settings: Settings) -> set[str]:  # type: ignore[no-untyped-def]
-    from streetwarden.store.schema import Camera
-
-    return {c.id for c in settings.cameras} | set(s.scalars(select(Camera.id)).all())
 
 
 def _cameras(value: str | None) -> list[str]:
@@ -57,13 +49,19 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from streetwarden.store.model_registry.report import format_report, shadow_report
     from streetwarden.store.model_registry.register import register_file
 
+    from streetwarden.store.model_registry.cameras import camera_models
+
     actor = args.actor or getpass.getuser()
     reason = getattr(args, "reason", None)
+    slot_keys = set(settings.models) if args.config else None  # without a configuration: any slot name
+    service.check_slot_key(getattr(args, "slot", None), slot_keys)
     db = _db(settings)
     if args.models_command == "register":
-        row = register_file(settings, db, Path(args.file), args.name, actor, reason, args.score_threshold)
-        print(f"registered {row.ref} ({row.family}, sha256 {row.sha256}) as a candidate, file {row.file}; next: "
-              f"`streetwarden models shadow {row.ref} --cameras CAMERA` or `streetwarden models promote {row.ref}`")
+        row = register_file(settings, db, Path(args.file), args.name, actor, reason, args.score_threshold,
+                            args.slot, slot_keys)
+        print(f"registered {row.ref} ({row.family}, sha256 {row.sha256}, for {service.slot_words(row.slot)}) as a "
+              f"candidate, file {row.file}; next: `streetwarden models shadow {row.ref} --cameras CAMERA` or "
+              f"`streetwarden models promote {row.ref}`")
         return 0
     if args.models_command == "shadow-report":
         with db.session() as s:
@@ -71,16 +69,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         print(json.dumps(report, ensure_ascii=False, indent=1) if args.json else format_report(report))
         return 0
     with db.session() as s:
-        known = _known_cameras(s, settings)
+        known = camera_models(s, settings)
         if args.models_command == "shadow":
             row = service.shadow(s, args.ref, _cameras(args.cameras), actor, reason, known)
             line = f"{row.ref} now shadows on {', '.join(row.cameras)} (workers pick it up within seconds)"
         elif args.models_command == "promote":
             row = service.promote(s, args.ref, _cameras(args.cameras), actor, reason, known)
             where = ", ".join(row.cameras) if row.cameras else "every camera"
-            line = f"{row.ref} is active on {where}" + (f", replacing the version kept for rollback" if row.previous_id else "")
+            line = (f"{row.ref} is active on {where} for {service.slot_words(row.slot)}"
+                    + (", replacing the version kept for rollback" if row.previous_id else ""))
         else:
-            gone, back = service.rollback(s, _cameras(args.cameras), actor, reason, known)
+            gone, back = service.rollback(s, _cameras(args.cameras), actor, reason, known, args.slot)
             line = f"retired {gone.ref}; " + (f"{back.ref} is active again" if back else "the configuration's models run again")
     print(line)
     return 0
@@ -96,6 +95,8 @@ def add_arguments(sub, cfg: str) -> None:  # type: ignore[no-untyped-def]
     q.add_argument("file", help="the .onnx file (its card NAME.yaml beside it is read: classes, metrics)")
     q.add_argument("--name", help="registry name (default: the file's stem); versions count up per name")
     q.add_argument("--score-threshold", type=float, help="this version's score threshold (default: the camera's model's)")
+    q.add_argument("--slot", help="the key of `models` it stands in for, e.g. garbage for a camera's extra model "
+                   "(default: each camera's own `model`); every version of a name has the same slot")
     common(q)
     q = sub.add_parser("shadow", help="run NAME@VERSION beside the active model on --cameras, recording what it would raise")
     q.add_argument("ref", help="NAME@VERSION")
@@ -105,8 +106,11 @@ def add_arguments(sub, cfg: str) -> None:  # type: ignore[no-untyped-def]
     q.add_argument("ref", help="NAME@VERSION")
     q.add_argument("--cameras", help="comma-separated camera ids (default: every camera)")
     common(q)
-    q = sub.add_parser("rollback", help="retire the active version (of exactly --cameras) and bring back the one it replaced")
+    q = sub.add_parser("rollback", help="retire the active version of a slot (of exactly --cameras) and bring back the "
+                       "one it replaced")
     q.add_argument("--cameras", help="the same cameras it was promoted on (default: every camera)")
+    q.add_argument("--slot", help="the slot it was registered for, e.g. garbage (default: the cameras' own `model`, "
+                   "versions registered without --slot); `models list` shows each version's slot")
     common(q)
     q = sub.add_parser("shadow-report", help="compare a shadow model's would-be candidates with the reviewers' decisions")
     q.add_argument("ref", help="NAME@VERSION")

@@ -44,7 +44,7 @@ def revision(url: str) -> list[str]:
         engine.dispose()
 
 
-REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007")  # every shipped revision, oldest first
+REVISIONS = ("0001", "0002", "0003", "0004", "0005", "0006", "0007", "0008")  # every shipped revision, oldest first
 
 
 def assert_audit_log_append_only(url: str) -> None:
@@ -326,3 +326,35 @@ def test_masks_move_from_the_camera_settings_onto_the_camera_row(database_url):
     assert kept == [("gate", "walk")] and settings == ["gate", "plain"], "the camera's zones and settings are kept"
     got = {r[0]: (json.loads(r[1]) if isinstance(r[1], str) else r[1], r[2], r[3]) for r in rows}
     assert got == {"gate": ([mask], None, 2), "plain": ([], None, 2)}
+
+
+def test_a_registry_version_from_before_slots_still_runs_the_cameras_model(database_url):
+    """0008: a version registered and promoted at 0007 has no slot afterwards and is still every camera's
+    own model; a `garbage` version promoted beside it leaves it active."""
+    from alembic import command
+
+    from streetwarden.store.model_registry import service
+
+    engine = create_engine(database_url)
+    with engine.begin() as conn:
+        command.upgrade(store_migrate._config(conn), "0007")
+        conn.execute(text("INSERT INTO model_versions (name, version, file, sha256, family, card, metrics, state, cameras, "
+                          "shadow_cameras, registered_at, activated_at, updated_at) VALUES ('street', 1, 'street-v1.onnx', "
+                          ":sha, 'yolox', '{}', '{}', 'active', '[]', '[]', 1.0, 2.0, 2.0)"), {"sha": "0" * 64})
+    engine.dispose()
+    Database(database_url).upgrade()
+    assert revision(database_url) == [REVISIONS[-1]] and drift(database_url) == []
+    db = Database(database_url)
+    cams = {"west-gate": ("default", "garbage")}
+    with db.session() as s:
+        assert service.as_json(service.get(s, "street@1"))["slot"] is None
+        assert service.model_assignment(service.running(s), "west-gate", "default", main=True).active.ref == "street@1"
+        bins = service.add_version(s, "bins", "bins-v1.onnx", "1" * 64, "yolox", {}, {}, None, "ops", None, "garbage")
+        service.promote(s, bins.ref, None, "ops", None, cams)
+    with db.session() as s:
+        rows = service.running(s)
+        assert [(r.ref, r.state, r.slot) for r in rows] == [("street@1", "active", None), ("bins@1", "active", "garbage")]
+        assert service.model_assignment(rows, "west-gate", "default", main=True).active.ref == "street@1"
+        assert service.model_assignment(rows, "west-gate", "garbage", main=False).active.ref == "bins@1"
+        gone, back = service.rollback(s, None, "ops", None, cams)  # the old row rolls back as it always did
+        assert (gone.ref, back) == ("street@1", None)

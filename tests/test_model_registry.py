@@ -1,9 +1,11 @@
 """The model registry: the state machine (candidate → shadow → active → retired, rollback to the version
-replaced) on SQLite and PostgreSQL, every move audited; the CLI's one-line errors for unknown
-NAME@VERSION, illegal moves and a file of the wrong family; the admin API with the same rules."""
+replaced) on SQLite and PostgreSQL, every move audited; slots (a version standing in for a camera's
+extra model) moved apart from the cameras' own model; the CLI's one-line errors for unknown
+NAME@VERSION, illegal moves, a file of the wrong family and bad slots; the admin API with the same rules."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -17,9 +19,14 @@ from tests.registry_support import YOLOV8, YOLOX, audit_moves, error_lines, mode
 from tests.review_support import LiveServer, add_users
 
 
-def add(s, name: str) -> str:  # type: ignore[no-untyped-def]
-    row = service.add_version(s, name, f"{name}.onnx", "0" * 64, "yolox", {}, {}, None, "tester", None)
+def add(s, name: str, slot: str | None = None) -> str:  # type: ignore[no-untyped-def]
+    row = service.add_version(s, name, f"{name}.onnx", "0" * 64, "yolox", {}, {}, None, "tester", None, slot)
     return row.ref
+
+
+def cameras(*ids: str, extra: tuple[str, ...] = ()) -> dict[str, tuple[str, ...]]:
+    """Known cameras, each running the `default` model and the extra models `extra`."""
+    return {c: ("default", *extra) for c in ids}
 
 
 def state(s, ref: str) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
@@ -30,7 +37,7 @@ def state(s, ref: str) -> tuple[str, list[str]]:  # type: ignore[no-untyped-def]
 def test_state_machine_promote_and_rollback_by_scope(database_url):
     db = Database(database_url)
     db.upgrade()
-    cams = {"a", "b", "c"}
+    cams = cameras("a", "b", "c")
     with db.session() as s:
         one, two, three = add(s, "garbage"), add(s, "garbage"), add(s, "garbage")
         assert (one, two, three) == ("garbage@1", "garbage@2", "garbage@3")
@@ -59,28 +66,94 @@ def test_illegal_moves_name_the_state_and_the_next_command(database_url):
     db.upgrade()
     with db.session() as s:
         ref = add(s, "bins")
-        service.promote(s, ref, None, "ops", None, {"a"})
+        service.promote(s, ref, None, "ops", None, cameras("a"))
     with db.session() as s:
         for move, code, words in [
-            (lambda: service.promote(s, ref, None, "ops", None, {"a"}), "model_state", "models rollback"),
-            (lambda: service.shadow(s, ref, ["a"], "ops", None, {"a"}), "model_state", "models rollback"),
-            (lambda: service.shadow(s, "bins@9", ["a"], "ops", None, {"a"}), "model_not_registered", "has versions 1"),
-            (lambda: service.promote(s, "nope@1", None, "ops", None, {"a"}), "model_not_registered", "models register"),
-            (lambda: service.promote(s, "bins", None, "ops", None, {"a"}), "model_ref_invalid", "NAME@VERSION"),
-            (lambda: service.rollback(s, ["a"], "ops", None, {"a"}), "model_state", "give the same --cameras"),
-            (lambda: service.promote(s, ref, ["zz"], "ops", None, {"a"}), "model_camera_unknown", "zz"),
+            (lambda: service.promote(s, ref, None, "ops", None, cameras("a")), "model_state", "models rollback"),
+            (lambda: service.shadow(s, ref, ["a"], "ops", None, cameras("a")), "model_state", "models rollback"),
+            (lambda: service.shadow(s, "bins@9", ["a"], "ops", None, cameras("a")), "model_not_registered", "has versions 1"),
+            (lambda: service.promote(s, "nope@1", None, "ops", None, cameras("a")), "model_not_registered", "models register"),
+            (lambda: service.promote(s, "bins", None, "ops", None, cameras("a")), "model_ref_invalid", "NAME@VERSION"),
+            (lambda: service.rollback(s, ["a"], "ops", None, cameras("a")), "model_state", "give the same --cameras"),
+            (lambda: service.promote(s, ref, ["zz"], "ops", None, cameras("a")), "model_camera_unknown", "zz"),
         ]:
             with pytest.raises(RegistryError) as err:
                 move()
             assert err.value.code == code and words in str(err.value), str(err.value)
 
 
+def test_slots_are_promoted_and_rolled_back_apart(database_url):
+    """A `garbage` version replaces only the garbage version of its scope and leaves the cameras' own
+    model's active version alone, and the other way round; a camera without a garbage model cannot be
+    named for one; rollback takes the slot."""
+    db = Database(database_url)
+    db.upgrade()
+    cams = {**cameras("a", "b", extra=("garbage",)), **cameras("c")}
+    with db.session() as s:
+        street, g1, g2, g3 = add(s, "street"), add(s, "garbage", "garbage"), add(s, "garbage", "garbage"), add(s, "garbage", "garbage")
+        service.promote(s, street, None, "ops", None, cams)
+        service.promote(s, g1, None, "ops", None, cams)
+        assert state(s, street) == ("active", []) and state(s, g1) == ("active", [])  # no retirement across slots
+        service.promote(s, g2, ["a"], "ops", "only a", cams)
+        rows = service.running(s)
+        assert service.assignment(rows, "a").active.ref == street  # slot None: the cameras' own model
+        assert service.assignment(rows, "a", "garbage").active.ref == g2
+        assert service.assignment(rows, "b", "garbage").active.ref == g1
+        assert service.model_assignment(rows, "c", "default", main=True).active.ref == street  # garbage@ not here
+        for move in (lambda: service.promote(s, g3, ["b", "c"], "ops", None, cams),
+                     lambda: service.shadow(s, g3, ["c"], "ops", None, cams)):
+            with pytest.raises(RegistryError) as err:
+                move()
+            assert err.value.code == "model_slot_not_run" and "camera c does not run slot garbage" in str(err.value)
+        service.shadow(s, g3, ["b"], "ops", None, cams)
+        rows = service.running(s)
+        assert [v.ref for v in service.model_assignment(rows, "b", "garbage", main=False).shadows] == [g3]
+        assert service.model_assignment(rows, "b", "default", main=True).shadows == ()
+        with pytest.raises(RegistryError) as err:  # the main slot has nothing active on exactly a
+            service.rollback(s, ["a"], "ops", None, cams)
+        assert "no version of the cameras' own model is active for cameras a" in str(err.value)
+        gone, back = service.rollback(s, ["a"], "ops", None, cams, slot="garbage")
+        assert (gone.ref, back) == (g2, None) and service.assignment(service.running(s), "a", "garbage").active.ref == g1
+        gone, back = service.rollback(s, None, "ops", "bins", cams, slot="garbage")
+        assert (gone.ref, back) == (g1, None) and state(s, street) == ("active", [])
+        with pytest.raises(RegistryError) as err:
+            service.rollback(s, None, "ops", None, cams, slot="garbage")
+        assert "active in other slots: the cameras' own model; give --slot" in str(err.value)
+        gone, _ = service.rollback(s, None, "ops", None, cams)  # the main model's, with shadow g3 still on
+        assert gone.ref == street and state(s, g3) == ("shadow", ["b"])
+        with pytest.raises(RegistryError) as err:  # the versions of a name share one slot
+            add(s, "garbage")
+        assert err.value.code == "model_wrong_slot" and "garbage@3 stands in for slot garbage" in str(err.value)
+    moves = [(a, t, d.get("slot"), d.get("cameras")) for a, t, _, d in audit_moves(db) if a != "model.register"]
+    assert moves == [("model.promote", street, None, []), ("model.promote", g1, "garbage", []),
+                     ("model.promote", g2, "garbage", ["a"]), ("model.shadow", g3, "garbage", ["b"]),
+                     ("model.rollback", g2, "garbage", ["a"]), ("model.rollback", g1, "garbage", []),
+                     ("model.rollback", street, None, [])]
+
+
+def test_a_version_naming_the_main_models_key_wins_over_one_for_every_cameras_model(database_url):
+    db = Database(database_url)
+    db.upgrade()
+    cams = cameras("a")
+    with db.session() as s:
+        own, named = add(s, "street"), add(s, "yolox", "default")
+        service.promote(s, own, None, "ops", None, cams)
+        service.promote(s, named, None, "ops", None, cams)
+        rows = service.running(s)
+        assert state(s, own) == ("active", [])
+        assert service.model_assignment(rows, "a", "default", main=True).active.ref == named
+        assert service.model_assignment(rows, "a", "default", main=False).active.ref == named
+        service.rollback(s, None, "ops", None, cams, slot="default")
+        assert service.model_assignment(service.running(s), "a", "default", main=True).active.ref == own
+
+
 def config(tmp: Path) -> Path:
     path = tmp / "sw.yaml"
     path.write_text(yaml.safe_dump({
         "database": f"sqlite:///{tmp / 'sw.db'}", "storage": str(tmp / "data"),
-        "models": {"default": {"path": model_file(YOLOX), "threads": 1}},
-        "cameras": [{"id": "west-gate", "source": "unused.avi"}]}), encoding="utf-8")
+        "models": {"default": {"path": model_file(YOLOX), "threads": 1}, "garbage": {"path": model_file(YOLOV8)}},
+        "cameras": [{"id": "west-gate", "source": "unused.avi"},
+                    {"id": "east-lane", "source": "unused.avi", "extra_models": ["garbage"]}]}), encoding="utf-8")
     return path
 
 
@@ -115,13 +188,80 @@ def test_cli_register_list_and_one_line_errors(tmp_path):
         ("model.register", "street@1", "ops"), ("model.promote", "street@1", "ops")]
 
 
-def test_api_admin_only_same_rules_and_audit(tmp_path):
-    settings = load_settings(config(tmp_path))
+def test_cli_slots_and_their_one_line_errors(tmp_path):
+    cfg = config(tmp_path)
+    out = ok(cfg, "models", "register", model_file(YOLOX), "--name", "bins", "--slot", "garbage")
+    assert "registered bins@1" in out and "for slot garbage" in out
+    register = ("models", "register", model_file(YOLOX), "--name")
+    cases = [
+        ((*register, "bins2", "--slot", "trash"), ["--slot: 'trash' is not a key of `models`", "(keys: default, garbage)"]),
+        ((*register, "bins"), ["bins@1 stands in for slot garbage and this one for the cameras' own model", "own --name"]),
+        ((*register, "bins", "--slot", "default"), ["bins@1 stands in for slot garbage and this one for slot default"]),
+        (("models", "promote", "bins@1", "--cameras", "west-gate"),
+         ["--cameras: camera west-gate does not run slot garbage (its models: default)"]),
+        (("models", "shadow", "bins@1", "--cameras", "east-lane,west-gate"), ["camera west-gate does not run slot garbage"]),
+        (("models", "rollback", "--slot", "trash"), ["--slot: 'trash' is not a key of `models`"]),
+        (("models", "rollback", "--slot", "garbage"), ["nothing to roll back: no version of slot garbage is active"]),
+    ]
+    for args, words in cases:
+        r = sw(cfg, *args)
+        lines = error_lines(r)
+        assert r.returncode == 2 and len(lines) == 1 and all(w in lines[0] for w in words), (args, r.stderr[-2000:])
+    assert "bins@1 is active on east-lane for slot garbage" in ok(cfg, "models", "promote", "bins@1", "--cameras", "east-lane")
+    ok(cfg, "models", "register", model_file(YOLOX), "--name", "street")
+    ok(cfg, "models", "promote", "street@1")
+    listed = ok(cfg, "models", "list")
+    assert "registry bins@1 active [east-lane] yolox bins-v1.onnx" in listed
+    assert [ln.rsplit(" slot ", 1)[1] for ln in listed.splitlines() if ln.startswith("registry")] == ["garbage", "(own model)"]
+    rows = json.loads(ok(cfg, "models", "list", "--json"))["registry"]
+    assert [(r["ref"], r["slot"], r["state"]) for r in rows] == [("bins@1", "garbage", "active"), ("street@1", None, "active")]
+    out = ok(cfg, "models", "rollback", "--slot", "garbage", "--cameras", "east-lane", "--reason", "misses bins")
+    assert "retired bins@1; the configuration's models run again" in out
+    rows = json.loads(ok(cfg, "models", "list", "--json"))["registry"]
+    assert [(r["ref"], r["state"]) for r in rows] == [("bins@1", "retired"), ("street@1", "active")]  # the main model's stays
+    db = Database(load_settings(cfg).database_url)
+    assert [(a, t, d.get("slot")) for a, t, _, d in audit_moves(db)] == [
+        ("model.register", "bins@1", "garbage"), ("model.promote", "bins@1", "garbage"),
+        ("model.register", "street@1", None), ("model.promote", "street@1", None), ("model.rollback", "bins@1", "garbage")]
+
+
+def api_setup(tmp: Path, name: str, slot: str | None = None):  # type: ignore[no-untyped-def]
+    """Settings, database (with the review_support users) and one candidate version, for the API tests."""
+    settings = load_settings(config(tmp))
     db = Database(settings.database_url)
     db.upgrade()
     add_users(db)
     with db.session() as s:
-        ref = add(s, "street")
+        return settings, db, add(s, name, slot)
+
+
+def test_api_slots_name_the_field(tmp_path):
+    settings, db, ref = api_setup(tmp_path, "bins", "garbage")
+    with LiveServer(settings, db) as server:
+        adm = server.client("adm")
+        assert [(m["ref"], m["slot"]) for m in adm.get("/api/v1/models").json()["models"]] == [(ref, "garbage")]
+        for path, body, code, words in [
+            (f"/api/v1/models/{ref}/promote", {"cameras": ["west-gate"]}, "model_slot_not_run",
+             "camera west-gate does not run slot garbage"),
+            (f"/api/v1/models/{ref}/shadow", {"cameras": ["west-gate"]}, "model_slot_not_run", "does not run slot garbage"),
+            ("/api/v1/models/rollback", {"slot": "trash"}, "model_slot_unknown", "--slot: 'trash' is not a key of `models`"),
+            ("/api/v1/models/rollback", {"slot": 7}, "invalid_request", "slot"),
+        ]:
+            r = adm.post(path, json=body)
+            assert (r.status_code, r.json()["code"]) == (422, code) and words in r.json()["detail"], (path, r.text)
+        assert adm.post("/api/v1/models/rollback", json={"slot": 7}).json()["errors"][0]["field"] == "body.slot"
+        r = adm.post(f"/api/v1/models/{ref}/promote", json={"cameras": ["east-lane"]})
+        assert r.status_code == 200 and (r.json()["state"], r.json()["slot"]) == ("active", "garbage")
+        r = adm.post("/api/v1/models/rollback", json={"cameras": ["east-lane"]})  # the main model: nothing active
+        assert r.status_code == 409 and "give --slot" in r.json()["detail"]
+        r = adm.post("/api/v1/models/rollback", json={"cameras": ["east-lane"], "slot": "garbage", "reason": "undo"})
+        assert r.status_code == 200 and r.json()["state"] == "retired"
+    assert [(a, d.get("slot")) for a, _, _, d in audit_moves(db)][1:] == [("model.promote", "garbage"),
+                                                                          ("model.rollback", "garbage")]
+
+
+def test_api_admin_only_same_rules_and_audit(tmp_path):
+    settings, db, ref = api_setup(tmp_path, "street")
     with LiveServer(settings, db) as server:
         assert server.client().get("/api/v1/models").status_code == 401
         rev = server.client("rev1")
@@ -153,5 +293,5 @@ def test_every_registry_error_code_is_translated():
     from streetwarden.api.model_registry.views import STATUS
 
     text = (Path(__file__).resolve().parents[1] / "review_ui" / "static" / "i18n.js").read_text(encoding="utf-8")
-    for code in [*STATUS, "model_wrong_family"]:
+    for code in [*STATUS, "model_wrong_family", "model_wrong_slot"]:
         assert text.count(f"err_{code}:") == 2, code  # zh-CN and en

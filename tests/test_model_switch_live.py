@@ -11,6 +11,7 @@ import json
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import cv2
@@ -81,27 +82,8 @@ def test_promote_and_rollback_switch_a_running_worker(tmp_path, vtest_path):
     ok(cfg, "models", "register", model_file(YOLOX), "--name", "street")
     db = Database(load_settings(cfg).database_url)
     log = tmp_path / "worker.log"
-    with log.open("w") as err:
-        proc = subprocess.Popen([sys.executable, "-m", "streetwarden", "worker", "--config", str(cfg)], cwd=REPO,
-                                env=cli_env(), stdout=subprocess.DEVNULL, stderr=err, text=True)
-    try:
-        def in_zone(z: str) -> list[str]:
-            return [m for _, zid, m in raised(db) if zid == z]
-
-        assert wait_for(lambda: in_zone("a"), 180, 0.5), log.read_text()[-3000:]
-        ok(cfg, "models", "promote", "street@1", "--actor", "ops", "--reason", "trial")
-        assert wait_for(lambda: log_events(log, "model_switched"), 60, 0.5), log.read_text()[-3000:]
-        camera.show(SHIFTS["b"])
-        assert wait_for(lambda: in_zone("b"), 120, 0.5), (raised(db), log.read_text()[-3000:])
-        ok(cfg, "models", "rollback", "--actor", "ops", "--reason", "back")
-        assert wait_for(lambda: len(log_events(log, "model_switched")) == 2, 60, 0.5), log.read_text()[-3000:]
-        camera.show(SHIFTS["c"])
-        assert wait_for(lambda: in_zone("c"), 120, 0.5), (raised(db), log.read_text()[-3000:])
-        assert proc.poll() is None  # the same process all along
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=60)
-        camera.close()
+    switch_twice(cfg, camera, db, log, ["promote", "street@1", "--actor", "ops", "--reason", "trial"],
+                 ["rollback", "--actor", "ops", "--reason", "back"], lambda: log_events(log, "model_switched"))
     switched = log_events(log, "model_switched")
     assert [(e["camera"], e["previous"], e["model"]) for e in switched] == [
         ("west-gate", YOLOX, "street@1"), ("west-gate", "street@1", YOLOX)]
@@ -115,6 +97,31 @@ def test_promote_and_rollback_switch_a_running_worker(tmp_path, vtest_path):
     assert phases == [YOLOX, "street@1", YOLOX], rows
     assert [(a, t, actor, d.get("reason")) for a, t, actor, d in audit_moves(db)][1:] == [
         ("model.promote", "street@1", "ops", "trial"), ("model.rollback", "street@1", "ops", "back")]
+
+
+def switch_twice(cfg: Path, camera: SlidingCamera, db: Database, log: Path, promote: list[str], rollback: list[str],
+                 switches: Callable[[], list]) -> None:
+    """A `streetwarden worker` on the camera through three phases, one zone each: `models promote`, then
+    `models rollback` (each waited for in the log by `switches()`), the frame slid after each switch;
+    one process all along. Stops the worker and the camera."""
+    with log.open("w") as err:
+        proc = subprocess.Popen([sys.executable, "-m", "streetwarden", "worker", "--config", str(cfg)], cwd=REPO,
+                                env=cli_env(), stdout=subprocess.DEVNULL, stderr=err, text=True)
+    try:
+        def in_zone(z: str) -> list[str]:
+            return [m for _, zid, m in raised(db) if zid == z]
+
+        assert wait_for(lambda: in_zone("a"), 180, 0.5), log.read_text()[-3000:]
+        for k, (args, shown) in enumerate(((promote, "b"), (rollback, "c")), 1):
+            ok(cfg, "models", *args)
+            assert wait_for(lambda: len(switches()) == k, 60, 0.5), log.read_text()[-3000:]
+            camera.show(SHIFTS[shown])
+            assert wait_for(lambda: in_zone(shown), 120, 0.5), (raised(db), log.read_text()[-3000:])
+        assert proc.poll() is None  # the same process all along
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=60)
+        camera.close()
 
 
 def in_zone_models(rows: list[tuple[int, str, str]], z: str) -> set[str]:

@@ -16,6 +16,7 @@ class ModelVersionOut(BaseModel):
     file: str = Field(description="File name in the model store")
     sha256: str = Field(description="SHA-256 of the file")
     family: str | None = Field(description="yolox or ultralytics")
+    slot: str | None = Field(description="Key of `models` it stands in for (null: each camera's own `model`)")
     score_threshold: float | None = Field(description="Its own score threshold (null: the camera's model's)")
     metrics: dict[str, Any] = Field(description="Evaluation figures from its card")
     registered_at: float = Field(description="Unix time it was registered")
@@ -35,3 +36,10 @@ class MoveIn(BaseModel):
     cameras: list[str] | None = Field(default=None, max_length=500, description=(
         "Camera ids. Shadow: required. Promote / rollback: omitted or [] = every camera."))
     reason: str | None = Field(default=None, max_length=500, description="Why, kept in the audit log")
+
+
+class RollbackIn(MoveIn):
+    """A rollback: which slot's version (the others keep theirs)."""
+
+    slot: str | None = Field(default=None, max_length=100, description=(
+        "Key of `models` the version stands in for, e.g. garbage; omitted: each camera's own `model`."))

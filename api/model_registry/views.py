@@ -6,17 +6,16 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path
-from sqlalchemy import select
-
 from streetwarden.api.auth.service import ADMINS, Principal, require
 from streetwarden.api.context import AppContext, get_ctx
 from streetwarden.api.errors import ApiError, responses
-from streetwarden.api.model_registry.models import ModelsOut, ModelVersionOut, MoveIn
+from streetwarden.api.model_registry.models import ModelsOut, ModelVersionOut, MoveIn, RollbackIn
 from streetwarden.store.model_registry import service
-from streetwarden.store.schema import Camera
+from streetwarden.store.model_registry.cameras import camera_models
 
 router = APIRouter(prefix="/api/v1/models", tags=["models"])
-STATUS = {"model_not_registered": 404, "model_state": 409, "model_camera_unknown": 422, "model_ref_invalid": 422}
+STATUS = {"model_not_registered": 404, "model_state": 409, "model_camera_unknown": 422, "model_ref_invalid": 422,
+          "model_slot_unknown": 422, "model_slot_not_run": 422}
 Ref = Annotated[str, Path(max_length=120, description="NAME@VERSION, e.g. garbage@2")]
 ERRORS = responses(401, 403, 404, 409, t404="No such NAME@VERSION (code model_not_registered).",
                    t409="The move is not allowed from the version's state (code model_state).")
@@ -24,25 +23,24 @@ ERRORS = responses(401, 403, 404, 409, t404="No such NAME@VERSION (code model_no
 
 def _move(ctx: AppContext, fn) -> ModelVersionOut:  # type: ignore[no-untyped-def]
     with ctx.db.session() as s:
-        known = {c.id for c in ctx.settings.cameras} | set(s.scalars(select(Camera.id)).all())
         try:
-            row = fn(s, known)
+            row = fn(s, camera_models(s, ctx.settings))
         except service.RegistryError as err:
             raise ApiError(STATUS.get(err.code, 409), str(err), err.code) from None
         return ModelVersionOut(**service.as_json(row))
 
 
 @router.get("", response_model=ModelsOut, responses=responses(401, 403), summary="Model registry",
-            description="Every registered model version: state (candidate, shadow, active, retired), cameras, file, "
-            "sha256, metrics (admins). `streetwarden models list` shows the same.")
+            description="Every registered model version: state (candidate, shadow, active, retired), cameras, slot, "
+            "file, sha256, metrics (admins). `streetwarden models list` shows the same.")
 def list_models(_: Principal = Depends(require(*ADMINS)), ctx: AppContext = Depends(get_ctx)) -> ModelsOut:
     with ctx.db.session() as s:
         return ModelsOut(models=[ModelVersionOut(**service.as_json(r)) for r in service.versions(s)])
 
 
 @router.post("/{ref}/shadow", response_model=ModelVersionOut, responses=ERRORS, summary="Shadow a model version",
-             description="Run NAME@VERSION beside the active model on `cameras` (required); its would-be candidates "
-             "are recorded, never queued. Audited as model.shadow.")
+             description="Run NAME@VERSION beside the active model of its slot on `cameras` (required; each must run "
+             "the slot); its would-be candidates are recorded, never queued. Audited as model.shadow.")
 def shadow(ref: Ref, body: MoveIn, me: Principal = Depends(require(*ADMINS)),
            ctx: AppContext = Depends(get_ctx)) -> ModelVersionOut:
     return _move(ctx, lambda s, known: service.shadow(s, ref, body.cameras or [], me.username,
@@ -50,8 +48,8 @@ def shadow(ref: Ref, body: MoveIn, me: Principal = Depends(require(*ADMINS)),
 
 
 @router.post("/{ref}/promote", response_model=ModelVersionOut, responses=ERRORS, summary="Promote a model version",
-             description="Make NAME@VERSION the active model of `cameras` (omitted: every camera); running workers "
-             "switch between frames. Audited as model.promote.")
+             description="Make NAME@VERSION the active model of its slot on `cameras` (omitted: every camera; each "
+             "named must run the slot); running workers switch between frames. Audited as model.promote.")
 def promote(ref: Ref, body: MoveIn, me: Principal = Depends(require(*ADMINS)),
             ctx: AppContext = Depends(get_ctx)) -> ModelVersionOut:
     return _move(ctx, lambda s, known: service.promote(s, ref, body.cameras, me.username,
@@ -59,9 +57,13 @@ def promote(ref: Ref, body: MoveIn, me: Principal = Depends(require(*ADMINS)),
 
 
 @router.post("/rollback", response_model=ModelVersionOut, responses=ERRORS, summary="Roll back",
-             description="Retire the version active on exactly `cameras` (omitted: every camera) and bring back the "
-             "one it replaced (none: the configuration's model). Answers the retired version. Audited as model.rollback.")
-def rollback(body: MoveIn, me: Principal = Depends(require(*ADMINS)),
+             description="Retire the version of `slot` active on exactly `cameras` (omitted: every camera) and bring "
+             "back the one it replaced (none: the configuration's model). Answers the retired version. Audited as "
+             "model.rollback.")
+def rollback(body: RollbackIn, me: Principal = Depends(require(*ADMINS)),
              ctx: AppContext = Depends(get_ctx)) -> ModelVersionOut:
-    return _move(ctx, lambda s, known: service.rollback(s, body.cameras, me.username, body.reason,
-                                                                     known)[0])
+    def move(s, known):  # type: ignore[no-untyped-def]
+        service.check_slot_key(body.slot, ctx.settings.models)
+        return service.rollback(s, body.cameras, me.username, body.reason, known, body.slot)[0]
+
+    return _move(ctx, move)

@@ -50,6 +50,8 @@ const I18N = {
     err_not_pending: "该事件已处理，不再待审", err_already_decided: "该事件已作出处理决定",
     err_model_not_registered: "该模型版本未登记", err_model_state: "该模型版本当前状态不允许此操作", err_model_camera_unknown: "摄像头编号不存在",
     err_model_ref_invalid: "模型须写成 名称@版本（如 garbage@2）", err_model_wrong_family: "模型类型与该名称的已有版本不同",
+    err_model_slot_unknown: "槽位须是配置中 models 的一个键", err_model_slot_not_run: "该摄像头不运行此槽位的模型",
+    err_model_wrong_slot: "同一名称的各版本须替代同一槽位的模型",
     err_too_many_zones: "该摄像头的区域数已达上限（100 个）", err_not_authenticated: "请先登录", err_too_large: "内容过大", err_too_many: "操作过于频繁，请稍后再试",
     err_other: "请求未成功（{status}）",
     obj_car: "轿车", obj_truck: "货车", obj_bus: "公交车", obj_motorcycle: "摩托车", obj_bicycle: "自行车", obj_person: "行人",
@@ -161,6 +163,8 @@ const I18N = {
     err_not_pending: "Already handled, no longer pending", err_already_decided: "A decision was already made",
     err_model_not_registered: "No such model version is registered", err_model_state: "The model version's state does not allow this", err_model_camera_unknown: "Unknown camera id",
     err_model_ref_invalid: "Give the model as NAME@VERSION (e.g. garbage@2)", err_model_wrong_family: "The model is of another family than the name's earlier versions",
+    err_model_slot_unknown: "The slot must be a key of `models` in the configuration", err_model_slot_not_run: "The camera does not run this slot's model",
+    err_model_wrong_slot: "The versions of a name stand in for one slot",
     err_too_many_zones: "This camera already has the most zones allowed (100)", err_not_authenticated: "Please sign in", err_too_large: "Too large", err_too_many: "Too many attempts; wait a moment",
     err_other: "The request failed ({status})",
     // notices and cases (/enforcement)

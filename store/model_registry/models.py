@@ -1,7 +1,7 @@
 """Tables of the model registry.
 
-`model_versions`: one row per registered model file (NAME@VERSION), its card, metrics, state and the
-cameras it is active or shadowing on. `shadow_candidates`: what a shadow model would have raised,
+`model_versions`: one row per registered model file (NAME@VERSION), its card, metrics, state, the
+cameras it is active or shadowing on and the configured model it stands in for (`slot`). `shadow_candidates`: what a shadow model would have raised,
 kept apart from `candidates` so nothing of a shadow ever reaches the queue, notices or webhooks.
 """
 
@@ -26,6 +26,9 @@ class ModelVersion(Base):
     file: Mapped[str] = mapped_column(String(200), doc="File name in the model store")
     sha256: Mapped[str] = mapped_column(String(64))
     family: Mapped[str | None] = mapped_column(String(32))
+    slot: Mapped[str | None] = mapped_column(String(100), doc=(
+        "Key in `models` of the configured model it stands in for (e.g. garbage, an extra model); "
+        "None: each camera's own `model`"))
     card: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, doc="The model card as registered")
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, doc="Evaluation figures (from the card)")
     score_threshold: Mapped[float | None] = mapped_column(Float, doc="None: the camera's configured model's threshold")

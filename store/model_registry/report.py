@@ -1,5 +1,6 @@
 """`models shadow-report`: what a shadow model would have changed, judged by the reviewers' decisions
-on the active model's candidates of the same cameras and period.
+on the active model's candidates of the same cameras and period. A shadow of an extra model's slot
+runs with the camera's model (its would-be candidates come from both), so it is compared the same way.
 
 A shadow would-be candidate and an active candidate agree when camera and violation are the same,
 their seen intervals overlap and their boxes overlap by IoU >= MATCH_IOU (one-to-one, best IoU first).
@@ -17,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from streetwarden.models.detections import box_iou
 from streetwarden.store.model_registry.models import ShadowCandidate
-from streetwarden.store.model_registry.service import RegistryError, get
+from streetwarden.store.model_registry.service import RegistryError, get, slot_words
 from streetwarden.store.review import Decision
 from streetwarden.store.schema import Candidate, now
 
@@ -87,7 +88,7 @@ def shadow_report(s: Session, ref: str) -> dict:
             details["agreement"].append([c.id, shadows[matched_a[i]].id])
         elif kind != "pending":
             details["missed" if kind == "confirmed" else "avoided"].append(c.id)
-    return {"model": v.ref, "state": v.state, "cameras": cameras,
+    return {"model": v.ref, "slot": v.slot, "state": v.state, "cameras": cameras,
             "period": {"from": _iso(v.shadow_since), "to": _iso(until)}, "match_iou": MATCH_IOU,
             **total, "by_camera": by_camera, "details": details}
 
@@ -95,7 +96,8 @@ def shadow_report(s: Session, ref: str) -> dict:
 def format_report(r: dict) -> str:
     a = r["agreement"]
     return "\n".join([
-        f"shadow report of {r['model']} ({r['state']}) on {', '.join(r['cameras'])}, {r['period']['from']} .. {r['period']['to']}",
+        f"shadow report of {r['model']} ({r['state']}, for {slot_words(r['slot'])}) on {', '.join(r['cameras'])}, "
+        f"{r['period']['from']} .. {r['period']['to']}",
         f"  shadow would-be candidates {r['shadow_candidates']}, active model's candidates {r['active_candidates']}",
         f"  agreement {a['total']} (confirmed {a['confirmed']}, rejected {a['rejected']}, undecided {a['pending']})",
         f"  would have added {r['would_have_added']} (shadow only)",

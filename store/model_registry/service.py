@@ -1,6 +1,10 @@
 """The registry's rules: register a model file, move versions through
 `candidate → shadow → active → retired`, and say which model each camera runs and shadows.
 
+A version stands in for one configured model, its `slot`: a key of `models` (e.g. `garbage`, run as
+a camera's extra model), or None for each camera's own `model`. Moves act within one slot, and a
+version has no effect on a camera that does not run its slot.
+
 Every move is one transaction with its audit entry, so the log holds exactly the switches that
 happened. Errors are RegistryError: one line naming the problem and the command to run next.
 """
@@ -8,9 +12,10 @@ happened. Errors are RegistryError: one line naming the problem and the command 
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from streetwarden.store import audit
@@ -20,6 +25,10 @@ from streetwarden.store.schema import now
 STATES = ("candidate", "shadow", "active", "retired")
 _REF_RE = re.compile(r"^([A-Za-z0-9][A-Za-z0-9_.-]{0,99})@([0-9]{1,9})$")
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
+MAIN = "the cameras' own model"  # how the slot None is named to users
+
+Cameras = Mapping[str, Collection[str]]
+"""The cameras a move may name, each with the keys of `models` it runs (its `model` and `extra_models`)."""
 
 
 class RegistryError(ValueError):
@@ -52,7 +61,7 @@ def get(s: Session, ref: str) -> ModelVersion:
 
 def as_json(r: ModelVersion) -> dict:
     return {"ref": r.ref, "name": r.name, "version": r.version, "state": r.state, "cameras": list(r.cameras or []),
-            "file": r.file, "sha256": r.sha256, "family": r.family, "score_threshold": r.score_threshold,
+            "slot": r.slot, "file": r.file, "sha256": r.sha256, "family": r.family, "score_threshold": r.score_threshold,
             "metrics": r.metrics or {}, "registered_at": r.registered_at, "activated_at": r.activated_at,
             "previous": r.previous_id}
 
@@ -73,17 +82,40 @@ def check_family(s: Session, name: str, family: str | None) -> None:
                             f"must be of its name's family; register it under its own --name", "model_wrong_family")
 
 
+def slot_words(slot: str | None) -> str:
+    return f"slot {slot}" if slot else MAIN
+
+
+def check_slot_key(slot: str | None, keys: Collection[str] | None) -> None:
+    """A slot is a key of the configuration's `models` (keys None: no configuration to check against)."""
+    if slot is None:
+        return
+    if not NAME_RE.match(slot) or (keys is not None and slot not in keys):
+        raise RegistryError(f"--slot: '{slot}' is not a key of `models` in the configuration (keys: "
+                            f"{', '.join(sorted(keys or [])) or 'none'}); leave it out for {MAIN}", "model_slot_unknown")
+
+
+def check_slot(s: Session, name: str, slot: str | None) -> None:
+    """Every version of a name stands in for one slot (a rollback within the name must stay in it)."""
+    earlier = s.scalar(select(ModelVersion).where(ModelVersion.name == name).order_by(ModelVersion.version.desc()))
+    if earlier is not None and earlier.slot != slot:
+        raise RegistryError(f"{earlier.ref} stands in for {slot_words(earlier.slot)} and this one for "
+                            f"{slot_words(slot)}: the versions of a name share one slot; register it under its "
+                            f"own --name", "model_wrong_slot")
+
+
 def add_version(s: Session, name: str, file: str, sha256: str, family: str | None, card: dict, metrics: dict,
-                score_threshold: float | None, actor: str, reason: str | None) -> ModelVersion:
-    """A new `candidate` version of `name` (its file already checked and in the model store)."""
+                score_threshold: float | None, actor: str, reason: str | None, slot: str | None = None) -> ModelVersion:
+    """A new `candidate` version of `name` for `slot` (its file already checked and in the model store)."""
     check_family(s, name, family)
-    row = ModelVersion(name=name, version=next_version(s, name), file=file, sha256=sha256, family=family, card=card,
-                       metrics=metrics, score_threshold=score_threshold, state="candidate", cameras=[], shadow_cameras=[],
-                       registered_at=now())
+    check_slot(s, name, slot)
+    row = ModelVersion(name=name, version=next_version(s, name), file=file, sha256=sha256, family=family, slot=slot,
+                       card=card, metrics=metrics, score_threshold=score_threshold, state="candidate", cameras=[],
+                       shadow_cameras=[], registered_at=now())
     s.add(row)
     s.flush()
     audit.record(s, "model.register", actor=actor, target_type="model", target_id=row.ref, sha256=sha256,
-                 file=file, family=family, reason=reason)
+                 file=file, family=family, slot=slot, reason=reason)
     return row
 
 
@@ -97,21 +129,31 @@ def _scope_words(row: ModelVersion) -> str:
     return ""
 
 
-def _cameras(cameras: list[str] | None, known: set[str] | None) -> list[str]:
+def _cameras(cameras: list[str] | None, known: Cameras | None, slot: str | None = None) -> list[str]:
+    """The scope, sorted; every camera known and (a slot) running that slot."""
     out = sorted({c.strip() for c in cameras or [] if c.strip()})
     if known is not None:
         unknown = [c for c in out if c not in known]
         if unknown:
             raise RegistryError(f"--cameras: unknown camera {', '.join(unknown)} (known: {', '.join(sorted(known)) or 'none'})",
                                 "model_camera_unknown")
+        idle = [c for c in out if slot is not None and slot not in known[c]]
+        if idle:
+            raise RegistryError(f"--cameras: camera {idle[0]} does not run slot {slot} (its models: "
+                                f"{', '.join(known[idle[0]]) or 'none'}); name only cameras with {slot} as `model` "
+                                f"or in `extra_models`", "model_slot_not_run")
     return out
 
 
+def _same_slot(slot: str | None) -> ColumnElement[bool]:
+    return ModelVersion.slot.is_(None) if slot is None else ModelVersion.slot == slot
+
+
 def shadow(s: Session, ref: str, cameras: list[str], actor: str, reason: str | None,
-           known: set[str] | None = None) -> ModelVersion:
-    """Run `ref` beside the active model on `cameras`, recording what it would raise."""
+           known: Cameras | None = None) -> ModelVersion:
+    """Run `ref` beside the active model of its slot on `cameras`, recording what it would raise."""
     row = get(s, ref)
-    scope = _cameras(cameras, known)
+    scope = _cameras(cameras, known, row.slot)
     if not scope:
         raise RegistryError(f"shadow {ref}: name the cameras to shadow on (--cameras a,b)", "model_camera_unknown")
     if row.state not in ("candidate", "shadow"):
@@ -122,23 +164,24 @@ def shadow(s: Session, ref: str, cameras: list[str], actor: str, reason: str | N
         row.shadow_since = now()
     row.state, row.cameras, row.shadow_cameras = "shadow", scope, scope
     audit.record(s, "model.shadow", actor=actor, target_type="model", target_id=row.ref, cameras=scope,
-                 before=before, reason=reason)
+                 before=before, slot=row.slot, reason=reason)
     return row
 
 
 def promote(s: Session, ref: str, cameras: list[str] | None, actor: str, reason: str | None,
-            known: set[str] | None = None) -> ModelVersion:
-    """Make `ref` the active model of `cameras` (none: every camera); the version it replaces is retired
-    and remembered, so `rollback` can bring it back."""
+            known: Cameras | None = None) -> ModelVersion:
+    """Make `ref` the active model of its slot on `cameras` (none: every camera); the version of that slot
+    it replaces is retired and remembered, so `rollback` can bring it back."""
     row = get(s, ref)
-    scope = _cameras(cameras, known)
+    scope = _cameras(cameras, known, row.slot)
     if row.state not in ("candidate", "shadow"):
         hint = ("`streetwarden models rollback` goes back to the version it replaced" if row.state == "active"
                 else "register the file again for a new version, or `streetwarden models rollback` if it was the previous active")
         raise _illegal(row, "promoted", hint)
     t = now()
     replaced: ModelVersion | None = None
-    for other in s.scalars(select(ModelVersion).where(ModelVersion.state == "active", ModelVersion.id != row.id)
+    for other in s.scalars(select(ModelVersion).where(ModelVersion.state == "active", ModelVersion.id != row.id,
+                                                      _same_slot(row.slot))
                            .order_by(ModelVersion.activated_at.desc())).all():
         theirs = list(other.cameras or [])
         if not scope or theirs == scope:
@@ -160,24 +203,27 @@ def promote(s: Session, ref: str, cameras: list[str] | None, actor: str, reason:
     row.state, row.cameras, row.activated_at = "active", scope, t
     row.previous_id = replaced.id if replaced is not None else None
     audit.record(s, "model.promote", actor=actor, target_type="model", target_id=row.ref, cameras=scope,
-                 replaced=replaced.ref if replaced is not None else None, reason=reason)
+                 replaced=replaced.ref if replaced is not None else None, slot=row.slot, reason=reason)
     return row
 
 
 def rollback(s: Session, cameras: list[str] | None, actor: str, reason: str | None,
-             known: set[str] | None = None) -> tuple[ModelVersion, ModelVersion | None]:
-    """Retire the active version of exactly this scope and bring back the one it replaced (none: the
-    configuration file's model runs again). Returns (retired, restored)."""
+             known: Cameras | None = None, slot: str | None = None) -> tuple[ModelVersion, ModelVersion | None]:
+    """Retire the version of `slot` active on exactly this scope and bring back the one it replaced (none:
+    the configuration file's model runs again). Returns (retired, restored)."""
     scope = _cameras(cameras, known)
-    actives = s.scalars(select(ModelVersion).where(ModelVersion.state == "active")
+    actives = s.scalars(select(ModelVersion).where(ModelVersion.state == "active", _same_slot(slot))
                         .order_by(ModelVersion.activated_at.desc())).all()
     row = next((r for r in actives if list(r.cameras or []) == scope), None)  # JSON lists: compared here
     if row is None:
         where = f"cameras {', '.join(scope)}" if scope else "every camera (no --cameras)"
         listed = [f"{r.ref}{_scope_words(r)}" for r in actives]
-        raise RegistryError(f"nothing to roll back: no model is active for {where}"
+        others = sorted({slot_words(r.slot) for r in s.scalars(select(ModelVersion).where(ModelVersion.state == "active"))
+                         if r.slot != slot})
+        hint = f" (active in other slots: {', '.join(others)}; give --slot)" if others and not listed else ""
+        raise RegistryError(f"nothing to roll back: no version of {slot_words(slot)} is active for {where}"
                             + (f"; active: {'; '.join(listed)} (give the same --cameras)" if listed
-                               else "; the configuration's models run"), "model_state")
+                               else f"; the configuration's models run{hint}"), "model_state")
     t = now()
     restored = s.get(ModelVersion, row.previous_id) if row.previous_id else None
     row.state, row.retired_at = "retired", t
@@ -186,13 +232,14 @@ def rollback(s: Session, cameras: list[str] | None, actor: str, reason: str | No
     elif restored is not None:
         restored.state, restored.cameras, restored.activated_at, restored.retired_at = "active", scope, t, None
     audit.record(s, "model.rollback", actor=actor, target_type="model", target_id=row.ref, cameras=scope,
-                 restored=restored.ref if restored is not None else "configuration", reason=reason)
+                 restored=restored.ref if restored is not None else "configuration", slot=slot, reason=reason)
     return row, restored
 
 
 @dataclass(frozen=True)
 class Assignment:
-    """What one camera runs: the active registry version (None: its configured model) and its shadows."""
+    """What one camera runs in one slot: the active registry version (None: its configured model) and
+    the shadows beside it."""
 
     active: ModelVersion | None
     shadows: tuple[ModelVersion, ...]
@@ -204,10 +251,22 @@ def running(s: Session) -> list[ModelVersion]:
                           .order_by(ModelVersion.id)).all())
 
 
-def assignment(rows: list[ModelVersion], camera: str) -> Assignment:
-    """A version active on this camera by name wins over one active on every camera."""
+def assignment(rows: list[ModelVersion], camera: str, slot: str | None = None) -> Assignment:
+    """The camera's versions of one slot (None: its own `model`); a version active on this camera by
+    name wins over one active on every camera."""
+    rows = [r for r in rows if r.slot == slot]
     actives = [r for r in rows if r.state == "active" and camera in (r.cameras or [])] or \
         [r for r in rows if r.state == "active" and not r.cameras]
     active = max(actives, key=lambda r: r.activated_at or 0.0) if actives else None
     shadows = tuple(r for r in rows if r.state == "shadow" and camera in (r.cameras or []))
     return Assignment(active, shadows)
+
+
+def model_assignment(rows: list[ModelVersion], camera: str, key: str, main: bool) -> Assignment:
+    """What runs as the camera's configured model `key` (main: it is the camera's `model`): the versions
+    of slot `key`; for the main model also those of slot None, a version naming the key winning."""
+    named = assignment(rows, camera, key)
+    if not main:
+        return named
+    own = assignment(rows, camera, None)
+    return Assignment(named.active or own.active, own.shadows + named.shadows)
