@@ -39,7 +39,7 @@ sys.path.insert(0, str(REPO))
 SHARED = Path(os.environ.get("STREETWARDEN_SHARED", REPO.parent / "shared"))
 os.environ.setdefault("STREETWARDEN_MODELS", str(SHARED / "models"))
 
-from bench.bench_rtsp import combine, make_clip, run_once  # noqa: E402
+from bench.bench_rtsp import combine, make_clip, phase_clips, run_once  # noqa: E402
 from bench.bench_rtsp_receive import receive_cpu  # noqa: E402
 from streetwarden.camera_adapters.rtsp import configure_decoder  # noqa: E402
 from streetwarden.config import ZoneConfig  # noqa: E402
@@ -132,6 +132,7 @@ def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floo
     if args.processes <= 1:
         r = run_once(clip, n, "keyframe", args.fps, args.warmup, args.window, workdir, **kw)
     else:  # one worker process per share of the cameras, as several `worker` processes on one machine
+        phase_clips(clip, args.phases)  # made here once, not by the processes at the same time
         shares = [n // args.processes + (k < n % args.processes) for k in range(args.processes)]
         ctx = multiprocessing.get_context("spawn")
         with concurrent.futures.ProcessPoolExecutor(len(shares), mp_context=ctx) as pool:
