@@ -104,8 +104,12 @@ def _tag(choice: Choice, e):  # type: ignore[no-untyped-def]
     return replace(e, attributes={**e.attributes, "model": choice.label, "model_sha256": choice.sha256})
 
 
-def _raised_by(choice: Choice, events: list) -> list:
-    return [_tag(choice, e) for e in events]
+def _finished(runner: CameraRunner) -> list:
+    """The events the camera's engine closes when it stops, credited as a frame's closing events are
+    (a garbage pile still open at the stop belongs to the garbage model, not to the camera's)."""
+    sources = runner.last_sources
+    none = empty(list(sources.labels)) if sources is not None else Detections.empty(())
+    return [_tag(raiser(e, none, sources, runner.model), e) for e in runner.engine.finish()]
 
 
 def _tagged(key: str, detector: OnnxDetector) -> Callable:
@@ -284,7 +288,7 @@ class Worker:
             for sid in list(runner.shadows):
                 self._stop_shadow(runner, sid, "camera stopped")
             return
-        final = _raised_by(runner.model, runner.engine.finish())
+        final = _finished(runner)
         if final:
             self.store(final)
         for sid in list(runner.shadows):
@@ -796,7 +800,7 @@ class Worker:
                     event(log, "worker_error", logging.ERROR, error=mask_all(f"{type(err).__name__}: {err}"),
                           lost_frames=len(done))
             pool.shutdown(wait=True)
-            final = [e for r in self.runners for e in _raised_by(r.model, r.engine.finish())]
+            final = [e for r in self.runners for e in _finished(r)]
             shadow_final = [(sid, e) for r in self.runners for sid, run in r.shadows.items()
                             for e in run.engine.finish()]
             if self._store_thread is not None:  # everything raised so far is written before the worker stops
