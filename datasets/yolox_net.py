@@ -174,6 +174,7 @@ class DecoupledHead(nn.Module):
 class YoloxNano(nn.Module):
     """The whole detector; ``forward`` matches the ONNX file's ``output``."""
 
+    family = "yolox"  # the runtime's output family (models/families.py)
     depth, width = 0.33, 0.25
 
     def __init__(self, num_classes: int = 80) -> None:
