@@ -15,6 +15,8 @@ input pixels and sigmoided class scores; input is RGB scaled to 0-1, ``[B, 3, H,
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -134,10 +136,8 @@ class Detect(nn.Module):
     def reset_classes(self, num_classes: int) -> None:
         """A fresh last class layer for other classes (the rest of the head keeps its weights);
         biases start every class at ~5 objects per 640² image, as Ultralytics does."""
-        import math
-
         self.num_classes = num_classes
-        for i, (seq, s) in enumerate(zip(self.cv3, STRIDES)):
+        for seq, s in zip(self.cv3, STRIDES):
             old = seq[2]
             seq[2] = nn.Conv2d(old.in_channels, num_classes, 1).to(old.weight.device)
             nn.init.constant_(seq[2].bias, math.log(5 / num_classes / (640 / s) ** 2))
@@ -156,6 +156,9 @@ class Detect(nn.Module):
         x1y1, x2y2 = anchor - lt, anchor + rb
         xywh = torch.cat(((x1y1 + x2y2) / 2, x2y2 - x1y1), 1) * stride.T[None]
         return torch.cat((xywh, cls.sigmoid()), 1)
+
+    def forward(self, feats: list[torch.Tensor]) -> torch.Tensor:
+        return self.decode(*self.raw(feats))
 
 
 class YoloV8(nn.Module):
@@ -204,4 +207,4 @@ class YoloV8(nn.Module):
         return self.head.raw(self.features(x))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head.decode(*self.raw(x))
+        return self.head(self.features(x))  # a module call, so an export names the head's nodes /model.22/…
