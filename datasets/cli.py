@@ -123,7 +123,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", required=True, help="YOLO dataset folder (with data.yaml), e.g. from `dataset export`")
-    p.add_argument("--base", required=True, help="ONNX model to start from (YOLOX-Nano, e.g. yolox_nano_coco_416.onnx); "
+    p.add_argument("--base", required=True, help="ONNX model to start from: YOLOX-Nano (e.g. yolox_nano_coco_416.onnx) or YOLOv8n "
+                   "(e.g. yolov8n_coco_int8_640.onnx; the network and loss follow its family); "
                    "a bare name is looked up like `detect --model` ($STREETWARDEN_MODELS, the model store, …)")
     p.add_argument("--config", help="YAML configuration file (for its model store); without it: ./data/models")
     p.add_argument("--epochs", type=int, required=True, help="passes over the training images")
@@ -139,7 +140,7 @@ def _train_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--run", help="run folder (default runs/<dataset>-<imgsz>); the same command resumes it")
 
 
-register("train", "Fine-tune YOLOX-Nano on a YOLO dataset from a model the deployment has; writes model.onnx + card.",
+register("train", "Fine-tune YOLOX-Nano or YOLOv8n on a YOLO dataset from a model the deployment has; writes model.onnx + card.",
          _train, _train_args)
 
 

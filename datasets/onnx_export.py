@@ -1,10 +1,12 @@
-"""A trained YOLOX-Nano → an ONNX file the runtime loads as it loads the shipped one, with its card.
+"""A trained network → an ONNX file the runtime loads as it loads the shipped one of its family, with its card.
 
-The file takes ``images`` ``[batch, 3, S, S]`` (symbolic batch axis) of raw BGR and returns
-``output`` ``[batch, anchors, 5 + C]`` like the official export, so ``OnnxDetector`` adds its
-uint8 pixel-input prefix and batches frames exactly as for ``yolox_nano_coco_416.onnx``. The class
-names, input size and provenance go into the ONNX metadata and into the card ``<name>.yaml``
-beside the file (which ``OnnxDetector`` reads first).
+YOLOX-Nano: ``images`` ``[batch, 3, S, S]`` of raw BGR → ``output`` ``[batch, anchors, 5 + C]``,
+like the official export. YOLOv8n: ``images`` of RGB / 255 → ``output0`` ``[batch, 4 + C, anchors]``,
+like an Ultralytics export (the float one: training undoes the int8 quantisation, and a float file
+is what the runtime and a later conversion read exactly). The batch axis is symbolic, so
+``OnnxDetector`` adds its uint8 pixel-input prefix and batches frames. The class names, input
+size, family and provenance go into the ONNX metadata and into the card ``<name>.yaml`` beside the
+file (which ``OnnxDetector`` reads first); colour order and normalisation come from the family.
 """
 
 from __future__ import annotations
@@ -15,28 +17,53 @@ from pathlib import Path
 
 import yaml
 
+from streetwarden.models.families import FAMILIES, Family
 from streetwarden.models.store import sha256_file as file_sha256
 
+OUTPUT_NAMES = {"yolox": "output", "ultralytics": "output0"}
 
-def export_yolox(net, path: Path, names: list[str], imgsz: int, provenance: dict) -> dict:  # type: ignore[no-untyped-def]
-    """Write ``path`` and its card; returns the card as written."""
+
+def _sample(family: Family, imgsz: int):  # type: ignore[no-untyped-def]
+    import torch
+
+    return torch.full((1, 3, imgsz, imgsz), 114.0 / 255.0 if family.scale01 else 114.0)
+
+
+def _fix_dims(model, family: Family, imgsz: int, classes: int) -> None:  # type: ignore[no-untyped-def]
+    """The exporter names the anchor and class axes symbolically; fix them so any reader of the
+    file (and `guess_family`) sees the family's layout."""
+    dims = model.graph.output[0].type.tensor_type.shape.dim
+    anchors = family.anchors((imgsz, imgsz))
+    if family.name == "yolox":
+        dims[1].dim_value, dims[2].dim_value = anchors, 5 + classes
+    else:
+        dims[1].dim_value, dims[2].dim_value = 4 + classes, anchors
+
+
+def _describe_input(family: Family) -> tuple[str, str]:
+    """(colour order, normalisation) as a card states them."""
+    pad = "centred letterbox" if family.centered else "pad bottom/right"
+    return ("RGB" if family.rgb else "BGR",
+            f"/255, {pad} padded with 114" if family.scale01 else f"none (raw 0-255), {pad} with 114")
+
+
+def export_model(net, path: Path, names: list[str], imgsz: int, provenance: dict) -> dict:  # type: ignore[no-untyped-def]
+    """Write ``path`` and its card for ``net`` of family ``net.family``; returns the card as written."""
     import onnx
     import torch
 
+    family = FAMILIES[net.family]
+    output = OUTPUT_NAMES[family.name]
     net = net.eval().cpu()
     tmp = path.with_suffix(".tmp.onnx")
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript exporter announces its deprecation; it is the one without onnxscript
-        torch.onnx.export(net, torch.full((1, 3, imgsz, imgsz), 114.0), str(tmp), input_names=["images"],
-                          output_names=["output"], dynamic_axes={"images": {0: "batch"}, "output": {0: "batch"}},
-                          opset_version=17, dynamo=False)
+        torch.onnx.export(net, _sample(family, imgsz), str(tmp), input_names=["images"], output_names=[output],
+                          dynamic_axes={"images": {0: "batch"}, output: {0: "batch"}}, opset_version=17, dynamo=False)
     model = onnx.load(str(tmp))
-    # the exporter names the anchor and class axes symbolically; fix them so any reader of the
-    # file (and `guess_family`) sees [batch, anchors, 5 + C]
-    dims = model.graph.output[0].type.tensor_type.shape.dim
-    dims[1].dim_value = sum((imgsz // s) ** 2 for s in (8, 16, 32))
-    dims[2].dim_value = 5 + len(names)
-    meta = {"names": repr(dict(enumerate(names))), "imgsz": repr([imgsz, imgsz]), "family": "yolox",
+    _fix_dims(model, family, imgsz, len(names))
+    meta = {"names": repr(dict(enumerate(names))), "imgsz": repr([imgsz, imgsz]), "family": family.name,
+            "stride": str(max(family.strides)), "task": "detect",
             "author": "StreetWarden", "license": str(provenance.get("licence") or "unknown"),
             "provenance": json.dumps(provenance, sort_keys=True, ensure_ascii=False)}
     del model.metadata_props[:]
@@ -44,8 +71,9 @@ def export_yolox(net, path: Path, names: list[str], imgsz: int, provenance: dict
         model.metadata_props.add(key=key, value=value)
     onnx.save(model, str(tmp))
     tmp.replace(path)
-    card = {"file": path.name, "family": "yolox", "input_size": imgsz, "colour_order": "BGR",
-            "normalisation": "none (raw 0-255), pad bottom/right with 114", "classes": list(names),
+    colour, normalisation = _describe_input(family)
+    card = {"file": path.name, "family": family.name, "input_size": imgsz, "colour_order": colour,
+            "normalisation": normalisation, "classes": list(names),
             "licence": provenance.get("licence"), "source": f"trained by StreetWarden from {provenance.get('base_model')}",
             **{k: v for k, v in provenance.items() if k != "licence"}, "sha256": file_sha256(path)}
     path.with_suffix(".yaml").write_text("# Model card written by `streetwarden train`\n"

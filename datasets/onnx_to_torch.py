@@ -1,10 +1,10 @@
 """An ONNX detector file → the trainable PyTorch model of its family, weights and all.
 
 No weights can be downloaded on a city network, so training warm-starts from a file the deployment
-already has. The YOLOX-Nano ONNX export keeps each convolution's module path in its node name and
-carries the (BatchNorm-folded) weight and bias as initializers: each one is copied into the module
-of the same path, and every shape must match, so a YOLOX-S or an Ultralytics file is refused with
-one line rather than loaded half-right.
+already has: YOLOX-Nano (:class:`YoloxNano`) or Ultralytics YOLOv8n (:class:`YoloV8`, float or
+dynamically quantised, see :mod:`onnx_weights`). Each convolution's weight and bias is copied into
+the module of the same path, and every shape must match, so a YOLOX-S, a YOLOv8s or a YOLO11 file is
+refused with one line rather than loaded half-right. :func:`model_from_onnx` picks the family.
 """
 
 from __future__ import annotations
@@ -13,24 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
+from streetwarden.datasets.onnx_weights import ConversionError, ConvWeights, conv_weights, load_onnx, module_path
 
-class ConversionError(Exception):
-    """The file is not one this converter can turn into a trainable model; the message says why."""
-
-
-def module_path(node_name: str) -> str:
-    """`/backbone/backbone/dark2/dark2.1/m/m.0/conv1/conv/Conv` → `backbone.backbone.dark2.1.m.0.conv1.conv`.
-
-    The exporter writes one scope per module; a child of a container repeats its parent's scope
-    name with ``.index`` appended, so only the new part is kept.
-    """
-    parts = [p for p in node_name.split("/") if p][:-1]
-    out: list[str] = []
-    prev = ""
-    for p in parts:
-        out.append(p[len(prev) + 1:] if prev and p.startswith(prev + ".") else p)
-        prev = p
-    return ".".join(out)
+__all__ = ["ConversionError", "model_from_onnx", "module_path", "yolov8_from_onnx", "yolox_nano_from_onnx"]
 
 
 def _family(model, path: Path) -> str:  # type: ignore[no-untyped-def]
@@ -47,46 +32,70 @@ def _family(model, path: Path) -> str:  # type: ignore[no-untyped-def]
     raise ConversionError(f"{path}: output {dims} is neither YOLOX ([B, A, 5+C]) nor Ultralytics ([B, 4+C, A])")
 
 
-def yolox_nano_from_onnx(path: str | Path):  # type: ignore[no-untyped-def]
-    """The :class:`YoloxNano` whose weights are those of the ONNX file at ``path``."""
-    import onnx
+def _fill(net, weights: dict[str, ConvWeights], path: Path, what: str):  # type: ignore[no-untyped-def]
+    """Copy ``weights`` into ``net`` by module path; every one must fit and every weight be set."""
     import torch
-    from onnx import numpy_helper
 
-    from streetwarden.datasets.yolox_net import YoloxNano
-
-    path = Path(path)
-    try:
-        model = onnx.load(str(path))
-    except Exception as err:  # onnx raises DecodeError and friends
-        raise ConversionError(f"{path}: not an ONNX file ({err})") from None
-    family = _family(model, path)
-    if family != "yolox":
-        raise ConversionError(f"{path}: this is a {family} model; only YOLOX-Nano files convert to a trainable "
-                              "model so far (use yolox_nano_coco_416.onnx as the base)")
-    init = {i.name: i for i in model.graph.initializer}
-    convs = [n for n in model.graph.node if n.op_type == "Conv"]
-    cls_w = next((init[n.input[1]] for n in convs if module_path(n.name) == "head.cls_preds.0"), None)
-    if cls_w is None:
-        raise ConversionError(f"{path}: no head.cls_preds.0 convolution: not a YOLOX export with module names")
-    net = YoloxNano(num_classes=int(cls_w.dims[0]))
     state = net.state_dict()
     loaded: set[str] = set()
-    for node in convs:
-        prefix = module_path(node.name)
-        for suffix, name in zip(("weight", "bias"), node.input[1:3]):
+    for prefix, conv in weights.items():
+        for suffix, value in (("weight", conv.weight), ("bias", conv.bias)):
+            if value is None:
+                continue
             key = f"{prefix}.{suffix}"
-            if key not in state or name not in init:
-                raise ConversionError(f"{path}: convolution {node.name} has no place in YOLOX-Nano "
-                                      f"(is it another YOLOX size?)")
-            value = numpy_helper.to_array(init[name]).astype(np.float32)
+            if key not in state:
+                raise ConversionError(f"{path}: convolution {conv.node} has no place in {what} (is it another size?)")
             if tuple(value.shape) != tuple(state[key].shape):
-                raise ConversionError(f"{path}: {key} is {list(value.shape)} in the file, YOLOX-Nano has "
-                                      f"{list(state[key].shape)}: another YOLOX size")
-            state[key] = torch.from_numpy(value.copy())
+                raise ConversionError(f"{path}: {key} is {list(value.shape)} in the file, {what} has "
+                                      f"{list(state[key].shape)}: another size")
+            state[key] = torch.from_numpy(np.ascontiguousarray(value, np.float32))
             loaded.add(key)
     missing = sorted(set(state) - loaded)
     if missing:
-        raise ConversionError(f"{path}: {len(missing)} YOLOX-Nano weights are not in the file (e.g. {missing[0]})")
+        raise ConversionError(f"{path}: {len(missing)} {what} weights are not in the file (e.g. {missing[0]})")
     net.load_state_dict(state)
     return net.eval()
+
+
+def _open(path: str | Path, family: str, what: str):  # type: ignore[no-untyped-def]
+    path = Path(path)
+    model = load_onnx(path)
+    found = _family(model, path)
+    if found != family:
+        raise ConversionError(f"{path}: this is a {found} model, not a {what} ({family}) one")
+    return path, conv_weights(model, path)
+
+
+def yolox_nano_from_onnx(path: str | Path):  # type: ignore[no-untyped-def]
+    """The :class:`YoloxNano` whose weights are those of the ONNX file at ``path``."""
+    from streetwarden.datasets.yolox_net import YoloxNano
+
+    path, weights = _open(path, "yolox", "YOLOX-Nano")
+    cls = weights.get("head.cls_preds.0")
+    if cls is None:
+        raise ConversionError(f"{path}: no head.cls_preds.0 convolution: not a YOLOX export with module names")
+    return _fill(YoloxNano(num_classes=cls.weight.shape[0]), weights, path, "YOLOX-Nano")
+
+
+def yolov8_from_onnx(path: str | Path):  # type: ignore[no-untyped-def]
+    """The :class:`YoloV8` (n) whose weights are those of the Ultralytics ONNX file at ``path``."""
+    from streetwarden.datasets.yolov8_net import REG_MAX, YoloV8
+
+    path, weights = _open(path, "ultralytics", "YOLOv8n")
+    cls, hidden = weights.get("model.22.cv3.0.2"), weights.get("model.22.cv3.0.0.conv")
+    if cls is None or hidden is None:
+        raise ConversionError(f"{path}: no model.22.cv3.0 convolutions: not a YOLOv8 detect export with module names")
+    net = _fill(YoloV8(num_classes=cls.weight.shape[0], cls_hidden=hidden.weight.shape[0]), weights, path, "YOLOv8n")
+    dfl = net.head.dfl.conv.weight.detach().flatten().numpy()
+    if np.abs(dfl - np.arange(REG_MAX)).max() > 1e-3:
+        raise ConversionError(f"{path}: model.22.dfl.conv is not the fixed 0..{REG_MAX - 1} expectation: not a YOLOv8 head")
+    return net
+
+
+CONVERTERS = {"yolox": yolox_nano_from_onnx, "ultralytics": yolov8_from_onnx}
+
+
+def model_from_onnx(path: str | Path):  # type: ignore[no-untyped-def]
+    """The trainable model of the file's family (``net.family`` says which)."""
+    path = Path(path)
+    return CONVERTERS[_family(load_onnx(path), path)](path)

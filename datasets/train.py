@@ -1,6 +1,7 @@
-"""`streetwarden train`: fine-tune YOLOX-Nano on a YOLO dataset from a model the deployment has.
+"""`streetwarden train`: fine-tune YOLOX-Nano or YOLOv8n on a YOLO dataset from a model the deployment has.
 
-Warm start: the base ONNX file is converted into the PyTorch model (:mod:`onnx_to_torch`); a
+Warm start: the base ONNX file is converted into the PyTorch model of its family
+(:mod:`onnx_to_torch`), which also picks the loss (:mod:`losses`) and the export layout; a
 dataset with other classes than the base gets a fresh class layer, everything else is kept. The run
 folder holds ``args.json``, ``last.pt`` after every epoch (so the same command resumes an
 interrupted run), ``log.jsonl`` (one line per epoch) and at the end ``model.onnx`` + ``model.yaml``.
@@ -25,12 +26,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from streetwarden.datasets.onnx_export import export_yolox, file_sha256
-from streetwarden.datasets.onnx_to_torch import yolox_nano_from_onnx
+from streetwarden.datasets.losses import batch_loss
+from streetwarden.datasets.onnx_export import export_model, file_sha256
+from streetwarden.datasets.onnx_to_torch import model_from_onnx
 from streetwarden.datasets.yolo_check import check_dataset, dataset_sha256
 from streetwarden.datasets.augment import ImageCache
 from streetwarden.datasets.yolo_data import batches
-from streetwarden.datasets.yolox_loss import anchor_grid, yolox_loss
 
 
 class TrainError(Exception):
@@ -132,29 +133,24 @@ class Run:
         base = Path(self.args.base)
         if not base.is_file():
             raise TrainError(f"--base {base}: no such model file (e.g. the model store's yolox_nano_coco_416.onnx)")
-        net = yolox_nano_from_onnx(base)
+        net = model_from_onnx(base)
         card = find_card(base)
         base_names = list(card.labels if card else COCO_LABELS)
         if base_names != self.names:
-            hidden = net.head.cls_preds[0].in_channels
-            prior = -math.log((1 - 0.01) / 0.01)  # start every class at 1 % so the first epochs are stable
-            net.head.cls_preds = torch.nn.ModuleList(torch.nn.Conv2d(hidden, len(self.names), 1) for _ in range(3))
-            for conv in net.head.cls_preds:
-                torch.nn.init.constant_(conv.bias, prior)
-            net.head.num_classes = len(self.names)
+            net.head.reset_classes(len(self.names))
         return net, (card.licence if card else None), file_sha256(base)
 
     def _resume(self, net, opt, ema: WeightAverage) -> int:  # type: ignore[no-untyped-def]
         saved = self.folder / "args.json"
-        mine = {k: v for k, v in asdict(self.args).items() if k != "epochs"}
+        mine = {k: v for k, v in asdict(self.args).items() if k != "epochs"} | {"family": net.family}
         if saved.is_file():
-            theirs = {k: v for k, v in json.loads(saved.read_text()).items() if k != "epochs"}
+            theirs = {"family": "yolox"} | {k: v for k, v in json.loads(saved.read_text()).items() if k != "epochs"}
             if theirs != mine:
                 diff = sorted(k for k in mine if theirs.get(k) != mine[k])
                 raise TrainError(f"run folder {self.folder} holds a run with other arguments ({', '.join(diff)}): "
                                  "give another --run, or the same arguments to resume it")
         self.folder.mkdir(parents=True, exist_ok=True)
-        saved.write_text(json.dumps(asdict(self.args), indent=1, sort_keys=True))
+        saved.write_text(json.dumps(asdict(self.args) | {"family": net.family}, indent=1, sort_keys=True))
         ckpt = self.folder / "last.pt"
         if not ckpt.is_file():
             return 0
@@ -166,19 +162,18 @@ class Run:
         self.say(f"resuming {self.folder}: {state['epoch']} of {self.args.epochs} epochs done")
         return int(state["epoch"])
 
-    def _step_seconds(self, net, grid, stride) -> float:  # type: ignore[no-untyped-def]
+    def _step_seconds(self, net) -> float:  # type: ignore[no-untyped-def]
         """Seconds of one forward + backward on a real batch (no update), for the estimate."""
         images, labels = next(batches(self.train_files, self.args.imgsz, self.args.batch, None))
         for _ in range(2):  # the first pass pays one-off allocation; time the second
             start = time.monotonic()
-            self._loss(net, images, labels, grid, stride).backward()
+            self._loss(net, images, labels).backward()
             net.zero_grad(set_to_none=True)
         return (time.monotonic() - start) * self.args.batch / len(images)
 
-    def _loss(self, net, images, labels, grid, stride):  # type: ignore[no-untyped-def]
+    def _loss(self, net, images, labels):  # type: ignore[no-untyped-def]
         x = torch.from_numpy(images).to(self.device)
-        targets = [torch.from_numpy(t).to(self.device) for t in labels]
-        return yolox_loss(net.head.raw(net.backbone(x)), targets, grid, stride)
+        return batch_loss(net, x, [torch.from_numpy(t).to(self.device) for t in labels])
 
     def run(self) -> Path:
         torch.manual_seed(self.args.seed)
@@ -188,10 +183,9 @@ class Run:
         ema = WeightAverage(net)
         start_epoch = self._resume(net, opt, ema)
         self.cache = ImageCache(self.args.imgsz) if self.args.augment == "mosaic" else None
-        grid, stride = anchor_grid(self.args.imgsz, self.args.imgsz, self.device)
         n_batches = math.ceil(len(self.train_files) / self.args.batch)
         if start_epoch < self.args.epochs:
-            per_batch = self._step_seconds(net, grid, stride)
+            per_batch = self._step_seconds(net)
             per_epoch = per_batch * (n_batches + 0.4 * math.ceil(len(self.val_files) / self.args.batch))
             left = self.args.epochs - start_epoch
             self.say(f"estimate: ~{per_epoch:.0f} s per epoch, ~{per_epoch * left / 60:.1f} min for {left} epoch(s) "
@@ -200,7 +194,7 @@ class Run:
         log = self.folder / "log.jsonl"
         metrics: dict = {}
         for epoch in range(start_epoch, self.args.epochs):
-            metrics = self._epoch(net, opt, ema, epoch, grid, stride, n_batches)
+            metrics = self._epoch(net, opt, ema, epoch, n_batches)
             tmp = self.folder / "last.pt.tmp"
             torch.save({"epoch": epoch + 1, "model": net.state_dict(), "optimizer": opt.state_dict(),
                         "ema": ema.net.state_dict(), "updates": ema.updates}, tmp)
@@ -217,7 +211,7 @@ class Run:
                       "dataset": str(self.args.data),
                       "dataset_sha256": dataset_sha256(self.yaml_path, self.train_files + self.val_files),
                       "training": asdict(self.args), "metrics": metrics}
-        export_yolox(ema.net, out, self.names, self.args.imgsz, provenance)
+        export_model(ema.net, out, self.names, self.args.imgsz, provenance)
         self.say(f"model: {out} (card {out.with_suffix('.yaml')})")
         return out
 
@@ -231,7 +225,7 @@ class Run:
         card = yaml.safe_load(card_path.read_text(encoding="utf-8")) or {}
         return card.get("training") == asdict(self.args) and card.get("sha256") == file_sha256(out)
 
-    def _epoch(self, net, opt, ema: WeightAverage, epoch: int, grid, stride, n_batches: int) -> dict:  # type: ignore[no-untyped-def]
+    def _epoch(self, net, opt, ema: WeightAverage, epoch: int, n_batches: int) -> dict:  # type: ignore[no-untyped-def]
         lr = self.args.lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * epoch / self.args.epochs)))
         for group in opt.param_groups:
             group["lr"] = lr
@@ -243,7 +237,7 @@ class Run:
         stage = "mosaic" if mosaic else "plain"
         for i, (images, labels) in enumerate(batches(self.train_files, self.args.imgsz, self.args.batch, rng,
                                                      self.cache if mosaic else None), 1):
-            loss = self._loss(net, images, labels, grid, stride)
+            loss = self._loss(net, images, labels)
             opt.zero_grad(set_to_none=True)
             loss.backward()
             torch.nn.utils.clip_grad_norm_(net.parameters(), 10.0)
@@ -256,7 +250,7 @@ class Run:
                 eta = (now - start) / i * (n_batches - i)
                 self.say(f"epoch {epoch + 1}/{self.args.epochs} ({stage}) {_bar(i, n_batches)} {i}/{n_batches} "
                          f"loss {total / i:.3f} ({(now - start) / i:.1f} s/batch, ETA {eta:.0f} s)")
-        val = self._val_loss(ema.net, grid, stride)
+        val = self._val_loss(ema.net)
         seconds = time.monotonic() - start
         self.say(f"epoch {epoch + 1}/{self.args.epochs} done in {seconds:.0f} s: train loss {total / n_batches:.3f}"
                  + (f", val loss {val:.3f}" if val is not None else ""))
@@ -264,9 +258,9 @@ class Run:
                 "val_loss": None if val is None else round(val, 4), "seconds": round(seconds, 1), "lr": lr}
 
     @torch.no_grad()
-    def _val_loss(self, net, grid, stride) -> float | None:  # type: ignore[no-untyped-def]
+    def _val_loss(self, net) -> float | None:  # type: ignore[no-untyped-def]
         if not self.val_files:
             return None
-        losses = [self._loss(net, x, y, grid, stride).item() for x, y in
+        losses = [self._loss(net, x, y).item() for x, y in
                   batches(self.val_files, self.args.imgsz, self.args.batch, None)]
         return sum(losses) / len(losses)

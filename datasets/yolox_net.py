@@ -14,6 +14,8 @@ centre, log size, sigmoided objectness and class scores; input is raw 0-255 BGR,
 
 from __future__ import annotations
 
+import math
+
 import torch
 from torch import nn
 
@@ -155,6 +157,15 @@ class DecoupledHead(nn.Module):
         self.reg_preds = nn.ModuleList(nn.Conv2d(h, 4, 1) for _ in range(3))
         self.obj_preds = nn.ModuleList(nn.Conv2d(h, 1, 1) for _ in range(3))
 
+    def reset_classes(self, num_classes: int) -> None:
+        """A fresh class layer for other classes (the rest keeps its weights); every class starts
+        at 1 % so the first epochs are stable."""
+        hidden = self.cls_preds[0].in_channels
+        self.cls_preds = nn.ModuleList(nn.Conv2d(hidden, num_classes, 1) for _ in range(3))
+        for conv in self.cls_preds:
+            nn.init.constant_(conv.bias, -math.log((1 - 0.01) / 0.01))
+        self.num_classes = num_classes
+
     def raw(self, feats: tuple[torch.Tensor, ...]) -> torch.Tensor:
         """``[B, anchors, 5 + C]`` before the sigmoids (logits), for the training losses."""
         outs = []
@@ -174,6 +185,7 @@ class DecoupledHead(nn.Module):
 class YoloxNano(nn.Module):
     """The whole detector; ``forward`` matches the ONNX file's ``output``."""
 
+    family = "yolox"  # the runtime's output family (models/families.py)
     depth, width = 0.33, 0.25
 
     def __init__(self, num_classes: int = 80) -> None:
