@@ -57,31 +57,31 @@ def _fill(net, weights: dict[str, ConvWeights], path: Path, what: str):  # type:
     return net.eval()
 
 
-def _open(path: str | Path, family: str, what: str):  # type: ignore[no-untyped-def]
+def _open(path: str | Path, family: str, what: str, model=None):  # type: ignore[no-untyped-def]
     path = Path(path)
-    model = load_onnx(path)
+    model = model if model is not None else load_onnx(path)
     found = _family(model, path)
     if found != family:
         raise ConversionError(f"{path}: this is a {found} model, not a {what} ({family}) one")
     return path, conv_weights(model, path)
 
 
-def yolox_nano_from_onnx(path: str | Path):  # type: ignore[no-untyped-def]
-    """The :class:`YoloxNano` whose weights are those of the ONNX file at ``path``."""
+def yolox_nano_from_onnx(path: str | Path, model=None):  # type: ignore[no-untyped-def]
+    """The :class:`YoloxNano` whose weights are those of the ONNX file at ``path`` (``model``: it, parsed)."""
     from streetwarden.datasets.yolox_net import YoloxNano
 
-    path, weights = _open(path, "yolox", "YOLOX-Nano")
+    path, weights = _open(path, "yolox", "YOLOX-Nano", model)
     cls = weights.get("head.cls_preds.0")
     if cls is None:
         raise ConversionError(f"{path}: no head.cls_preds.0 convolution: not a YOLOX export with module names")
     return _fill(YoloxNano(num_classes=cls.weight.shape[0]), weights, path, "YOLOX-Nano")
 
 
-def yolov8_from_onnx(path: str | Path):  # type: ignore[no-untyped-def]
+def yolov8_from_onnx(path: str | Path, model=None):  # type: ignore[no-untyped-def]
     """The :class:`YoloV8` (n) whose weights are those of the Ultralytics ONNX file at ``path``."""
     from streetwarden.datasets.yolov8_net import REG_MAX, YoloV8
 
-    path, weights = _open(path, "ultralytics", "YOLOv8n")
+    path, weights = _open(path, "ultralytics", "YOLOv8n", model)
     cls, hidden = weights.get("model.22.cv3.0.2"), weights.get("model.22.cv3.0.0.conv")
     if cls is None or hidden is None:
         raise ConversionError(f"{path}: no model.22.cv3.0 convolutions: not a YOLOv8 detect export with module names")
@@ -98,4 +98,5 @@ CONVERTERS = {"yolox": yolox_nano_from_onnx, "ultralytics": yolov8_from_onnx}
 def model_from_onnx(path: str | Path):  # type: ignore[no-untyped-def]
     """The trainable model of the file's family (``net.family`` says which)."""
     path = Path(path)
-    return CONVERTERS[_family(load_onnx(path), path)](path)
+    model = load_onnx(path)  # parsed once: the family and the weights come from the same read
+    return CONVERTERS[_family(model, path)](path, model)

@@ -9,12 +9,15 @@ adds in the last epochs is left out.
 
 from __future__ import annotations
 
+import functools
+
 import torch
 import torch.nn.functional as F
 
 STRIDES = (8, 16, 32)
 
 
+@functools.lru_cache(maxsize=8)  # one input size per run: built once, not every step
 def anchor_grid(height: int, width: int, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
     """(grid xy [A, 2], stride [A]) for an input of height x width, in the head's output order."""
     grids, strides = [], []
