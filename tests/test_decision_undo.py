@@ -85,9 +85,15 @@ def test_undo_leaves_nothing_and_kept_decisions_wait_for_the_window(tmp_path, vt
             got = wait_for(lambda: receiver.accepted(), timeout=WINDOW + 30)
             assert [p["event"] for p in got] == ["notice.created"]
             assert got[0]["body"]["data"]["candidate_id"] == b
-            with db.session() as s:
-                row = s.scalars(select(OutboxMessage)).one()
-                assert row.delivered_at >= decided_at + WINDOW
+
+            def delivered_at() -> float | None:
+                # the row is marked delivered only after the receiver has answered: wait for that commit
+                with db.session() as s:
+                    return s.scalars(select(OutboxMessage)).one().delivered_at
+
+            delivered = wait_for(delivered_at, timeout=30)
+            assert delivered is not None, "the outbox row was never marked delivered"
+            assert delivered >= decided_at + WINDOW
             ref = got[0]["body"]["data"]["ref"]
             assert [n["ref"] for n in cs.get("/api/v1/notices").json()["items"]] == [ref]
             r = rev1.post(f"/api/v1/candidates/{b}/decision/undo")

@@ -176,8 +176,15 @@ def test_safe_keys_and_undo(desk, browser):
     with desk.db.session() as s:
         (notice,) = s.scalars(select(Notice).where(Notice.candidate_id == a)).all()
         decided_at = s.scalar(select(Decision.decided_at).where(Decision.candidate_id == a))
-        delivered = s.scalar(select(OutboxMessage.delivered_at))
     assert [(p["event"], p["body"]["data"]["ref"]) for p in got] == [("notice.created", notice.ref)]
+
+    def delivered_at() -> float | None:
+        # the sender marks the row delivered only after the receiver has answered: wait for that commit
+        with desk.db.session() as s:
+            return s.scalar(select(OutboxMessage.delivered_at))
+
+    delivered = wait_for(delivered_at, timeout=30)
+    assert delivered is not None, "the outbox row was never marked delivered"
     assert delivered >= decided_at + WINDOW
     assert desk.decisions(a) == ["candidate.decide", "candidate.undo", "candidate.decide", "candidate.undo",
                                  "candidate.decide"]
