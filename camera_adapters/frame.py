@@ -24,6 +24,9 @@ class Frame:
     prepared: Any = None  # model input made in the reader thread (letterboxed tensor + info)
     motion: Any = None  # grey thumbnail for the worker's change test (pipeline/motion_gate.py), when gating
     run_model: bool = True  # False: nothing moved, the camera's last detections carry forward
+    decoded: bool = True  # False: the stream's bytes showed nothing moved; ``image`` is the last decoded picture
+    picture_ts: float | None = None  # capture time of ``image`` when it was not decoded for this frame
+    stream_bytes: float | None = None  # mean bytes per inter frame since the last analysed key frame (keyframe-only RTSP)
 
     @property
     def height(self) -> int:

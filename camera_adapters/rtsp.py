@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import av
 import av.error
@@ -86,6 +86,25 @@ def stream_template(stream: av.video.stream.VideoStream, camera_id: str) -> Stre
         return None
 
 
+class InterFrameBytes:
+    """Bytes of the inter (non-key) frames since the last analysed key frame: free evidence of motion
+    on a variable-bitrate stream, counted before anything is decoded (pipeline/stream_bytes.py)."""
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.count = 0
+
+    def add(self, size: int) -> None:
+        self.total += size
+        self.count += 1
+
+    def close(self) -> float | None:
+        """Mean bytes per inter frame of the interval just ended (None: none arrived), and restart."""
+        mean = self.total / self.count if self.count else None
+        self.total = self.count = 0
+        return mean
+
+
 class RtspSource(LiveSource):
     """An RTSP camera; reconnects forever with back-off (see :class:`LiveSource`)."""
 
@@ -99,6 +118,8 @@ class RtspSource(LiveSource):
         self.frame_size: tuple[int, int] | None = None
         self.stream_lag = 0.0  # seconds between capture (stream clock) and decode of the last frame
         self.ring: PacketRing | None = None  # set by the pipeline when clips are kept: every packet goes in
+        # set by the pipeline when gating may skip decodes on small inter frames (pipeline/stream_bytes.py)
+        self.decode_needed: Callable[[float, float | None], bool] | None = None
 
     def clip_cutter(self):  # type: ignore[no-untyped-def]
         from streetwarden.camera_adapters.clips import RingCutter
@@ -121,6 +142,8 @@ class RtspSource(LiveSource):
             if ring is not None:
                 ring.reset(stream_template(stream, self.camera_id))
             errors = 0
+            inter = InterFrameBytes()
+            last: tuple[float, np.ndarray] | None = None  # this session's last decoded picture
             for packet in container.demux(stream):
                 if self._closed.is_set():
                     return
@@ -134,11 +157,27 @@ class RtspSource(LiveSource):
                     ring.add(RingPacket(ts, bytes(packet), packet.pts, packet.dts, int(packet.duration or 0),
                                         bool(packet.is_keyframe)))
                 if keyframe_only:
-                    if not packet.is_keyframe or not gate.due(ts):
+                    if not packet.is_keyframe:
+                        inter.add(packet.size)
                         continue  # never decoded: the saving of keyframe-only mode
+                    if not gate.due(ts):
+                        continue
                     if not self.wants_frame():
                         self.health.frames_dropped += 1  # analysis still busy: skip, try the next key frame
                         continue
+                    sizes = inter.close()
+                    # (a decoder with a reorder delay, B-frames, gives each key frame's picture one key frame
+                    # late: skipping one would hold the next back too, so such streams always decode)
+                    if (last is not None and self.decode_needed is not None and not ctx.has_b_frames
+                            and not self.decode_needed(ts, sizes)):
+                        gate.taken(ts)  # nothing moved in the whole view: the last picture stands for this one
+                        self.health.frames_analysed += 1
+                        self.index += 1
+                        yield Frame(self.camera_id, ts, last[1], self.index, live=True, run_model=False, decoded=False,
+                                    picture_ts=last[0], stream_bytes=sizes)
+                        continue
+                else:
+                    sizes = None
                 try:
                     decoded = ctx.decode(packet)
                 except av.error.FFmpegError:
@@ -163,7 +202,8 @@ class RtspSource(LiveSource):
                     self.stream_lag = max(0.0, now - fts)
                     self.health.frames_analysed += 1
                     self.index += 1
-                    yield Frame(self.camera_id, fts, image, self.index, live=True)
+                    last = (fts, image)
+                    yield Frame(self.camera_id, fts, image, self.index, live=True, stream_bytes=sizes)
         finally:
             container.close()
 

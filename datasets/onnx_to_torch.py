@@ -62,7 +62,8 @@ def _open(path: str | Path, family: str, what: str, model=None):  # type: ignore
     model = model if model is not None else load_onnx(path)
     found = _family(model, path)
     if found != family:
-        raise ConversionError(f"{path}: this is a {found} model, not a {what} ({family}) one")
+        article = "an" if found[:1] in ("a", "e", "i", "o", "u") else "a"
+        raise ConversionError(f"{path}: this is {article} {found} model, not a {what} ({family}) one")
     return path, conv_weights(model, path)
 
 

@@ -64,4 +64,6 @@ def check_against_card(path: Path, card: ModelCard | None, name: str) -> OnnxFac
 
 
 def _family_words(facts: OnnxFacts) -> str:
-    return f"a {facts.family} model" if facts.family else "a model of unknown family"
+    if not facts.family:
+        return "a model of unknown family"
+    return f"{'an' if facts.family[0] in 'aeiou' else 'a'} {facts.family} model"

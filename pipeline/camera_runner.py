@@ -17,6 +17,7 @@ from streetwarden.detectors import CameraEngine
 from streetwarden.models.detections import Detections
 from streetwarden.pipeline.health import CameraHealth
 from streetwarden.pipeline.motion_gate import MotionGate, thumbnail
+from streetwarden.pipeline.stream_bytes import StreamBytesTest
 from streetwarden.store.evidence import save_image
 from streetwarden.config import CameraConfig, ConfigError, Settings, ZoneConfig
 from streetwarden.logs import event
@@ -47,6 +48,10 @@ class CameraRunner:
         self.last_dets: Detections | None = None  # what a skipped frame carries forward
         self.config_error: str | None = None
         self.options = live_options(cam, self.source_url) if self.live else None
+        # keyframe-only RTSP: small inter frames may skip the key frame's decode too (learned per camera)
+        self.stream_bytes = (StreamBytesTest(settings.gating, self.gate)
+                             if self.gate is not None and settings.gating.stream_bytes and self.options is not None
+                             and self.options.keyframe_only else None)
         if self.live:
             try:
                 self.options.password = cam.password()  # type: ignore[union-attr]
@@ -87,6 +92,8 @@ class CameraRunner:
         source.health = self.health
         if self.ring is not None and hasattr(source, "ring"):
             source.ring = self.ring
+        if self.stream_bytes is not None and hasattr(source, "decode_needed"):
+            source.decode_needed = self.stream_bytes.decode_needed
         self.cutter = source.clip_cutter() if self.clips.enabled else None
         if self.live:
             source.wants_frame = lambda: len(self.queue) < self.queue_size
@@ -139,11 +146,12 @@ class CameraRunner:
                     if self._stop.is_set():
                         break
                     attempt = 0
-                    if self.prepare is not None:
-                        frame.prepared = self.prepare(frame.image)
-                    if self.gate is not None:
-                        frame.motion = thumbnail(frame.image, self.gate.config.thumbnail_width)
-                    self._snapshot(frame)
+                    if frame.decoded:  # an undecoded frame skips the model: nothing to prepare or compare
+                        if self.prepare is not None:
+                            frame.prepared = self.prepare(frame.image)
+                        if self.gate is not None:
+                            frame.motion = thumbnail(frame.image, self.gate.config.thumbnail_width)
+                        self._snapshot(frame)
                     self._put(frame)
                 if not self.live or self._stop.is_set():
                     break

@@ -36,6 +36,7 @@ class CameraHealth:
     view: Callable[[], dict[str, Any] | None] | None = None  # the camera's view (steady / shaking), from its engine
     model_runs: int = 0  # analysed frames the model ran on
     model_skips: int = 0  # analysed frames where nothing moved: the last detections carried forward
+    decode_skips: int = 0  # of those, key frames not even decoded (the stream's bytes showed no motion)
 
     def sample(self, now: float, window: float) -> None:
         self.samples.append((now, self.health.frames_in, self.health.frames_processed))
@@ -130,6 +131,7 @@ class HealthRegistry:
             "view": rec.view() if rec.view is not None else None,
             "model_runs": rec.model_runs,
             "model_skips": rec.model_skips,
+            "decode_skips": rec.decode_skips,
         }
 
 

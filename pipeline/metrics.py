@@ -27,6 +27,7 @@ CAMERA_METRICS: dict[str, tuple[str, str, str]] = {
     "streetwarden_camera_decode_errors": ("counter", "Frames that could not be decoded", "decode_errors"),
     "streetwarden_camera_model_runs": ("counter", "Analysed frames the model ran on", "model_runs"),
     "streetwarden_camera_model_skips": ("counter", "Analysed frames that skipped the model: nothing moved in the zones (gating)", "model_skips"),
+    "streetwarden_camera_decode_skips": ("counter", "Analysed key frames not decoded: the stream's inter-frame bytes showed no motion (gating.stream_bytes)", "decode_skips"),
 }
 
 

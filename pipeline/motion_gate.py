@@ -50,6 +50,7 @@ class MotionGate:
         self._ref_median = 1.0
         self.runs = 0
         self.skips = 0
+        self.last_change: bool | None = None
         self.set_zones(zones)
 
     def set_zones(self, zones: Iterable[ZoneConfig]) -> None:
@@ -89,10 +90,21 @@ class MotionGate:
                 return True
         return False
 
+    @property
+    def reference_ts(self) -> float:
+        """Capture time of the last frame the model ran on (read by the reader's bytes test)."""
+        return self._ref_ts
+
     def decide(self, ts: float, thumb: np.ndarray | None) -> bool:
-        """True: run the model on this frame (it becomes the reference); False: carry forward."""
-        run = (thumb is None or self._ref is None or self._ref.shape != thumb.shape
-               or ts - self._ref_ts >= self.config.full_run_seconds or ts < self._ref_ts or self.changed(thumb))
+        """True: run the model on this frame (it becomes the reference); False: carry forward.
+
+        ``last_change`` keeps the pixel test's verdict for this frame (None where there was no
+        reference to test against); the full run is tested too, so a change that a cheaper test
+        before decoding missed is seen there (pipeline/stream_bytes.py)."""
+        comparable = thumb is not None and self._ref is not None and self._ref.shape == thumb.shape
+        self.last_change = self.changed(thumb) if comparable else None  # type: ignore[arg-type]
+        run = (not comparable or ts - self._ref_ts >= self.config.full_run_seconds or ts < self._ref_ts
+               or bool(self.last_change))
         if run:
             self._ref, self._ref_ts = thumb, ts
             self._ref_median = max(float(np.median(thumb)), 1.0) if thumb is not None else 1.0
@@ -100,3 +112,8 @@ class MotionGate:
         else:
             self.skips += 1
         return run
+
+    def carry(self) -> None:
+        """A frame that was not even decoded (its stream's bytes showed nothing moved): a skip."""
+        self.last_change = None
+        self.skips += 1

@@ -104,6 +104,16 @@ def _tag(choice: Choice, e):  # type: ignore[no-untyped-def]
     return replace(e, attributes={**e.attributes, "model": choice.label, "model_sha256": choice.sha256})
 
 
+def undecoded_evidence(events: list, frame: Frame) -> None:
+    """Evidence of a frame that was not decoded shows the camera's last decoded picture: it is
+    stamped with that picture's capture time, never the later frame's (a court reads the time)."""
+    for e in events:
+        for ev in e.evidence:
+            if ev.ts == frame.ts and frame.picture_ts is not None:  # this frame's picture (or a copy of it)
+                ev.ts = frame.picture_ts
+                ev.note = ev.note or "last decoded picture; the stream showed no motion since"
+
+
 def _finished(runner: CameraRunner) -> list:
     """The events the camera's engine closes when it stops, credited as a frame's closing events are
     (a garbage pile still open at the stop belongs to the garbage model, not to the camera's)."""
@@ -493,8 +503,15 @@ class Worker:
     def skip_unchanged(self, batch: list[tuple[CameraRunner, Frame]]) -> None:
         """Mark the frames whose camera saw no change (this thread, in frame order, before the model)."""
         for r, f in batch:
-            if r.gate is not None:
+            if not f.decoded:  # the reader's bytes test already found nothing moved (pipeline/stream_bytes.py)
+                f.run_model = False
+                if r.gate is not None:
+                    r.gate.carry()
+                r.record.decode_skips += 1
+            elif r.gate is not None:
                 f.run_model = r.gate.decide(f.ts, f.motion)
+                if r.stream_bytes is not None:
+                    r.stream_bytes.learn(f.stream_bytes, r.gate.last_change)
             if f.run_model:
                 r.record.model_runs += 1
             else:
@@ -566,7 +583,10 @@ class Worker:
                 self.lags.append(now - f.ts)
             self.board.record(r.cam.id, f.ts, f.image, d)
             own = used[k] if used else r.model
-            events.extend(_tag(raiser(e, d, r.last_sources, own), e) for e in r.engine.process(f.ts, f.image, d))
+            raised = r.engine.process(f.ts, f.image, d)
+            if not f.decoded:
+                undecoded_evidence(raised, f)
+            events.extend(_tag(raiser(e, d, r.last_sources, own), e) for e in raised)
             got = shadow[k] if shadow else {}
             for sid, run in list(r.shadows.items()):
                 sd = got.get(sid)

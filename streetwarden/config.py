@@ -511,6 +511,21 @@ class GatingConfig(_Strict):
         description="Zones are grown by this fraction of the frame for the test: a vehicle's body overhangs "
         "the zone its anchor stands in, and arrivals start outside it.")
     thumbnail_width: int = Field(default=160, ge=16, le=1920, description="Width in pixels of the grey thumbnail compared.")
+    stream_bytes: bool = Field(
+        default=False,
+        description="Keyframe-only RTSP cameras: also skip the key frame's decode when the inter frames received "
+        "since the last analysed one were small. Each camera first learns from its own decoded frames whether its "
+        "encoder's bytes follow motion (variable bitrate) and uses them only while they do; streams whose bytes "
+        "do not follow the zones' changes never skip (pipeline/stream_bytes.py, docs/cameras.md).")
+    stream_bytes_ratio: float = Field(
+        default=2.0, gt=1, le=100,
+        description="An interval counts as still when its bytes per inter frame are below this many times the "
+        "camera's quiet level (its stillest recent interval); the bytes are trusted only "
+        "while every recent interval with a change had more.")
+    stream_bytes_learn: int = Field(
+        default=3, ge=1, le=20,
+        description="Decoded intervals of each kind (a zone changed, nothing changed) a camera must have seen "
+        "before its stream's bytes are trusted.")
 
 
 class ClusterConfig(_Strict):

@@ -159,6 +159,22 @@ def test_gate_ignores_changes_outside_the_zones_and_in_masks() -> None:
     assert whole.decide(0.0, empty) and whole.decide(1.0, car)
 
 
+def test_gate_is_not_woken_by_a_shaking_pole() -> None:
+    """The quiet frames shifted up to 8 px (of 768) at random, as a camera on a pole in the wind."""
+    from tests import scenes
+
+    frames = clip_frames()
+    zone = parse_settings({"cameras": [{"id": "c", "source": "x.mp4", "zones": [
+        {"id": "kerb", "kind": "sidewalk", "polygon": PARKING_ZONE}]}]}).cameras[0].zones
+    rng = np.random.default_rng(7)
+    for zones in (zone, []):
+        gate = MotionGate(GatingConfig(enabled=True, full_run_seconds=600), zones)
+        runs = [gate.decide(float(k), thumbnail(scenes.shifted(frames[QUIET[k % len(QUIET)]], *rng.uniform(-8, 8, 2)), 160))
+                for k in range(60)]
+        assert runs[0] and sum(runs) == 1, sum(runs)
+        assert gate.decide(60.0, thumbnail(scenes.shifted(frames[PARKED], *rng.uniform(-8, 8, 2)), 160))  # the car is seen
+
+
 @pytest.mark.parametrize("field,value", [("full_run_seconds", 0), ("pixel_threshold", -1), ("zone_share", 2),
                                          ("thumbnail_width", 4), ("every_frame", True)])
 def test_bad_gating_config_names_the_field(field: str, value: object) -> None:
