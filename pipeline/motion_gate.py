@@ -53,11 +53,15 @@ class MotionGate:
         self.last_change: bool | None = None
         self.set_zones(zones)
 
-    def set_zones(self, zones: Iterable[ZoneConfig]) -> None:
-        """Zones edited live: the next frame runs the model and the masks are rebuilt."""
+    def set_zones(self, zones: Iterable[ZoneConfig], masks: Iterable[Sequence[tuple[float, float]]] | None = None) -> None:
+        """Zones (and camera masks) edited live: the next frame is decoded and runs the model, and the
+        masks are rebuilt."""
         self._polygons = [np.asarray(z.polygon, np.float32) for z in zones]
+        if masks is not None:
+            self._exclude = [np.asarray(m, np.float32) for m in masks]
         self._masks = None
         self._ref = None
+        self._ref_ts = -float("inf")
 
     def _zone_masks(self, shape: tuple[int, int]) -> list[np.ndarray]:
         h, w = shape

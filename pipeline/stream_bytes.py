@@ -40,6 +40,12 @@ class StreamBytesTest:
         self.changed_seen = self.still_seen = 0  # decoded intervals learned from, of each kind
         self._excess = 0.0  # bytes above the quiet level over the key frames skipped in a row (reader thread)
 
+    def reset(self) -> None:
+        """Forget what was learned (the camera's zones changed: a change means something else now)."""
+        with self._lock:
+            self._changed.clear()
+            self._still.clear()
+
     def threshold(self) -> float | None:
         """Bytes per inter frame below which an interval counts as still: ``ratio`` times the camera's
         quiet level (its stillest recent interval: a still verdict of the pixel test also covers motion

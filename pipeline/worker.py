@@ -454,7 +454,9 @@ class Worker:
                     r.engine.set_zones(zones)
                     r.engine.set_masks(masks)
                     if r.gate is not None:
-                        r.gate.set_zones(zones)
+                        r.gate.set_zones(zones, masks)
+                    if r.stream_bytes is not None:
+                        r.stream_bytes.reset()  # what the bytes meant was learned for the old zones
                     for run in r.shadows.values():
                         run.engine.set_zones(zones)
                         run.engine.set_masks(masks)

@@ -155,6 +155,8 @@ def test_gate_ignores_changes_outside_the_zones_and_in_masks() -> None:
     assert near.decide(0.0, empty) and near.decide(1.0, car)
     masked = MotionGate(GatingConfig(enabled=True), zones(PARKING_ZONE), masks=[[(0.25, 0.2), (0.75, 0.2), (0.75, 0.8), (0.25, 0.8)]])
     assert masked.decide(0.0, empty) and not masked.decide(1.0, car)
+    masked.set_zones(zones(PARKING_ZONE), masks=[])  # the mask removed live: the car wakes the model again
+    assert masked.decide(2.0, empty) and masked.decide(3.0, car)
     whole = MotionGate(GatingConfig(enabled=True))  # no zones, no masks: the whole view counts
     assert whole.decide(0.0, empty) and whole.decide(1.0, car)
 

@@ -91,6 +91,12 @@ def test_rule_trusts_only_what_the_pixel_test_confirms() -> None:
     rule.learn(None, True)
     rule.learn(500.0, None)  # frames the pixel test did not judge teach nothing
     assert rule.skips == 2
+    for b in (100.0, 110.0, 120.0):
+        rule.learn(b, False)
+    rule.reset()  # the zones changed: learned again from scratch
+    assert rule.threshold() is None and rule.decode_needed(6.0, 10.0)
+    gate.set_zones([])  # and the gate's next frame is decoded whatever the bytes say
+    assert gate.reference_ts == -float("inf")
 
 
 def ungated_raise(tmp: Path, clip: Path) -> float:
