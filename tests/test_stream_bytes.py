@@ -162,10 +162,11 @@ def test_live_camera_skips_decodes_and_raises_the_car_on_time(tmp_path: Path, vb
     assert not thread.is_alive()
     start = seen[0][0]  # the first analysed key frame: within a second of the stream's start
     raised = opened[0] - start
-    # on time: no later than the same clip raises from the file with no gating at all, give or take the
-    # live camera's key-frame grid and phase (its first analysed key frame comes up to a second late)
+    # on time: when the same clip raises from the file with no gating at all, give or take the live
+    # camera's key-frame grid and phase (its first analysed key frame comes up to a second late) and a key
+    # frame or two a busy machine may drop; a change the bytes hid would cost up to full_run_seconds (10)
     plain = ungated_raise(tmp_path / "plain", vbr_clip)
-    assert plain - 2.5 <= raised <= plain + 2.0, (raised, plain)
+    assert plain - 2.5 <= raised <= plain + 3.0, (raised, plain)
     assert len(opened) == 1
     skipped = [ts - start for ts, d in seen if not d]
     assert skipped, "no key frame skipped its decode"
