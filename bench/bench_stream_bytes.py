@@ -8,7 +8,8 @@ inter frames only counted, key frames at the analysis rate, the motion gate and 
 rule deciding as in the worker. Every key frame is decoded anyway for the judge, which counts as
 *missed* each skipped key frame where the pixel test, against the same reference, would have seen a
 change in a zone. The decode CPU saved is skips x the mean decode + BGR time of that clip's key
-frames (thread CPU, this machine), per stream-second.
+frames (thread CPU, this machine), per stream-second: an estimate from measured parts, not a
+measured saving.
 
 Clips (encoded once into --workdir): the test's quiet street (visit, leave, park: VBR), the
 person clip re-encoded as a VBR camera and as a bitrate-capped one (no B-frames: the reader always
@@ -80,7 +81,7 @@ def main() -> None:
     rows = []
     todo = [(c, float(f)) for c in clips(workdir) for f in args.fps.split(",")]
     started = time.monotonic()
-    print("| clip | fps | key frames analysed | decodes skipped | missed | model runs | trusted from (s) | decode + BGR ms | decode ms saved per stream-s |")
+    print("| clip | fps | key frames analysed | decodes skipped | missed | model runs | trusted from (s) | decode + BGR ms | est. decode ms saved per stream-s |")
     print("|---|---|---|---|---|---|---|---|---|")
     for n, ((name, path, zones), fps) in enumerate(todo, 1):
         r = replay(path, fps, cfg, zones)

@@ -107,9 +107,11 @@ def _tag(choice: Choice, e):  # type: ignore[no-untyped-def]
 def undecoded_evidence(events: list, frame: Frame) -> None:
     """Evidence of a frame that was not decoded shows the camera's last decoded picture: it is
     stamped with that picture's capture time, never the later frame's (a court reads the time)."""
+    if frame.picture_ts is None:
+        return
     for e in events:
         for ev in e.evidence:
-            if ev.ts == frame.ts and frame.picture_ts is not None:  # this frame's picture (or a copy of it)
+            if ev.ts == frame.ts:  # this frame's picture (or a copy of it)
                 ev.ts = frame.picture_ts
                 ev.note = ev.note or "last decoded picture; the stream showed no motion since"
 
