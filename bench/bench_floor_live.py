@@ -15,6 +15,10 @@ in one run, so the worker's overhead over the floor is a ratio measured under th
    stream-second, its ratio to the floor, lag p95, whether it holds (lag p95 < 2 s, max < 4 s, every
    camera at its rate). ``--search`` stops at the first N that does not hold.
 
+3. After each worker run the steps are timed again: the run's floor is the mean of the floor just
+   before and just after it (this host's speed drifts 10-20 % within minutes), and the sizing uses
+   the mean of the runs' floors.
+
 The 1-minute load average is printed at the start and end of each part: on a shared machine only
 the ratios of one run mean much.
 """
@@ -123,6 +127,14 @@ def floor(clip: Path, args: argparse.Namespace) -> dict:
     return out
 
 
+def retime(clip: Path, args: argparse.Namespace, fl: dict) -> float:
+    """The floor again right after a worker run, from the steps timed anew (receiving as at the
+    start): this host's speed drifts by 10-20 % within minutes, so each run is judged against the
+    mean of the floor just before it and just after it."""
+    steps = step_costs(clip, args.frames, providers(args) or ("cpu",))
+    return round(fl["receive_ms_per_stream_s"] + args.fps * sum(steps.values()), 2)
+
+
 def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floor_ms: float, gating: bool) -> dict:
     extra = {"gating": {"enabled": True}} if gating else None
     print(f"worker: {n} streams, gating {'on' if gating else 'off'}, warm-up {args.warmup:.0f} s + window {args.window:.0f} s…",
@@ -199,12 +211,21 @@ def main() -> None:
     runs, best = [], 0
     steps = [int(x) for x in args.steps.split(",")] if args.search else [args.streams]
     plan = [(n, g) for n in steps for g in {"off": [False], "on": [True], "both": [False, True]}[args.gating]]
+    before = fl["floor_ms_per_stream_s"]
     for k, (n, gating) in enumerate(plan):
-        left = (len(plan) - k) * (args.warmup + args.window + 15)
+        left = (len(plan) - k) * (args.warmup + args.window + 20)
         print(f"worker runs: {k}/{len(plan)} done, ETA ≤ {left:.0f} s", file=sys.stderr, flush=True)
-        r = worker_run(clip, n, args, workdir, fl["floor_ms_per_stream_s"], gating)
+        r = worker_run(clip, n, args, workdir, before, gating)
+        after = retime(clip, args, fl)
+        r["floor_before_ms_per_stream_s"], r["floor_after_ms_per_stream_s"] = before, after
+        r["floor_ms_per_stream_s"] = round((before + after) / 2, 2)
+        r["ratio_to_floor"] = round(r["worker_cpu_ms_per_stream_s"] / r["floor_ms_per_stream_s"], 3)
+        r.update(sizing(r["floor_ms_per_stream_s"], [r], None))  # this run's floor streams beside the server
+        before = after
         runs.append(r)
-        print(json.dumps({k2: r[k2] for k2 in ("streams", "gating", "worker_cpu_ms_per_stream_s", "floor_ms_per_stream_s", "ratio_to_floor",
+        print(json.dumps({k2: r[k2] for k2 in ("streams", "gating", "worker_cpu_ms_per_stream_s", "floor_before_ms_per_stream_s",
+                                                "floor_after_ms_per_stream_s", "floor_ms_per_stream_s", "ratio_to_floor",
+                                                "floor_streams_beside_server",
                                                 "lag_p50", "lag_p95", "lag_max", "analysed_fps_per_cam_mean",
                                                 "analysed_fps_per_cam_min", "loop_thread_cpu_cores", "reader_threads_cpu_cores",
                                                 "server_cpu_cores", "model_runs", "model_skips", "loadavg_1m_at_start",
@@ -214,7 +235,10 @@ def main() -> None:
         best = n if r["holds"] else best
     summary = {"floor": fl, "max_streams_held": best if args.search else None, "gating": args.gating,
                "phases": args.phases, "processes": args.processes, "runs": runs}
-    summary.update(sizing(fl["floor_ms_per_stream_s"], runs, best if args.search else None))
+    # sizing from the floor of all the runs (each the mean of the floor before and after it)
+    floors = [r["floor_ms_per_stream_s"] for r in runs] or [fl["floor_ms_per_stream_s"]]
+    summary["floor_ms_per_stream_s_runs_mean"] = round(sum(floors) / len(floors), 2)
+    summary.update(sizing(summary["floor_ms_per_stream_s_runs_mean"], runs, best if args.search else None))
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=1))
     print(json.dumps({k: v for k, v in summary.items() if k != "runs"}), flush=True)

@@ -151,8 +151,9 @@ class CameraRunner:
                             frame.prepared = self.prepare(frame.image)
                         if self.gate is not None:
                             frame.motion = thumbnail(frame.image, self.gate.config.thumbnail_width)
-                        self._snapshot(frame)
                     self._put(frame)
+                    if frame.decoded:  # after the hand-over: the JPEG is not on the frame's way to the model
+                        self._snapshot(frame)
                 if not self.live or self._stop.is_set():
                     break
                 raise SourceError("stream ended")

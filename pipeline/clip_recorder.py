@@ -23,6 +23,7 @@ from streetwarden.store.evidence import save_clip
 from streetwarden.store.schema import Candidate, Evidence
 from streetwarden.logs import event
 from streetwarden.redact import mask_all
+from streetwarden.pipeline.thread_priority import lower_this_thread
 
 log = logging.getLogger("streetwarden.evidence")
 CLIP_KINDS = {"clip": "raise", "clip_first": "first sight", "clip_recheck": "re-check"}
@@ -120,6 +121,7 @@ class ClipRecorder:
                 self._cond.wait(wait)
 
     def _run(self) -> None:
+        lower_this_thread()  # evidence yields the cores to analysis (pipeline/thread_priority.py)
         while (req := self._next()) is not None:
             if isinstance(req, ClipJob):
                 try:

@@ -23,6 +23,7 @@ from streetwarden.store.evidence import render, save_image
 from streetwarden.store.schema import Candidate, Evidence
 from streetwarden.logs import event
 from streetwarden.redact import mask_all
+from streetwarden.pipeline.thread_priority import lower_this_thread
 
 log = logging.getLogger("streetwarden.evidence")
 
@@ -63,6 +64,7 @@ class EvidenceGrabber:
                   reason="too many main-stream pictures pending")
 
     def _run(self) -> None:
+        lower_this_thread()  # evidence yields the cores to analysis (pipeline/thread_priority.py)
         while True:
             req = self.queue.get()
             if req is None:

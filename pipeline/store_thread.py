@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 from streetwarden.logs import event
 from streetwarden.redact import mask_all
+from streetwarden.pipeline.thread_priority import lower_this_thread
 
 log = logging.getLogger("streetwarden.worker")
 
@@ -62,6 +63,7 @@ class StoreThread:
             event(log, "store_close_timeout", logging.ERROR, waiting=self.waiting, seconds=timeout)
 
     def _run(self) -> None:
+        lower_this_thread()  # evidence yields the cores to analysis (pipeline/thread_priority.py)
         backlog = False  # a failed write left events buffered: retry them once a second
         while True:
             with self._cond:

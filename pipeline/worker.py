@@ -17,6 +17,7 @@ the caller.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import os
 import threading
@@ -127,6 +128,20 @@ def _finished(runner: CameraRunner) -> list:
 def _tagged(key: str, detector: OnnxDetector) -> Callable:
     """Pre-processing that says which model it was done for (a swap may happen while frames wait)."""
     return lambda image: (key, detector.prepare(image))
+
+
+def oldest_first(ready: list[CameraRunner], max_batch: int) -> list[tuple[CameraRunner, Frame]]:
+    """Pop up to max_batch live frames, the earliest captured first, across all cameras' queues
+    (a camera's own frames stay in order; ties keep the given camera order)."""
+    heads = [(r.queue[0].ts, k, r) for k, r in enumerate(ready)]
+    heapq.heapify(heads)
+    batch: list[tuple[CameraRunner, Frame]] = []
+    while heads and len(batch) < max_batch:
+        _, k, r = heapq.heappop(heads)
+        batch.append((r, r.queue.popleft()))
+        if r.queue:
+            heapq.heappush(heads, (r.queue[0].ts, k, r))
+    return batch
 
 
 class Worker:
@@ -476,22 +491,31 @@ class Worker:
 
     def _collect(self, max_batch: int, timeout: float,
                  until: Callable[[], bool] | None = None) -> list[tuple[CameraRunner, Frame]]:
-        """Take up to max_batch queued frames round-robin; waits up to timeout, or until `until()`."""
+        """Take up to max_batch queued frames; waits up to timeout, or until `until()`.
+
+        Live frames go oldest capture first: near a full machine more frames wait than one batch
+        takes, and serving by camera order let a frame that just missed its turn wait a whole round
+        (the tail of the lag). File frames (times from each file's start) go round-robin, one frame
+        per camera per pass."""
         with self.wake:
             deadline = time.monotonic() + timeout
             while True:
-                batch: list[tuple[CameraRunner, Frame]] = []
-                progressed = True
                 n = len(self.runners)
                 start = self._rr % n if n else 0
                 order = self.runners[start:] + self.runners[:start]
-                while len(batch) < max_batch and progressed:
-                    progressed = False
-                    for i, r in enumerate(order):  # round-robin: one frame per camera per pass
-                        if r.queue and len(batch) < max_batch:
-                            batch.append((r, r.queue.popleft()))
-                            progressed = True
-                            self._rr = start + i + 1  # next batch starts after the last camera served
+                ready = [r for r in order if r.queue]
+                if ready and all(r.live for r in ready):
+                    batch = oldest_first(ready, max_batch)
+                else:
+                    batch = []
+                    progressed = True
+                    while len(batch) < max_batch and progressed:
+                        progressed = False
+                        for i, r in enumerate(order):  # round-robin: one frame per camera per pass
+                            if r.queue and len(batch) < max_batch:
+                                batch.append((r, r.queue.popleft()))
+                                progressed = True
+                                self._rr = start + i + 1  # next batch starts after the last camera served
                 if batch:
                     self.wake.notify_all()  # readers waiting for room
                     return batch
