@@ -22,9 +22,9 @@ EVIDENCE_NICE = 10  # added to the process's niceness for evidence threads
 
 
 def lower_this_thread(by: int = EVIDENCE_NICE) -> bool:
-    """Make the calling thread `by` steps nicer; False (logged once per thread) where the system
-    has no per-thread priority. Raising niceness needs no privilege, so it cannot fail on Linux."""
-    if by <= 0 or not hasattr(os, "setpriority") or not hasattr(threading, "get_native_id"):
+    """Make the calling thread `by` steps nicer; False where the system has no per-thread
+    priority (logged when the call itself fails). Raising niceness needs no privilege on Linux."""
+    if by <= 0 or not hasattr(os, "setpriority"):
         return False
     tid = threading.get_native_id()
     try:

@@ -144,6 +144,21 @@ def oldest_first(ready: list[CameraRunner], max_batch: int) -> list[tuple[Camera
     return batch
 
 
+def round_robin(order: list[CameraRunner], max_batch: int) -> tuple[list[tuple[CameraRunner, Frame]], int]:
+    """Pop up to max_batch frames, one per camera per pass over `order`; also the position in
+    `order` of the last camera served."""
+    batch: list[tuple[CameraRunner, Frame]] = []
+    last = -1
+    progressed = True
+    while len(batch) < max_batch and progressed:
+        progressed = False
+        for i, r in enumerate(order):
+            if r.queue and len(batch) < max_batch:
+                batch.append((r, r.queue.popleft()))
+                progressed, last = True, i
+    return batch, last
+
+
 class Worker:
     """Runs the enabled cameras of a configuration until stopped (or, with once=True, until every
     file source has ended)."""
@@ -507,15 +522,9 @@ class Worker:
                 if ready and all(r.live for r in ready):
                     batch = oldest_first(ready, max_batch)
                 else:
-                    batch = []
-                    progressed = True
-                    while len(batch) < max_batch and progressed:
-                        progressed = False
-                        for i, r in enumerate(order):  # round-robin: one frame per camera per pass
-                            if r.queue and len(batch) < max_batch:
-                                batch.append((r, r.queue.popleft()))
-                                progressed = True
-                                self._rr = start + i + 1  # next batch starts after the last camera served
+                    batch, last = round_robin(order, max_batch)
+                    if batch:
+                        self._rr = start + last + 1  # next batch starts after the last camera served
                 if batch:
                     self.wake.notify_all()  # readers waiting for room
                     return batch
