@@ -60,6 +60,12 @@ class PacketWindow:
     packets: list[RingPacket]
 
 
+# A packet as the ring holds it: (ts, data, pts, dts, duration, key). A plain tuple of numbers and
+# bytes, not a RingPacket: the garbage collector stops tracking such tuples, and a worker's rings hold
+# ~500 packets per camera, which every full collection would walk again while holding the GIL.
+_Held = tuple[float, bytes, "int | None", "int | None", int, bool]
+
+
 class PacketRing:
     """Packets of one camera's current connection; written by its reader thread, read by the clip
     writer (a lock guards the deque; a window is a copy, so writing a clip never holds the reader)."""
@@ -67,7 +73,7 @@ class PacketRing:
     def __init__(self, seconds: float, max_bytes: int) -> None:
         self.seconds, self.max_bytes = seconds, max_bytes
         self.template: StreamTemplate | None = None
-        self._packets: deque[RingPacket] = deque()
+        self._packets: deque[_Held] = deque()
         self._bytes = 0
         self._lock = threading.Lock()
         self.dropped_for_bytes = 0  # packets let go early because of the byte cap
@@ -86,36 +92,40 @@ class PacketRing:
 
     def span(self) -> tuple[float, float] | None:
         with self._lock:
-            return (self._packets[0].ts, self._packets[-1].ts) if self._packets else None
+            return (self._packets[0][0], self._packets[-1][0]) if self._packets else None
 
     def add(self, packet: RingPacket) -> None:
+        self.append(packet.ts, packet.data, packet.pts, packet.dts, packet.duration, packet.key)
+
+    def append(self, ts: float, data: bytes, pts: int | None, dts: int | None, duration: int, key: bool) -> None:
+        """One demuxed packet (the reader's way in: no RingPacket made per packet)."""
         with self._lock:
-            if not self._packets and not packet.key:
+            if not self._packets and not key:
                 return  # a ring starts at a key frame: anything before it cannot be decoded
-            self._packets.append(packet)
-            self._bytes += len(packet.data)
+            self._packets.append((ts, data, pts, dts, duration, key))
+            self._bytes += len(data)
             self._trim()
 
     def _trim(self) -> None:
         q = self._packets
-        newest = q[-1].ts
-        while len(q) > 1 and (newest - q[0].ts > self.seconds or self._bytes > self.max_bytes):
-            if self._bytes > self.max_bytes and newest - q[0].ts <= self.seconds:
+        newest = q[-1][0]
+        while len(q) > 1 and (newest - q[0][0] > self.seconds or self._bytes > self.max_bytes):
+            if self._bytes > self.max_bytes and newest - q[0][0] <= self.seconds:
                 self.dropped_for_bytes += 1
-            self._bytes -= len(q.popleft().data)
-            while q and not q[0].key:  # drop the rest of that GOP too: it needs the key frame
-                self._bytes -= len(q.popleft().data)
+            self._bytes -= len(q.popleft()[1])
+            while q and not q[0][5]:  # drop the rest of that GOP too: it needs the key frame
+                self._bytes -= len(q.popleft()[1])
 
     def window(self, start: float, end: float) -> PacketWindow | None:
         """Packets from the last key frame at or before `start` (else the ring's first) to `end`."""
         with self._lock:
             if self.template is None or not self._packets:
                 return None
-            packets = [p for p in self._packets if p.ts <= end]
+            held = [p for p in self._packets if p[0] <= end]
             template = self.template
         first = 0
-        for i, p in enumerate(packets):
-            if p.key and p.ts <= start:
+        for i, p in enumerate(held):
+            if p[5] and p[0] <= start:
                 first = i
-        packets = packets[first:]
+        packets = [RingPacket(*p) for p in held[first:]]
         return PacketWindow(template, packets) if packets else None

@@ -21,7 +21,7 @@ import numpy as np
 from streetwarden.camera_adapters.base import SourceError
 from streetwarden.camera_adapters.frame import Frame
 from streetwarden.camera_adapters.live import LiveOptions, LiveSource, RateGate, StreamClock, phase_of
-from streetwarden.camera_adapters.packet_ring import PacketRing, RingPacket, StreamTemplate
+from streetwarden.camera_adapters.packet_ring import PacketRing, StreamTemplate
 from streetwarden.logs import event
 
 MAX_CONSECUTIVE_DECODE_ERRORS = 100
@@ -154,8 +154,8 @@ class RtspSource(LiveSource):
                 self.health.last_frame_at = now
                 ts = clock.capture_time(packet.pts * tb if packet.pts is not None else None, now)
                 if ring is not None:  # before any skipping: a clip needs every packet
-                    ring.add(RingPacket(ts, bytes(packet), packet.pts, packet.dts, int(packet.duration or 0),
-                                        bool(packet.is_keyframe)))
+                    ring.append(ts, bytes(packet), packet.pts, packet.dts, int(packet.duration or 0),
+                                bool(packet.is_keyframe))
                 if keyframe_only:
                     if not packet.is_keyframe:
                         inter.add(packet.size)

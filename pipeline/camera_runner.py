@@ -18,7 +18,7 @@ from streetwarden.models.detections import Detections
 from streetwarden.pipeline.health import CameraHealth
 from streetwarden.pipeline.motion_gate import MotionGate, thumbnail
 from streetwarden.pipeline.stream_bytes import StreamBytesTest
-from streetwarden.store.evidence import save_image
+from streetwarden.store.evidence import save_preview
 from streetwarden.config import CameraConfig, ConfigError, Settings, ZoneConfig
 from streetwarden.logs import event
 from streetwarden.redact import mask_all, mask_url, register_secret
@@ -133,7 +133,7 @@ class CameraRunner:
             return
         self._snapshot_at = at
         try:
-            save_image(self.storage_path, f"snapshots/{self.cam.id}.jpg", frame.image, quality=80)
+            save_preview(self.storage_path, f"snapshots/{self.cam.id}.jpg", frame.image, quality=80)
         except OSError as err:  # a full disk must not stop the camera
             event(log, "snapshot_failed", logging.WARNING, camera=self.cam.id, error=str(err))
 

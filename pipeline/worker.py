@@ -42,6 +42,7 @@ from streetwarden.pipeline.first_sight import FirstSightClips, TakenClip
 from streetwarden.pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
 from streetwarden.pipeline.extra_models import Sources, empty, join, raiser
 from streetwarden.pipeline.health import HealthRegistry
+from streetwarden.pipeline.heap import freeze_startup_objects, release_startup_objects
 from streetwarden.pipeline.leases import LeaseKeeper, estimated_cost
 from streetwarden.pipeline.model_switch import Choice, Switchboard
 from streetwarden.pipeline.recheck import LiveBoard, RecheckService
@@ -804,6 +805,8 @@ class Worker:
     def run(self) -> dict[str, int]:
         if not self.once:
             self._store_thread = StoreThread(self._retry_pending)
+            frozen = freeze_startup_objects()  # full GC passes skip them (pipeline/heap.py)
+            event(log, "worker_heap_frozen", objects=frozen)
         for r in self.runners:
             r.start()
         last = {"tick": 0.0, "reload": time.monotonic()}
@@ -884,6 +887,8 @@ class Worker:
                 self.clips.close()
             if self.first_sights is not None:
                 self.first_sights.clear()
+            if not self.once:
+                release_startup_objects()
         return self.stats
 
     def stop(self) -> None:

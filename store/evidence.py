@@ -60,14 +60,17 @@ def with_clean(items: list[EvidenceImage]) -> list[EvidenceImage]:
     return out
 
 
-def write_bytes_atomic(path: Path, data: bytes) -> None:
+def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
+    """Readers see the old file or the new one, never half of one; `durable` also syncs it to disk
+    first (evidence: a power cut must not leave an empty file where a court's picture was)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+            if durable:
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -83,6 +86,16 @@ def save_image(root: Path, relative: str, image: np.ndarray, quality: int = 90) 
     data = buf.tobytes()
     write_bytes_atomic(root / relative, data)
     return relative, hashlib.sha256(data).hexdigest(), int(image.shape[1]), int(image.shape[0])
+
+
+def save_preview(root: Path, relative: str, image: np.ndarray, quality: int = 80) -> None:
+    """A JPEG that is only a preview (a camera's latest picture for the cameras page), not evidence:
+    replaced atomically but not synced (a sync costs more CPU than the write; a lost preview is
+    replaced by the next) and not hashed."""
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise OSError(f"could not encode preview image {relative}")
+    write_bytes_atomic(root / relative, buf.tobytes(), durable=False)
 
 
 def save_clip(root: Path, relative: str, write: Callable[[Path], T]) -> tuple[str, str, T]:

@@ -441,10 +441,11 @@ class ServerConfig(_Strict):
     session_hours: float = Field(default=12.0, gt=0, description="How long a browser login lasts.")
     token_days: float = Field(default=30.0, gt=0, description="How long a bearer token from /api/v1/auth/token lasts.")
     snapshot_seconds: float = Field(
-        default=10.0,
+        default=30.0,
         ge=0,
         description="How often each camera's reader stores its latest frame for the cameras page and zone "
-        "editor (storage/snapshots/<camera>.jpg); 0 = never. A 720p JPEG costs ~6 ms: mind it with many cameras.",
+        "editor (storage/snapshots/<camera>.jpg); 0 = never. Each costs a 720p JPEG encode (~2–6 ms of CPU): "
+        "at 10 s that was ~7 % of a camera's analysis at 0.5 fps (docs/cameras.md, Benchmark).",
     )
     workers: int = Field(
         default=1,
