@@ -1,9 +1,9 @@
 """What the worker's evidence costs beside the analysis: interleaved runs at N streams, one process.
 
-Variants (`--order`, one letter per run, e.g. OSNZCE):
+Variants (`--order`, one letter per run, e.g. BSZCE):
   B  as before 2026-12-02: snapshots every 10 s, synced to disk and hashed like evidence; packet
      ring entries the garbage collector walks; start-up objects not set aside from full passes;
-  S  as shipped: snapshots at `server.snapshot_seconds` (`server.snapshot_seconds` default, written as a preview: no sync, no hash);
+  S  as shipped: snapshots at the `server.snapshot_seconds` default, written as previews (no sync, no hash);
   Z  no snapshots;
   C  shipped snapshots, no clips (no packet ring, no first-sight or raise clips);
   E  neither snapshots nor clips: the analysis alone.

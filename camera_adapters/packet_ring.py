@@ -63,7 +63,7 @@ class PacketWindow:
 # A packet as the ring holds it: (ts, data, pts, dts, duration, key). A plain tuple of numbers and
 # bytes, not a RingPacket: the garbage collector stops tracking such tuples, and a worker's rings hold
 # ~500 packets per camera, which every full collection would walk again while holding the GIL.
-_Held = tuple[float, bytes, "int | None", "int | None", int, bool]
+_Held = tuple[float, bytes, int | None, int | None, int, bool]
 
 
 class PacketRing:

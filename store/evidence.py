@@ -78,12 +78,16 @@ def write_bytes_atomic(path: Path, data: bytes, durable: bool = True) -> None:
         raise
 
 
-def save_image(root: Path, relative: str, image: np.ndarray, quality: int = 90) -> tuple[str, str, int, int]:
-    """Encode and write a JPEG; returns (relative path, sha256, width, height)."""
+def encode_jpeg(image: np.ndarray, quality: int, what: str) -> bytes:
     ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
     if not ok:
-        raise OSError(f"could not encode evidence image {relative}")
-    data = buf.tobytes()
+        raise OSError(f"could not encode {what}")
+    return buf.tobytes()
+
+
+def save_image(root: Path, relative: str, image: np.ndarray, quality: int = 90) -> tuple[str, str, int, int]:
+    """Encode and write a JPEG; returns (relative path, sha256, width, height)."""
+    data = encode_jpeg(image, quality, f"evidence image {relative}")
     write_bytes_atomic(root / relative, data)
     return relative, hashlib.sha256(data).hexdigest(), int(image.shape[1]), int(image.shape[0])
 
@@ -92,10 +96,7 @@ def save_preview(root: Path, relative: str, image: np.ndarray, quality: int = 80
     """A JPEG that is only a preview (a camera's latest picture for the cameras page), not evidence:
     replaced atomically but not synced (a sync costs more CPU than the write; a lost preview is
     replaced by the next) and not hashed."""
-    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
-    if not ok:
-        raise OSError(f"could not encode preview image {relative}")
-    write_bytes_atomic(root / relative, buf.tobytes(), durable=False)
+    write_bytes_atomic(root / relative, encode_jpeg(image, quality, f"preview image {relative}"), durable=False)
 
 
 def save_clip(root: Path, relative: str, write: Callable[[Path], T]) -> tuple[str, str, T]:

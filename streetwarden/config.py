@@ -445,7 +445,7 @@ class ServerConfig(_Strict):
         ge=0,
         description="How often each camera's reader stores its latest frame for the cameras page and zone "
         "editor (storage/snapshots/<camera>.jpg); 0 = never. Each costs a 720p JPEG encode (~2–6 ms of CPU): "
-        "at 10 s that was ~7 % of a camera's analysis at 0.5 fps (docs/cameras.md, Benchmark).",
+        "at 10 s that was 1–7 % of a camera's analysis at 0.5 fps (docs/cameras.md, Benchmark).",
     )
     workers: int = Field(
         default=1,
