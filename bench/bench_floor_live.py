@@ -17,7 +17,9 @@ in one run, so the worker's overhead over the floor is a ratio measured under th
 
 3. After each worker run the steps are timed again: the run's floor is the mean of the floor just
    before and just after it (this host's speed drifts 10-20 % within minutes), and the sizing uses
-   the mean of the runs' floors.
+   the mean of the runs' floors. ``ratio_at_analysed_rate`` sets the worker's CPU against the floor
+   at the rate its cameras were really analysed in the window (a worker still draining its warm-up
+   backlog analyses more than the nominal rate; one that falls behind, less).
 
 The 1-minute load average is printed at the start and end of each part: on a shared machine only
 the ratios of one run mean much.
@@ -157,6 +159,16 @@ def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floo
     return r
 
 
+def at_analysed_rate(r: dict, receive_ms: float, fps: float) -> dict:
+    """The floor at the rate the cameras were really analysed in the window: a worker that drains a
+    backlog from its warm-up analyses more than `fps` (and one that falls behind, less), so its CPU per
+    stream-second is set against the work it did, besides the nominal floor."""
+    per_frame = (r["floor_ms_per_stream_s"] - receive_ms) / fps
+    at_rate = receive_ms + r["analysed_fps_per_cam_mean"] * per_frame
+    return {"floor_at_analysed_rate_ms_per_stream_s": round(at_rate, 2),
+            "ratio_at_analysed_rate": round(r["worker_cpu_ms_per_stream_s"] / at_rate, 3)}
+
+
 def _share(job: tuple) -> dict:
     clip, m, fps, warmup, window, workdir, kw, tag = job
     return run_once(clip, m, "keyframe", fps, warmup, window, workdir, tag=tag, keep_samples=True, **kw)
@@ -220,14 +232,17 @@ def main() -> None:
         r["floor_before_ms_per_stream_s"], r["floor_after_ms_per_stream_s"] = before, after
         r["floor_ms_per_stream_s"] = round((before + after) / 2, 2)
         r["ratio_to_floor"] = round(r["worker_cpu_ms_per_stream_s"] / r["floor_ms_per_stream_s"], 3)
+        r.update(at_analysed_rate(r, fl["receive_ms_per_stream_s"], args.fps))
         r.update(sizing(r["floor_ms_per_stream_s"], [r], None))  # this run's floor streams beside the server
         before = after
         runs.append(r)
         print(json.dumps({k2: r[k2] for k2 in ("streams", "gating", "worker_cpu_ms_per_stream_s", "floor_before_ms_per_stream_s",
                                                 "floor_after_ms_per_stream_s", "floor_ms_per_stream_s", "ratio_to_floor",
+                                                "ratio_at_analysed_rate",
                                                 "floor_streams_beside_server",
                                                 "lag_p50", "lag_p95", "lag_max", "analysed_fps_per_cam_mean",
                                                 "analysed_fps_per_cam_min", "loop_thread_cpu_cores", "reader_threads_cpu_cores",
+                                                "model_threads_cpu_cores", "evidence_threads_cpu_cores", "other_threads_cpu_cores",
                                                 "server_cpu_cores", "model_runs", "model_skips", "loadavg_1m_at_start",
                                                 "loadavg_1m_at_end", "holds")}), flush=True)
         if not r["holds"] and args.search:

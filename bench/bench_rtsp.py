@@ -47,10 +47,14 @@ def proc_cpu(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+EVIDENCE_THREADS = {"sw-store", "clip-recorder", "evidence-grabber"}
+
+
 def thread_cpu() -> dict[str, float]:
-    """CPU seconds by role: the worker loop thread (model, engine, store) vs camera reader threads."""
+    """CPU seconds by role: the worker loop thread (engine), camera reader threads (receive, decode,
+    letterbox), the model pool, the evidence threads (store, clips, main-stream grabber), the rest."""
     names = {t.native_id: t.name for t in threading.enumerate()}
-    out = {"loop": 0.0, "readers": 0.0, "other": 0.0}
+    out = {"loop": 0.0, "readers": 0.0, "model": 0.0, "evidence": 0.0, "other": 0.0}
     for task in Path("/proc/self/task").iterdir():
         try:
             fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
@@ -58,7 +62,8 @@ def thread_cpu() -> dict[str, float]:
             continue
         cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
         name = names.get(int(task.name), "")
-        role = "loop" if name == "worker-loop" else "readers" if name.startswith("cam-") else "other"
+        role = ("loop" if name == "worker-loop" else "readers" if name.startswith("cam-")
+                else "model" if name.startswith("sw-model") else "evidence" if name in EVIDENCE_THREADS else "other")
         out[role] += cpu
     return out
 
@@ -203,6 +208,9 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
         "worker_cpu_ms_per_stream_s": round((cpu1 - cpu0) / dt / n * 1000, 1),
         "loop_thread_cpu_cores": round((th1["loop"] - th0["loop"]) / dt, 3),
         "reader_threads_cpu_cores": round((th1["readers"] - th0["readers"]) / dt, 3),
+        "model_threads_cpu_cores": round((th1["model"] - th0["model"]) / dt, 3),
+        "evidence_threads_cpu_cores": round((th1["evidence"] - th0["evidence"]) / dt, 3),
+        "other_threads_cpu_cores": round((th1["other"] - th0["other"]) / dt, 3),
         "ms_per_analysed_frame_loop": round((th1["loop"] - th0["loop"]) / max(per_cam.sum() * dt, 1) * 1000, 1),
         "server_cpu_cores": round((srv1 - srv0) / dt, 3),
         "server_cpu_ms_per_stream_s": round((srv1 - srv0) / dt / n * 1000, 1),
@@ -231,6 +239,7 @@ def combine(parts: list[dict]) -> dict:
     out = {k: v for k, v in parts[0].items() if k != "samples"}
     total = {k: round(sum(p[k] for p in parts), 3) for k in ("online", "online_at_start", "reconnects", "frames_dropped",
                                                    "worker_cpu_cores", "loop_thread_cpu_cores", "reader_threads_cpu_cores",
+                                                   "model_threads_cpu_cores", "evidence_threads_cpu_cores", "other_threads_cpu_cores",
                                                    "server_cpu_cores", "model_runs", "model_skips")}
     out.update(total, streams=n, processes=len(parts))
     out.update({"lag_p50": round(float(np.percentile(lags, 50)), 3) if lags.size else None,

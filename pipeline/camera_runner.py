@@ -170,8 +170,8 @@ class CameraRunner:
                 self.health.reconnects += 1
                 delay = min(self.retry_max, 2 ** min(attempt, 8)) * random.uniform(0.5, 1.0)
                 self._stop.wait(delay)
-        if self.ring is not None:
-            self.ring.reset(None)  # the stream is gone: free its packets
+        # the ring keeps its packets: a clip asked for just before the stream ended (or the worker
+        # stopped) is still cut from them; the worker frees the rings once its clip writer has finished
         with self._wake:
             self.ended = True
             self._wake.notify_all()

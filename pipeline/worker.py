@@ -884,7 +884,10 @@ class Worker:
             except Exception as err:  # never hide why the worker stopped
                 event(log, "recheck_failed", logging.ERROR, error=mask_all(str(err)))
             if self.clips is not None:  # after the last re-check, which may ask for a clip
-                self.clips.close()
+                self.clips.close()  # pending live clips are cut from the video that has arrived
+            for r in self.runners:
+                if r.ring is not None:
+                    r.ring.reset(None)  # the streams are gone and their clips written: free the packets
             if self.first_sights is not None:
                 self.first_sights.clear()
             if not self.once:

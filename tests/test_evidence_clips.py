@@ -122,6 +122,39 @@ def test_rtsp_camera_keeps_a_copied_clip_of_the_raise(tmp_path: Path, rtsp_media
     assert_in_bundle(db, settings, cand, clip)
 
 
+def test_a_worker_stopped_right_after_a_raise_still_writes_its_clip(tmp_path: Path, rtsp_media) -> None:  # type: ignore[no-untyped-def]
+    """A live clip waits `after_seconds` for the video after its moment; a worker stopped meanwhile (a
+    deploy, a restart) writes it from the video that had arrived. (It used to free the camera's packet
+    ring as the reader ended, before the clip writer's last cuts: the clip failed as "not connected".)"""
+    with RtspServer({"/main": rtsp_media["main"]}) as server:
+        settings, db = settings_for(tmp_path, server.url("/main"), after_seconds=40)
+        background = BackgroundWorker(settings, db, reload_seconds=1.0).start()
+        try:
+            def raised() -> bool:
+                with db.session() as s:
+                    return s.scalar(select(Candidate)) is not None
+            assert wait_for(raised, 120, 0.2), "the van was not raised from the RTSP camera"
+            with db.session() as s:  # the clip's moment + 40 s is still to come: it waits, pending
+                assert s.scalar(select(Evidence).where(Evidence.kind == "clip")) is None
+            # the clip writer is busy (as on a loaded machine) until the camera's reader has ended
+            runner = background.worker.runners[0]  # type: ignore[union-attr]
+            assert background.worker.clips is not None  # type: ignore[union-attr]
+            background.worker.clips.submit(0.0, "cam", lambda: wait_for(lambda: runner.ended, 30, 0.05))  # type: ignore[union-attr]
+        finally:
+            background.stop()
+    with db.session() as s:
+        cand = s.scalars(select(Candidate)).one()
+        clip = s.scalar(select(Evidence).where(Evidence.candidate_id == cand.id, Evidence.kind == "clip"))
+        raised_at = min(e.ts for e in cand.evidence if e.kind == "frame")
+        attrs = cand.attributes or {}
+    assert clip is not None, f"the raise's clip was lost when the worker stopped: {attrs.get('clip')}"
+    assert "failed" not in {(attrs.get("clip") or {}).get(k) for k in ("status", "first_status")}, attrs
+    facts = clip_facts(settings.storage_path / clip.path)
+    assert facts["codec"] == source_video(rtsp_media["main"])[0] and facts["frames"] > 0
+    # it covers the raise and ends with the video that had arrived, well before the 40 s it waited for
+    assert clip.ts <= raised_at - 3 and raised_at <= clip.ts + facts["duration"] < raised_at + 40, (clip.ts, facts, raised_at)
+
+
 def test_file_source_cuts_the_same_seconds_from_the_file(tmp_path: Path, short_file: Path) -> None:
     settings, db = settings_for(tmp_path, str(short_file))
     Worker(settings, db, once=True).run()
