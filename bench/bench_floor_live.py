@@ -9,7 +9,8 @@ in one run, so the worker's overhead over the floor is a ratio measured under th
    thread times, in thread CPU, each per-frame step of keyframe-only analysis: I-frame decode, BGR
    conversion, letterbox, the model (YOLOX-Nano, one thread, the worker's pixel-input graph), output
    decode + NMS, the camera engine (tracker, zone, rules); then ``--receive-streams`` demux-only RTSP
-   readers give the receiving cost per stream-second. Floor per stream-second = receiving +
+   readers give the receiving cost per stream-second, reading in bursts as the worker's cameras do
+   (``--read-batch``). Floor per stream-second = receiving +
    analysis fps x the sum of the steps.
 2. Worker: bench_rtsp.run_once at N streams from the local gst-rtsp-server: worker CPU per
    stream-second, its ratio to the floor, lag p95, whether it holds (lag p95 < 2 s, max < 4 s, every
@@ -47,6 +48,7 @@ os.environ.setdefault("STREETWARDEN_MODELS", str(SHARED / "models"))
 
 from bench.bench_rtsp import combine, make_clip, phase_clips, run_once  # noqa: E402
 from bench.bench_rtsp_receive import receive_cpu  # noqa: E402
+from streetwarden.camera_adapters.live import DEFAULT_READ_BATCH_SECONDS  # noqa: E402
 from streetwarden.camera_adapters.rtsp import configure_decoder  # noqa: E402
 from streetwarden.config import ZoneConfig  # noqa: E402
 from streetwarden.detectors import CameraEngine  # noqa: E402
@@ -119,7 +121,7 @@ def floor(clip: Path, args: argparse.Namespace) -> dict:
     load0 = load()
     steps = step_costs(clip, args.frames, providers(args) or ("cpu",))
     print(f"floor: receiving {args.receive_streams} streams for {args.receive_seconds:.0f} s…", file=sys.stderr, flush=True)
-    receive, _ = receive_cpu(clip, args.receive_streams, args.receive_seconds, None)
+    receive, _ = receive_cpu(clip, args.receive_streams, args.receive_seconds, None, args.read_batch)
     per_frame = sum(steps.values())
     out = {"steps_ms_per_frame": {k: round(v, 2) for k, v in steps.items()}, "ms_per_frame": round(per_frame, 2),
            "receive_ms_per_stream_s": round(receive, 2), "analysis_fps": args.fps,
@@ -141,7 +143,7 @@ def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floo
     extra = {"gating": {"enabled": True}} if gating else None
     print(f"worker: {n} streams, gating {'on' if gating else 'off'}, warm-up {args.warmup:.0f} s + window {args.window:.0f} s…",
           file=sys.stderr, flush=True)
-    kw = dict(threads=1, extra=extra, providers=list(providers(args)) or None, hw_decode=args.hw_decode,
+    kw = dict(threads=1, extra=extra, read_batch=args.read_batch, providers=list(providers(args)) or None, hw_decode=args.hw_decode,
               phases=args.phases)
     if args.processes <= 1:
         r = run_once(clip, n, "keyframe", args.fps, args.warmup, args.window, workdir, **kw)
@@ -199,6 +201,9 @@ def main() -> None:
     ap.add_argument("--frames", type=int, default=40, help="key frames timed for the floor")
     ap.add_argument("--receive-streams", type=int, default=8)
     ap.add_argument("--receive-seconds", type=float, default=15.0)
+    ap.add_argument("--read-batch", type=float, default=DEFAULT_READ_BATCH_SECONDS,
+                    help="cameras' read_batch_seconds, in the worker and in the floor's receiving alike "
+                    "(0: a read per packet)")
     ap.add_argument("--warmup", type=float, default=10.0)
     ap.add_argument("--window", type=float, default=30.0)
     ap.add_argument("--gating", choices=["off", "on", "both"], default="off",

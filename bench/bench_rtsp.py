@@ -129,13 +129,14 @@ def phase_clips(clip: Path, phases: int) -> list[Path]:
 def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: float, workdir: Path,
              threads: int = 0, sub: Path | None = None, fast_decode: bool = False, extra: dict | None = None,
              providers: list[str] | None = None, hw_decode: str = "none", phases: int = 1,
-             tag: str = "", keep_samples: bool = False) -> dict:
+             tag: str = "", keep_samples: bool = False, read_batch: float | None = None) -> dict:
     """One measurement; with `sub`, cameras analyse the sub-stream and take evidence from the 720p one;
     `extra`: more top-level settings (e.g. {"gating": {"enabled": True}}); `providers` / `hw_decode`:
     the model's execution providers and the cameras' hardware decoder (a GPU machine); `phases`: camera
     i plays the clip shifted by (i mod phases)/phases of its length (:func:`phase_clips`); `tag` keeps the
     database of runs in parallel processes apart; `keep_samples` adds the raw lags and per-camera rates
-    (to combine several processes' runs: :func:`combine`)."""
+    (to combine several processes' runs: :func:`combine`); `read_batch`: the cameras'
+    read_batch_seconds (None: the default)."""
     clips = phase_clips(clip, phases)
     servers = []
     for start in range(0, n, MOUNTS_PER_SERVER):
@@ -150,6 +151,7 @@ def run_once(clip: Path, n: int, mode: str, fps: float, warmup: float, window: f
         cams.append({"id": f"cam{i}", "source": srv.url(f"/cam{i}"), **streams, "analysis_fps": fps,
                      "keyframe_only": mode == "keyframe", "timeout_seconds": 10, "fast_decode": fast_decode,
                      "hw_decode": hw_decode,
+                     **({"read_batch_seconds": read_batch} if read_batch is not None else {}),
                      "zones": [{"id": "walk", "kind": "sidewalk", "dwell_seconds": 30,
                                 "polygon": [[0.83, 0.05], [0.95, 0.05], [0.95, 0.20], [0.83, 0.20]]}]})
     db_path = workdir / f"bench-{n}-{mode}{tag}.db"

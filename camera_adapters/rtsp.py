@@ -20,7 +20,7 @@ import numpy as np
 
 from streetwarden.camera_adapters.base import SourceError
 from streetwarden.camera_adapters.frame import Frame
-from streetwarden.camera_adapters.live import LiveOptions, LiveSource, RateGate, StreamClock, phase_of
+from streetwarden.camera_adapters.live import LiveOptions, LiveSource, RateGate, ReadPacer, StreamClock, phase_of
 from streetwarden.camera_adapters.packet_ring import PacketRing, StreamTemplate
 from streetwarden.logs import event
 
@@ -120,6 +120,14 @@ class RtspSource(LiveSource):
         self.ring: PacketRing | None = None  # set by the pipeline when clips are kept: every packet goes in
         # set by the pipeline when gating may skip decodes on small inter frames (pipeline/stream_bytes.py)
         self.decode_needed: Callable[[float, float | None], bool] | None = None
+        self.read_pauses = 0  # bursts read (ReadPacer), over all sessions
+
+    def pacer(self) -> ReadPacer | None:
+        """Burst reading for TCP streams. Not for UDP: a key frame arriving while the reader sleeps
+        could overflow the socket's receive buffer, and UDP has no flow control to hold it back."""
+        if self.options.transport != "tcp" or self.options.read_batch <= 0:
+            return None
+        return ReadPacer(self.options.read_batch, self._closed)
 
     def clip_cutter(self):  # type: ignore[no-untyped-def]
         from streetwarden.camera_adapters.clips import RingCutter
@@ -128,6 +136,7 @@ class RtspSource(LiveSource):
 
     def _session(self) -> Iterator[Frame]:
         container = open_container(self.url, self.options, self.camera_id)
+        pacer: ReadPacer | None = None
         try:
             if not container.streams.video:
                 raise SourceError("the stream has no video track")
@@ -144,7 +153,11 @@ class RtspSource(LiveSource):
             errors = 0
             inter = InterFrameBytes()
             last: tuple[float, np.ndarray] | None = None  # this session's last decoded picture
-            for packet in container.demux(stream):
+            pacer = self.pacer()
+            packets = container.demux(stream)
+            if pacer is not None:
+                packets = pacer.packets(packets)
+            for packet in packets:
                 if self._closed.is_set():
                     return
                 if packet.size == 0:
@@ -153,6 +166,8 @@ class RtspSource(LiveSource):
                 self.health.frames_in += 1
                 self.health.last_frame_at = now
                 ts = clock.capture_time(packet.pts * tb if packet.pts is not None else None, now)
+                if pacer is not None and packet.pts is not None:
+                    pacer.note(now - ts, now)
                 if ring is not None:  # before any skipping: a clip needs every packet
                     ring.append(ts, bytes(packet), packet.pts, packet.dts, int(packet.duration or 0),
                                 bool(packet.is_keyframe))
@@ -205,6 +220,8 @@ class RtspSource(LiveSource):
                     last = (fts, image)
                     yield Frame(self.camera_id, fts, image, self.index, live=True, stream_bytes=sizes)
         finally:
+            if pacer is not None:
+                self.read_pauses += pacer.pauses
             container.close()
 
     def _explain(self, err: BaseException, elapsed: float) -> tuple[str, str]:

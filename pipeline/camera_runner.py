@@ -185,6 +185,7 @@ def live_options(cam: CameraConfig, source_url: str) -> LiveOptions:
         transport=cam.rtsp_transport,
         keyframe_only=cam.decode_keyframes_only,
         fast_decode=cam.fast_decode,
+        read_batch=cam.read_batch_seconds,
         hw_decode=cam.hw_decode,
         hw_decode_fallback=cam.hw_decode_fallback,
         timeout=cam.timeout_seconds,

@@ -92,4 +92,5 @@ class Switchboard:
         m = self.settings.models[model_key]
         return OnnxDetector(require_model(v.file, self.settings), family=v.family or m.family,
                             score_threshold=m.score_threshold if v.score_threshold is None else v.score_threshold,
-                            nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch, rect=m.rect)
+                            nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch,
+                            frames_per_call=m.frames_per_call, rect=m.rect)

@@ -71,8 +71,9 @@ def build_detectors(settings: Settings, keys: set[str]) -> dict[str, OnnxDetecto
     for key in sorted(keys):
         m = settings.models[key]
         out[key] = OnnxDetector(require_model(m.path, settings), family=m.family, score_threshold=m.score_threshold,
-                                nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch, rect=m.rect,
-                                providers=m.providers, fallback_to_cpu=m.fallback_to_cpu, name=key)
+                                nms_iou=m.nms_iou, threads=m.threads, max_batch=m.max_batch,
+                                frames_per_call=m.frames_per_call, rect=m.rect, providers=m.providers,
+                                fallback_to_cpu=m.fallback_to_cpu, name=key)
     return out
 
 

@@ -45,6 +45,9 @@ def test_other_config_mistakes(tmp_path):
     cfg.write_text("cameras: [{id: a, source: x.avi, analysis_fps: 0}]\n")
     with pytest.raises(ConfigError, match=r"cameras\[0\]\(a\).analysis_fps: Input should be greater than 0"):
         load_settings(cfg)
+    cfg.write_text("cameras: [{id: a, source: x.avi, read_batch_seconds: 5}]\n")
+    with pytest.raises(ConfigError, match=r"cameras\[0\]\(a\).read_batch_seconds: Input should be less than or equal to 1"):
+        load_settings(cfg)
     cfg.write_text("cameras: [{id: a\n")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_settings(cfg)

@@ -18,7 +18,9 @@ import pytest
 
 from streetwarden.camera_adapters import LiveOptions, open_source
 from streetwarden.camera_adapters.http_snapshot import HttpSnapshotSource
-from streetwarden.camera_adapters.live import Backoff, RateGate, StreamClock, phase_of, split_credentials, with_credentials
+from streetwarden.camera_adapters.live import (Backoff, RateGate, ReadPacer, StreamClock, phase_of, split_credentials,
+                                              with_credentials)
+from streetwarden.camera_adapters.packet_ring import PacketRing
 from streetwarden.camera_adapters.rtsp import RtspSource, configure_decoder
 from tests.rtsp_server import BlackHoleServer, RtspServer, free_port
 from tests.waiting import wait_for
@@ -171,6 +173,66 @@ def test_rtsp_keyframe_only_decodes_only_the_frames_it_yields(rtsp: RtspServer) 
     assert src.health.frames_in >= 30  # every packet was read off the network ...
     assert src.decoded == len(frames)  # ... but only the yielded key frames were decoded
     assert src.health.state == "online" and src.codec == "h264"
+
+
+def test_read_pacer_pauses_only_once_caught_up() -> None:
+    """A reader behind its camera (each packet read long after its capture) reads on without a pause,
+    so pacing can never make it fall further behind; once a packet comes in fresh, it pauses before
+    the next read, once."""
+    closed = threading.Event()
+    pacer = ReadPacer(0.01, closed, caught_up=0.02, settle=2.0)
+    # (lag, read at): fresh packets in the first 2 s of the session are read on, while the clock settles
+    reads = [(0.001, 0.0), (0.01, 1.9), (0.9, 2.0), (0.5, 2.1), (0.3, 2.2), (0.1, 2.3), (0.05, 2.4), (0.01, 2.5),
+             (0.3, 2.6), (0.2, 2.7), (0.001, 2.8), (0.5, 2.9)]
+    seen = []
+    for packet in pacer.packets(iter(range(len(reads)))):
+        seen.append(packet)
+        pacer.note(*reads[packet])
+    assert seen == list(range(len(reads)))  # nothing skipped, in order
+    assert pacer.pauses == 2  # after the 0.01 at 2.5 s and the 0.001 at 2.8 s, never after a late packet
+    closed.set()  # a closed camera stops at its pause instead of reading on
+    pacer.note(0.0, 10.0)
+    assert list(pacer.packets(iter([1, 2, 3]))) == [1]
+
+
+def test_rtsp_over_tcp_reads_in_bursts_without_losing_a_packet_or_its_capture_time(rtsp: RtspServer) -> None:
+    """read_batch: the reader sleeps once caught up and reads what arrived meanwhile in one go. Every
+    packet still reaches the clip ring with its capture time from the stream (a tenth of a second
+    apart at 10 fps, not bunched at the burst's read time), key frames still come once a second,
+    and it pauses at most once per interval (after the clock's first seconds)."""
+    src = RtspSource("cam", rtsp.url("/main", "viewer", PASSWORD), 1.0,
+                     LiveOptions(keyframe_only=True, timeout=5, read_batch=0.3))
+    ring = src.ring = PacketRing(seconds=60, max_bytes=50_000_000)
+    started = time.monotonic()
+    frames = collect(src, 30, stop_when=lambda fr: len(fr) >= 5)
+    elapsed = time.monotonic() - started
+    assert len(frames) >= 5
+    assert np.all(np.abs(np.diff([f.ts for f in frames[1:]]) - 1.0) < 0.05)
+    assert 0 < src.read_pauses <= elapsed / 0.3 + 1
+    window = ring.window(0, time.time() + 60)
+    assert window is not None
+    packets = window.packets
+    assert len(packets) >= 40 and packets[0].key
+    timed = [p for p in packets if p.pts is not None]
+    assert len(timed) >= len(packets) - 1  # (RTSP's first packet may come before its timestamps)
+    pts = np.array([p.pts for p in timed], np.int64)
+    assert np.all(np.diff(pts) == pts[1] - pts[0])  # none missing, none twice, in order
+    # (the server sends what it holds in one go at connect: those first capture times come out bunched
+    # with or without bursts; from the third second on, the reader pauses and reads in bursts)
+    gaps = np.diff([p.ts for p in timed[30:]])
+    assert len(gaps) >= 10 and np.all(np.abs(gaps - 0.1) < 0.03), gaps
+    assert src.health.frames_in >= len(packets)
+
+
+def test_rtsp_reads_each_packet_as_it_comes_without_read_batch_and_over_udp(rtsp: RtspServer) -> None:
+    url = rtsp.url("/main", "viewer", PASSWORD)
+    for options in (LiveOptions(keyframe_only=True, timeout=5, read_batch=0),
+                    LiveOptions(keyframe_only=True, timeout=5, transport="udp")):
+        src = RtspSource("cam", url, 1.0, options)
+        assert src.pacer() is None
+        frames = collect(src, 20, stop_when=lambda fr: len(fr) >= 2)
+        assert len(frames) >= 2 and src.read_pauses == 0
+    assert RtspSource("cam", url, 1.0, LiveOptions(timeout=5)).pacer() is not None  # the default over tcp
 
 
 def test_rtsp_full_decode_decodes_every_frame(rtsp: RtspServer) -> None:
@@ -366,3 +428,14 @@ def test_http_snapshot_failures(snapshot_server, case: str) -> None:  # type: ig
         assert src.health.reconnects >= 2
     finally:
         hole.close()
+
+
+def test_a_cameras_read_batch_seconds_reaches_its_reader() -> None:
+    from streetwarden.camera_adapters.live import DEFAULT_READ_BATCH_SECONDS
+    from streetwarden.config import CameraConfig
+    from streetwarden.pipeline.camera_runner import live_options
+
+    url = "rtsp://10.0.3.21:554/Streaming/Channels/102"
+    assert live_options(CameraConfig(id="a", source=url, read_batch_seconds=0.5), url).read_batch == 0.5
+    assert live_options(CameraConfig(id="b", source=url, read_batch_seconds=0), url).read_batch == 0
+    assert live_options(CameraConfig(id="c", source=url), url).read_batch == DEFAULT_READ_BATCH_SECONDS > 0

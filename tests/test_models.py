@@ -59,15 +59,27 @@ def test_family_from_onnx_metadata_without_card(tmp_path, yolov8_path):
     assert det.family.name == "ultralytics" and det.input_size == 640 and det.labels[5] == "bus"
 
 
-def test_batch_equals_single(yolox, bus_image):
+def test_batch_equals_single(yolox_path, bus_image):
+    """Frames in one batched call find what each finds alone; on the CPU a batch goes one frame per
+    call by default (cheaper per frame there), and frames_per_call asks for the batched call."""
     zidane = cv2.imread(str(shared_path("media", "zidane.jpg")))
     images = [bus_image, zidane, bus_image[:, ::-1].copy()]
-    batched = yolox(images)
-    assert yolox.batchable
-    for img, b in zip(images, batched):
-        single = yolox.detect(img)
-        assert len(single) == len(b)
+    batched_det = OnnxDetector(yolox_path, frames_per_call=8)
+    default = OnnxDetector(yolox_path)
+    assert batched_det.batchable and batched_det.frames_per_call == 8 and default.frames_per_call == 1
+    calls = {"batched": [], "default": []}
+    for key, det in (("batched", batched_det), ("default", default)):
+        run = det.run_tensor
+        det.run_tensor = lambda batch, run=run, key=key: calls[key].append(len(batch)) or run(batch)  # type: ignore[method-assign]
+    batched, per_frame = batched_det(images), default(images)
+    # (rectangular input: the two bus pictures share a shape, zidane's goes in a call of its own)
+    assert sorted(calls["batched"]) == [1, 2] and calls["default"] == [1, 1, 1]
+    for img, b, p in zip(images, batched, per_frame):
+        single = batched_det.detect(img)
+        assert len(single) == len(b) == len(p) > 0
         assert np.allclose(np.sort(single.score), np.sort(b.score), atol=1e-4)
+        assert np.allclose(np.sort(single.score), np.sort(p.score), atol=1e-6)
+    assert OnnxDetector(yolox_path, max_batch=2, frames_per_call=8).frames_per_call == 2  # never above max_batch
 
 
 def test_score_threshold_and_nms(yolox_path, bus_image):
