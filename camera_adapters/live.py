@@ -11,8 +11,8 @@ import threading
 import time
 import zlib
 from collections.abc import Iterator
-from typing import TypeVar
 from dataclasses import dataclass, field
+from typing import TypeVar
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
 from streetwarden.camera_adapters.base import FrameSource

@@ -160,7 +160,7 @@ class OnnxDetector:
         self.frames_per_call = self._frames_per_call(frames_per_call)
 
     def _frames_per_call(self, configured: int) -> int:
-        """Frames in one session.run. On the CPU one: a call of 8 frames cost 8-10 % more per frame
+        """Frames in one session.run. On the CPU one: a call of 8 frames cost 8-16 % more per frame
         than 8 calls of one (YOLOX-Nano 416x256, one thread; the activations of one frame stay in the
         core's cache, those of eight do not: docs/cameras.md). A GPU is fed the whole batch."""
         if configured:

@@ -368,7 +368,7 @@ class ModelConfig(_Strict):
     max_batch: int = Field(default=8, ge=1, le=64, description="Most frames handed to one model job at once (batched across cameras).")
     frames_per_call: int = Field(default=0, ge=0, le=64, description=(
         "Frames in one onnxruntime call, at most max_batch; 0 = automatic: one on the CPU (a call of 8 frames "
-        "costs 8-10 % more per frame than 8 calls of one there: one frame's activations stay in the core's "
+        "costs 8-16 % more per frame than 8 calls of one there: one frame's activations stay in the core's "
         "cache), the whole batch on a GPU provider."))
     rect: bool = Field(default=True, description=(
         "Keep each frame's aspect ratio in the model input, padding only up to a multiple of 32 (a 16:9 camera "
