@@ -439,3 +439,47 @@ def test_a_cameras_read_batch_seconds_reaches_its_reader() -> None:
     assert live_options(CameraConfig(id="a", source=url, read_batch_seconds=0.5), url).read_batch == 0.5
     assert live_options(CameraConfig(id="b", source=url, read_batch_seconds=0), url).read_batch == 0
     assert live_options(CameraConfig(id="c", source=url), url).read_batch == DEFAULT_READ_BATCH_SECONDS > 0
+
+
+# ---------------------------------------------------------------- decode pool
+def read_until(source, done, timeout: float = 25.0) -> list:  # type: ignore[no-untyped-def]
+    """Run a source's reader in a thread until `done()` (or the timeout), close it, and return what
+    its frames() yielded (with a decode pool: only undecoded frames)."""
+    frames: list = []
+    t = threading.Thread(target=lambda: frames.extend(source.frames()), daemon=True)
+    t.start()
+    wait_for(done, timeout)
+    source.close()
+    t.join(20)
+    assert not t.is_alive(), "the adapter did not stop after close()"
+    return frames
+
+
+def test_key_frames_decode_on_the_pool_in_order_and_none_after_close(rtsp: RtspServer) -> None:
+    """With a decode pool the reader only receives: every picture comes from the pool's thread, in
+    capture order, and a key frame still queued when the camera closes is never decoded (its codec
+    context is gone: decoding it would crash the process)."""
+    from streetwarden.camera_adapters.decode_pool import DecodePool
+
+    pool = DecodePool(1)
+    got: list[tuple[str, float]] = []
+    src = RtspSource("cam", rtsp.url("/main", "viewer", PASSWORD), 2.0, LiveOptions(keyframe_only=True, timeout=5))
+    src.decode_pool, src.deliver = pool, lambda f: got.append((threading.current_thread().name, f.ts))
+    yielded = read_until(src, lambda: len(got) >= 4)
+    assert len(got) >= 4 and not [f for f in yielded if f.decoded], "pictures came from the reader, not the pool"
+    assert {name for name, _ in got} == {"cam-decode-0"}
+    times = [ts for _, ts in got]
+    assert times == sorted(times) and len(set(times)) == len(times)
+
+    # a queued key frame of a camera that closes meanwhile: the pool's only thread is held busy
+    busy, release = threading.Event(), threading.Event()
+    pool.submit(lambda: (busy.set(), release.wait(30)))
+    assert busy.wait(10)
+    src2 = RtspSource("cam2", rtsp.url("/main", "viewer", PASSWORD), 2.0, LiveOptions(keyframe_only=True, timeout=5))
+    late: list[float] = []
+    src2.decode_pool, src2.deliver = pool, lambda f: late.append(f.ts)
+    read_until(src2, lambda: pool.pending() >= 1)  # its first key frame waits in the pool
+    assert pool.pending() >= 1, "the camera's key frame never reached the pool"
+    release.set()
+    pool.close()
+    assert late == [] and src2.decoded == 0
