@@ -23,7 +23,7 @@ log = logging.getLogger("streetwarden.camera")
 
 
 def auto_decode_threads(cores: int | None = None) -> int:
-    """Threads for ``decode_threads: 0`` (auto): half the cores, at least one; the model pool and the
+    """Threads for ``decoding.threads: auto``: half the cores, at least one; the model pool and the
     readers' receiving use the rest."""
     cores = cores if cores is not None else (len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                                              else os.cpu_count() or 1)

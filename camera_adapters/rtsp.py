@@ -27,6 +27,19 @@ from streetwarden.camera_adapters.packet_ring import PacketRing, StreamTemplate
 from streetwarden.logs import event
 
 MAX_CONSECUTIVE_DECODE_ERRORS = 100
+
+
+def undecodable(errors: int) -> SourceError:
+    """The session's end when its key frames stop decoding (a failing encoder, a corrupting link)."""
+    return SourceError(f"{errors} undecodable frames in a row (corrupt stream?): check the camera's encoder "
+                       "settings (H.264/H.265, no unusual profile) and the network link; it reconnects meanwhile")
+
+
+def no_picture(ctx: av.codec.context.CodecContext, keyframe_only: bool, decoded: list) -> bool:
+    """A key frame that gave no picture on a decoder without reorder delay: with ``skip_frame``
+    NONKEY a corrupt key frame is dropped without an error, so it counts as undecodable (a decoder
+    that reorders, B-frames, gives each picture one key frame late, so there an empty result is normal)."""
+    return keyframe_only and not decoded and not ctx.has_b_frames
 log = logging.getLogger("streetwarden.camera")
 
 
@@ -142,6 +155,8 @@ class PooledDecodes:
         try:
             decoded = self.ctx.decode(packet)
         except av.error.FFmpegError:
+            decoded = None
+        if decoded is None or no_picture(self.ctx, True, decoded):
             src.health.decode_errors += 1
             self.errors += 1
             return []
@@ -250,7 +265,7 @@ class RtspSource(LiveSource):
                         continue
                     if pooled is not None:
                         if pooled.errors > MAX_CONSECUTIVE_DECODE_ERRORS:
-                            raise SourceError(f"{pooled.errors} undecodable frames in a row (corrupt stream?)")
+                            raise undecodable(pooled.errors)
                         if pooled.pending:
                             self.health.frames_dropped += 1  # the last key frame is still being decoded
                             continue
@@ -275,10 +290,12 @@ class RtspSource(LiveSource):
                 try:
                     decoded = ctx.decode(packet)
                 except av.error.FFmpegError:
+                    decoded = None
+                if decoded is None or no_picture(ctx, keyframe_only, decoded):
                     self.health.decode_errors += 1
                     errors += 1
                     if errors > MAX_CONSECUTIVE_DECODE_ERRORS:
-                        raise SourceError(f"{errors} undecodable frames in a row (corrupt stream?)") from None
+                        raise undecodable(errors)
                     continue
                 errors = 0
                 for frame in decoded:
