@@ -140,7 +140,10 @@ def retime(clip: Path, args: argparse.Namespace, fl: dict) -> float:
 
 
 def worker_run(clip: Path, n: int, args: argparse.Namespace, workdir: Path, floor_ms: float, gating: bool) -> dict:
-    extra = {"gating": {"enabled": True}} if gating else None
+    extra: dict = {"gating": {"enabled": True}} if gating else {}
+    if args.decode_threads is not None:
+        extra["decoding"] = {"threads": args.decode_threads if args.decode_threads == "auto" else int(args.decode_threads)}
+    extra = extra or None
     print(f"worker: {n} streams, gating {'on' if gating else 'off'}, warm-up {args.warmup:.0f} s + window {args.window:.0f} s…",
           file=sys.stderr, flush=True)
     kw = dict(threads=1, extra=extra, read_batch=args.read_batch, providers=list(providers(args)) or None, hw_decode=args.hw_decode,
@@ -212,6 +215,9 @@ def main() -> None:
                     "GPU machine; the floor's model step then runs there too); default the CPU")
     ap.add_argument("--hw-decode", default="none", help="the worker's cameras decode on this FFmpeg hardware "
                     "decoder (e.g. cuda); the floor's decode step stays on the CPU")
+    ap.add_argument("--decode-threads", default=None, help="the worker's decoding.threads (key frames of "
+                    "keyframe-only cameras decode on a shared pool of this many threads; 0: each camera's own "
+                    "thread; auto: half the cores); default the config's default")
     ap.add_argument("--processes", type=int, default=1, help="split the cameras over this many worker "
                     "processes (one per core, as several workers sharing a machine's cameras); default 1")
     ap.add_argument("--phases", type=int, default=1, help="cameras play the clip from this many different "

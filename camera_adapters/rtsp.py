@@ -10,6 +10,7 @@ references) but only the due ones are converted to BGR.
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -19,12 +20,26 @@ from av.codec.hwaccel import HWAccel
 import numpy as np
 
 from streetwarden.camera_adapters.base import SourceError
+from streetwarden.camera_adapters.decode_pool import DecodePool
 from streetwarden.camera_adapters.frame import Frame
 from streetwarden.camera_adapters.live import LiveOptions, LiveSource, RateGate, ReadPacer, StreamClock, phase_of
 from streetwarden.camera_adapters.packet_ring import PacketRing, StreamTemplate
 from streetwarden.logs import event
 
 MAX_CONSECUTIVE_DECODE_ERRORS = 100
+
+
+def undecodable(errors: int) -> SourceError:
+    """The session's end when its key frames stop decoding (a failing encoder, a corrupting link)."""
+    return SourceError(f"{errors} undecodable frames in a row (corrupt stream?): check the camera's encoder "
+                       "settings (H.264/H.265, no unusual profile) and the network link; it reconnects meanwhile")
+
+
+def no_picture(ctx: av.codec.context.CodecContext, keyframe_only: bool, decoded: list) -> bool:
+    """A key frame that gave no picture on a decoder without reorder delay: with ``skip_frame``
+    NONKEY a corrupt key frame is dropped without an error, so it counts as undecodable (a decoder
+    that reorders, B-frames, gives each picture one key frame late, so there an empty result is normal)."""
+    return keyframe_only and not decoded and not ctx.has_b_frames
 log = logging.getLogger("streetwarden.camera")
 
 
@@ -105,6 +120,67 @@ class InterFrameBytes:
         return mean
 
 
+class PooledDecodes:
+    """One session's key-frame decodes on the worker's :class:`DecodePool`: at most one in flight,
+    delivered in order, and none after the session has closed its container (a decode on a freed
+    codec context would crash the process, so closing waits for the one running)."""
+
+    def __init__(self, source: "RtspSource", ctx: av.codec.context.CodecContext, tb: float, clock: StreamClock) -> None:
+        self.source, self.ctx, self.tb, self.clock = source, ctx, tb, clock
+        self._lock = threading.Lock()
+        self._open = True
+        self.pending = False  # a key frame queued or decoding: the reader skips the next one meanwhile
+        self.errors = 0  # undecodable key frames in a row
+        self.last: tuple[float, np.ndarray] | None = None  # the session's last decoded picture
+
+    def submit(self, pool, packet: av.Packet, ts: float, sizes: float | None, now: float) -> None:  # type: ignore[no-untyped-def]
+        self.pending = True
+        pool.submit(lambda: self._decode(packet, ts, sizes, now))
+
+    def _decode(self, packet: av.Packet, ts: float, sizes: float | None, now: float) -> None:
+        try:
+            with self._lock:
+                if not self._open:
+                    return
+                out = self._pictures(packet, ts, sizes, now)
+            deliver = self.source.deliver
+            for frame in out:
+                if deliver is not None:
+                    deliver(frame)
+        finally:
+            self.pending = False  # after delivery: the next key frame cannot overtake this one
+
+    def _pictures(self, packet: av.Packet, ts: float, sizes: float | None, now: float) -> list[Frame]:
+        src = self.source
+        try:
+            decoded = self.ctx.decode(packet)
+        except av.error.FFmpegError:
+            decoded = None
+        if decoded is None or no_picture(self.ctx, True, decoded):
+            src.health.decode_errors += 1
+            self.errors += 1
+            return []
+        self.errors = 0
+        out = []
+        for frame in decoded:
+            src.decoded += 1
+            src._mark_online()
+            fts = ts if frame.pts is None or self.clock.offset is None else frame.pts * self.tb + self.clock.offset
+            image = frame.to_ndarray(format="bgr24")
+            src.frame_size = (int(image.shape[1]), int(image.shape[0]))
+            src.stream_lag = max(0.0, now - fts)
+            src.health.frames_analysed += 1
+            src.index += 1
+            self.last = (fts, image)
+            out.append(Frame(src.camera_id, fts, image, src.index, live=True, stream_bytes=sizes))
+        return out
+
+    def close(self) -> None:
+        """No decode after this returns (waits for the one running)."""
+        with self._lock:
+            self._open = False
+
+
 class RtspSource(LiveSource):
     """An RTSP camera; reconnects forever with back-off (see :class:`LiveSource`)."""
 
@@ -121,6 +197,10 @@ class RtspSource(LiveSource):
         # set by the pipeline when gating may skip decodes on small inter frames (pipeline/stream_bytes.py)
         self.decode_needed: Callable[[float, float | None], bool] | None = None
         self.read_pauses = 0  # bursts read (ReadPacer), over all sessions
+        # set by the pipeline: key frames are decoded on the worker's decode pool and each picture is
+        # handed to `deliver` from there, instead of being yielded by `frames()` (keyframe-only mode)
+        self.decode_pool: DecodePool | None = None
+        self.deliver: Callable[[Frame], None] | None = None
 
     def pacer(self) -> ReadPacer | None:
         """Burst reading for TCP streams. Not for UDP: a key frame arriving while the reader sleeps
@@ -137,6 +217,7 @@ class RtspSource(LiveSource):
     def _session(self) -> Iterator[Frame]:
         container = open_container(self.url, self.options, self.camera_id)
         pacer: ReadPacer | None = None
+        pooled: PooledDecodes | None = None
         try:
             if not container.streams.video:
                 raise SourceError("the stream has no video track")
@@ -154,6 +235,8 @@ class RtspSource(LiveSource):
             inter = InterFrameBytes()
             last: tuple[float, np.ndarray] | None = None  # this session's last decoded picture
             pacer = self.pacer()
+            pooled = (PooledDecodes(self, ctx, tb, clock)
+                      if keyframe_only and self.decode_pool is not None and self.deliver is not None else None)
             packets = container.demux(stream)
             if pacer is not None:
                 packets = pacer.packets(packets)
@@ -180,6 +263,13 @@ class RtspSource(LiveSource):
                     if not self.wants_frame():
                         self.health.frames_dropped += 1  # analysis still busy: skip, try the next key frame
                         continue
+                    if pooled is not None:
+                        if pooled.errors > MAX_CONSECUTIVE_DECODE_ERRORS:
+                            raise undecodable(pooled.errors)
+                        if pooled.pending:
+                            self.health.frames_dropped += 1  # the last key frame is still being decoded
+                            continue
+                        last = pooled.last
                     sizes = inter.close()
                     # (a decoder with a reorder delay, B-frames, gives each key frame's picture one key frame
                     # late: skipping one would hold the next back too, so such streams always decode)
@@ -191,15 +281,21 @@ class RtspSource(LiveSource):
                         yield Frame(self.camera_id, ts, last[1], self.index, live=True, run_model=False, decoded=False,
                                     picture_ts=last[0], stream_bytes=sizes)
                         continue
+                    if pooled is not None:
+                        gate.taken(ts)
+                        pooled.submit(self.decode_pool, packet, ts, sizes, now)
+                        continue
                 else:
                     sizes = None
                 try:
                     decoded = ctx.decode(packet)
                 except av.error.FFmpegError:
+                    decoded = None
+                if decoded is None or no_picture(ctx, keyframe_only, decoded):
                     self.health.decode_errors += 1
                     errors += 1
                     if errors > MAX_CONSECUTIVE_DECODE_ERRORS:
-                        raise SourceError(f"{errors} undecodable frames in a row (corrupt stream?)") from None
+                        raise undecodable(errors)
                     continue
                 errors = 0
                 for frame in decoded:
@@ -220,6 +316,8 @@ class RtspSource(LiveSource):
                     last = (fts, image)
                     yield Frame(self.camera_id, fts, image, self.index, live=True, stream_bytes=sizes)
         finally:
+            if pooled is not None:
+                pooled.close()
             if pacer is not None:
                 self.read_pauses += pacer.pauses
             container.close()

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from typing import Any
 
 from streetwarden.camera_adapters import Frame, FrameSource, LiveOptions, SourceError, SourceHealth, open_source
+from streetwarden.camera_adapters.decode_pool import DecodePool
 from streetwarden.camera_adapters.live import split_credentials
 from streetwarden.camera_adapters.packet_ring import PacketRing
 from streetwarden.detectors import CameraEngine
@@ -35,8 +36,9 @@ class CameraRunner:
 
     def __init__(self, settings: Settings, cam: CameraConfig, zones: list[ZoneConfig], wake: threading.Condition,
                  queue_size: int | None = None, retry_max: float = 60.0, engine: CameraEngine | None = None,
-                 prepare: Callable[[Any], Any] | None = None) -> None:
+                 prepare: Callable[[Any], Any] | None = None, decode_pool: DecodePool | None = None) -> None:
         self.cam = cam
+        self.decode_pool = decode_pool  # the worker's key-frame decoders (keyframe-only RTSP); None: this reader decodes
         self.prepare = prepare  # model pre-processing, done here so it overlaps the model call
         self.source_url = settings.camera_source(cam)
         self.live = "://" in self.source_url
@@ -97,6 +99,8 @@ class CameraRunner:
         self.cutter = source.clip_cutter() if self.clips.enabled else None
         if self.live:
             source.wants_frame = lambda: len(self.queue) < self.queue_size
+        if self.decode_pool is not None and hasattr(source, "decode_pool"):
+            source.decode_pool, source.deliver = self.decode_pool, self._deliver
         self.source = source
         return source
 
@@ -137,6 +141,26 @@ class CameraRunner:
         except OSError as err:  # a full disk must not stop the camera
             event(log, "snapshot_failed", logging.WARNING, camera=self.cam.id, error=str(err))
 
+    def _handle(self, frame: Frame) -> None:
+        """Prepare a frame for the model and queue it (in the reader's thread, or the decode pool's)."""
+        if frame.decoded:  # an undecoded frame skips the model: nothing to prepare or compare
+            if self.prepare is not None:
+                frame.prepared = self.prepare(frame.image)
+            if self.gate is not None:
+                frame.motion = thumbnail(frame.image, self.gate.config.thumbnail_width)
+        self._put(frame)
+        if frame.decoded:  # after the hand-over: the JPEG is not on the frame's way to the model
+            self._snapshot(frame)
+
+    def _deliver(self, frame: Frame) -> None:
+        """A picture from the decode pool. A failure here is this camera's, logged, never the pool's."""
+        if self._stop.is_set():
+            return
+        try:
+            self._handle(frame)
+        except Exception as err:
+            event(log, "camera_error", logging.WARNING, camera=self.cam.id, reason=mask_all(str(err)), attempt=0)
+
     def _run(self) -> None:
         attempt = 0
         while not self._stop.is_set():
@@ -146,14 +170,7 @@ class CameraRunner:
                     if self._stop.is_set():
                         break
                     attempt = 0
-                    if frame.decoded:  # an undecoded frame skips the model: nothing to prepare or compare
-                        if self.prepare is not None:
-                            frame.prepared = self.prepare(frame.image)
-                        if self.gate is not None:
-                            frame.motion = thumbnail(frame.image, self.gate.config.thumbnail_width)
-                    self._put(frame)
-                    if frame.decoded:  # after the hand-over: the JPEG is not on the frame's way to the model
-                        self._snapshot(frame)
+                    self._handle(frame)
                 if not self.live or self._stop.is_set():
                     break
                 raise SourceError("stream ended")

@@ -37,6 +37,7 @@ from streetwarden.models import Detections, OnnxDetector
 from streetwarden.models.store import require_model
 from streetwarden.pipeline.camera_runner import CameraRunner
 from streetwarden.camera_adapters.clips import CLIP_NONE, NO_VIDEO
+from streetwarden.camera_adapters.decode_pool import DecodePool
 from streetwarden.pipeline.clip_recorder import ClipRecorder, note_missing
 from streetwarden.pipeline.first_sight import FirstSightClips, TakenClip
 from streetwarden.pipeline.evidence_grabber import EvidenceGrabber, GrabRequest
@@ -195,6 +196,9 @@ class Worker:
         # live RTSP cameras: provisional clips of first sights, taken as `clip_first` by their candidates
         self.first_sights = FirstSightClips(self.clips, settings.storage_path, settings.clips) if self.clips else None
         self.detectors: dict[str, OnnxDetector] = {}
+        # keyframe-only RTSP cameras: their key frames decode here, their own threads only receive
+        threads = settings.decoding.pool_threads()
+        self.decode_pool = DecodePool(threads) if threads > 0 else None
         self.switchboard = Switchboard(settings, db)  # the model registry: active and shadow versions
         self.shadow_writer = ShadowWriter()
         # notices: each camera's latest analysed frame, for re-checks at a notice's deadline
@@ -280,7 +284,7 @@ class Worker:
             self._ensure_detector(key)
         if engine is not None:
             engine.set_zones(zones)  # an engine carried over keeps its state but takes the zones as they are now
-        runner = CameraRunner(self.settings, cam, zones, self.wake, engine=engine)
+        runner = CameraRunner(self.settings, cam, zones, self.wake, engine=engine, decode_pool=self.decode_pool)
         self._watch_first_sights(runner)
         runner.zones_version = version
         runner.zone_configs = zones
@@ -861,6 +865,8 @@ class Worker:
                     event(log, "worker_error", logging.ERROR, error=mask_all(f"{type(err).__name__}: {err}"),
                           lost_frames=len(done))
             pool.shutdown(wait=True)
+            if self.decode_pool is not None:
+                self.decode_pool.close()  # the key frames queued when the cameras stopped are dropped
             final = [e for r in self.runners for e in _finished(r)]
             shadow_final = [(sid, e) for r in self.runners for sid, run in r.shadows.items()
                             for e in run.engine.finish()]

@@ -704,6 +704,31 @@ def _check_codes(value: dict[str, ViolationCodeConfig]) -> dict[str, ViolationCo
     return value
 
 
+class DecodingConfig(_Strict):
+    """Where the key frames of RTSP cameras are decoded (camera_adapters/decode_pool.py, docs/cameras.md)."""
+
+    threads: int | Literal["auto"] = Field(
+        default="auto",
+        description="Threads that decode the key frames of all keyframe-only RTSP cameras (decode, BGR, the "
+        "model's letterbox); each camera's own thread then only receives. auto: half the cores, at least one. "
+        "0: each camera's thread decodes its own key frames. Full-decode cameras always decode in their own thread.",
+    )
+
+    _v_threads = field_validator("threads")(lambda cls, v: _check_decode_threads(v))
+
+    def pool_threads(self) -> int:
+        """The decode pool's size on this machine; 0: no pool."""
+        from streetwarden.camera_adapters.decode_pool import auto_decode_threads
+
+        return auto_decode_threads() if self.threads == "auto" else int(self.threads)
+
+
+def _check_decode_threads(v: int | str) -> int | str:
+    if v != "auto" and not (0 <= int(v) <= 64):
+        raise ValueError("must be auto, 0 (each camera decodes its own key frames) or 1 to 64 threads")
+    return v
+
+
 class ClipsConfig(_Strict):
     """Evidence clips: the seconds around a candidate's first sight and its re-check, as MP4.
 
@@ -762,6 +787,7 @@ class Settings(_Strict):
         "机动车乱停放}}). Stamped on each notice and case when it is issued.",
     )
     gating: GatingConfig = Field(default_factory=GatingConfig, description="Skip the model when nothing moved in a camera's zones.")
+    decoding: DecodingConfig = Field(default_factory=DecodingConfig, description="Where RTSP key frames are decoded.")
     base_dir: Annotated[str, Field(exclude=True)] = "."
     config_file: Annotated[str | None, Field(exclude=True)] = None  # the YAML it came from (for hints)
 

@@ -48,6 +48,12 @@ def test_other_config_mistakes(tmp_path):
     cfg.write_text("cameras: [{id: a, source: x.avi, read_batch_seconds: 5}]\n")
     with pytest.raises(ConfigError, match=r"cameras\[0\]\(a\).read_batch_seconds: Input should be less than or equal to 1"):
         load_settings(cfg)
+    cfg.write_text("decoding: {threads: 99}\n")
+    with pytest.raises(ConfigError, match=r"decoding.threads: .*auto, 0 .* or 1 to 64 threads"):
+        load_settings(cfg)
+    cfg.write_text("decoding: {threads: -1}\n")
+    with pytest.raises(ConfigError, match=r"decoding.threads"):
+        load_settings(cfg)
     cfg.write_text("cameras: [{id: a\n")
     with pytest.raises(ConfigError, match="is not valid YAML"):
         load_settings(cfg)

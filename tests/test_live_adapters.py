@@ -439,3 +439,121 @@ def test_a_cameras_read_batch_seconds_reaches_its_reader() -> None:
     assert live_options(CameraConfig(id="a", source=url, read_batch_seconds=0.5), url).read_batch == 0.5
     assert live_options(CameraConfig(id="b", source=url, read_batch_seconds=0), url).read_batch == 0
     assert live_options(CameraConfig(id="c", source=url), url).read_batch == DEFAULT_READ_BATCH_SECONDS > 0
+
+
+# ---------------------------------------------------------------- decode pool
+def read_until(source, done, timeout: float = 25.0) -> list:  # type: ignore[no-untyped-def]
+    """Run a source's reader in a thread until `done()` (or the timeout), close it, and return what
+    its frames() yielded (with a decode pool: only undecoded frames)."""
+    frames: list = []
+    t = threading.Thread(target=lambda: frames.extend(source.frames()), daemon=True)
+    t.start()
+    wait_for(done, timeout)
+    source.close()
+    t.join(20)
+    assert not t.is_alive(), "the adapter did not stop after close()"
+    return frames
+
+
+def test_key_frames_decode_on_the_pool_in_order_and_none_after_close(rtsp: RtspServer) -> None:
+    """With a decode pool the reader only receives: every picture comes from the pool's thread, in
+    capture order, and a key frame still queued when the camera closes is never decoded (its codec
+    context is gone: decoding it would crash the process)."""
+    from streetwarden.camera_adapters.decode_pool import DecodePool
+
+    pool = DecodePool(1)
+    got: list[tuple[str, float]] = []
+    src = RtspSource("cam", rtsp.url("/main", "viewer", PASSWORD), 2.0, LiveOptions(keyframe_only=True, timeout=5))
+    src.decode_pool, src.deliver = pool, lambda f: got.append((threading.current_thread().name, f.ts))
+    yielded = read_until(src, lambda: len(got) >= 4)
+    assert len(got) >= 4 and not [f for f in yielded if f.decoded], "pictures came from the reader, not the pool"
+    assert {name for name, _ in got} == {"cam-decode-0"}
+    times = [ts for _, ts in got]
+    assert times == sorted(times) and len(set(times)) == len(times)
+
+    # a queued key frame of a camera that closes meanwhile: the pool's only thread is held busy
+    busy, release = threading.Event(), threading.Event()
+    pool.submit(lambda: (busy.set(), release.wait(30)))
+    assert busy.wait(10)
+    src2 = RtspSource("cam2", rtsp.url("/main", "viewer", PASSWORD), 2.0, LiveOptions(keyframe_only=True, timeout=5))
+    late: list[float] = []
+    src2.decode_pool, src2.deliver = pool, lambda f: late.append(f.ts)
+    read_until(src2, lambda: pool.pending() >= 1)  # its first key frame waits in the pool
+    assert pool.pending() >= 1, "the camera's key frame never reached the pool"
+    release.set()
+    pool.close()
+    assert late == [] and src2.decoded == 0
+
+
+# first_mb_in_slice 0, slice_type 7 (I), pic_parameter_set_id 100 (exp-Golomb), then filler bits
+BAD_SLICE_HEADER = int("1" + "0001000" + "0000001100101" + "111", 2).to_bytes(3, "big")
+
+
+def scramble_key_frames(src: Path, dst: Path, after: float) -> Path:
+    """A copy of an H.264 MP4 whose IDR slices after `after` seconds are garbage (the NAL headers and
+    lengths kept), as a camera with a failing encoder or a corrupting link sends them. Each names a
+    picture parameter set that does not exist, so the real decoder refuses every one of them (random
+    bytes alone now and then parse as a slice and decode to a concealed picture)."""
+    import random
+
+    import av
+
+    rnd = random.Random(17)
+    with av.open(str(src)) as inp, av.open(str(dst), "w") as out:
+        stream = inp.streams.video[0]
+        copy = out.add_stream_from_template(stream)
+        for packet in inp.demux(stream):
+            if packet.dts is None:
+                continue
+            if packet.is_keyframe and packet.pts * stream.time_base >= after:
+                data, body, i = bytes(packet), bytearray(), 0
+                while i + 4 <= len(data):  # length-prefixed NAL units (avcC)
+                    size = int.from_bytes(data[i:i + 4], "big")
+                    nal = data[i + 4:i + 4 + size]
+                    if nal and nal[0] & 0x1F == 5 and size > 4:  # an IDR slice: its header names a PPS the
+                        nal = nal[:1] + BAD_SLICE_HEADER + rnd.randbytes(size - 4)  # stream never sent, the rest noise
+                    body += size.to_bytes(4, "big") + nal
+                    i += 4 + size
+                bad = av.Packet(bytes(body))
+                bad.pts, bad.dts, bad.time_base, bad.is_keyframe = packet.pts, packet.dts, packet.time_base, True
+                packet = bad
+            packet.stream = copy
+            out.mux(packet)
+    return dst
+
+
+@pytest.mark.parametrize("pooled", [True, False], ids=["decode-pool", "reader-decodes"])
+def test_undecodable_key_frames_in_a_row_end_the_session_and_it_reconnects(
+        pooled: bool, vtest_path: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A stream whose key frames stop decoding is not a camera to keep reading in silence: after too
+    many undecodable key frames in a row the session ends with a reason the operator can act on, and
+    the adapter reconnects (the good pictures before are still delivered). The limit is lowered so
+    the test need not wait for a hundred of them."""
+    from streetwarden.camera_adapters import rtsp as rtsp_module
+    from streetwarden.camera_adapters.decode_pool import DecodePool
+    from tests.rtsp_server import transcode
+
+    monkeypatch.setattr(rtsp_module, "MAX_CONSECUTIVE_DECODE_ERRORS", 4)
+    clean = transcode(vtest_path, tmp_path / "clean.mp4", width=320, height=240, gop=1, seconds=14)
+    bad = scramble_key_frames(clean, tmp_path / "bad.mp4", after=2.0)
+    reasons: list[str] = []
+    got: list[float] = []
+    with RtspServer({"/bad": bad}) as server:
+        src = RtspSource("cam", server.url("/bad"), 5.0, LiveOptions(keyframe_only=True, timeout=5, reconnect_min=0.2,
+                                                                      reconnect_max=0.5))
+        pool = DecodePool(1) if pooled else None
+        if pool is not None:
+            src.decode_pool, src.deliver = pool, lambda f: got.append(f.ts)
+
+        def ended() -> bool:
+            if src.health.reason and src.health.reason not in reasons:
+                reasons.append(src.health.reason)
+            return any("undecodable" in r for r in reasons) and src.health.reconnects >= 1
+
+        yielded = read_until(src, ended)
+        if pool is not None:
+            pool.close()
+    assert any("undecodable frames in a row" in r for r in reasons), (reasons, src.health, len(got), len(yielded))
+    assert src.health.reconnects >= 1 and src.health.decode_errors > 4
+    pictures = got if pooled else [f.ts for f in yielded if f.decoded]
+    assert pictures, "the good key frames before the corruption were not delivered"
