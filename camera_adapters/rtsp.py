@@ -35,11 +35,18 @@ def undecodable(errors: int) -> SourceError:
                        "settings (H.264/H.265, no unusual profile) and the network link; it reconnects meanwhile")
 
 
-def no_picture(ctx: av.codec.context.CodecContext, keyframe_only: bool, decoded: list) -> bool:
-    """A key frame that gave no picture on a decoder without reorder delay: with ``skip_frame``
-    NONKEY a corrupt key frame is dropped without an error, so it counts as undecodable (a decoder
-    that reorders, B-frames, gives each picture one key frame late, so there an empty result is normal)."""
-    return keyframe_only and not decoded and not ctx.has_b_frames
+def decode(ctx: av.codec.context.CodecContext, packet: av.Packet, keyframe_only: bool) -> list | None:
+    """The packet's pictures, or None when it is undecodable. In keyframe-only mode a key frame that
+    gives no picture on a decoder without reorder delay is undecodable too: with ``skip_frame`` NONKEY
+    a corrupt key frame is dropped without an error (a decoder that reorders, B-frames, gives each
+    picture one key frame late, so there an empty result is normal)."""
+    try:
+        decoded = ctx.decode(packet)
+    except av.error.FFmpegError:
+        return None
+    return None if keyframe_only and not decoded and not ctx.has_b_frames else decoded
+
+
 log = logging.getLogger("streetwarden.camera")
 
 
@@ -133,7 +140,7 @@ class PooledDecodes:
         self.errors = 0  # undecodable key frames in a row
         self.last: tuple[float, np.ndarray] | None = None  # the session's last decoded picture
 
-    def submit(self, pool, packet: av.Packet, ts: float, sizes: float | None, now: float) -> None:  # type: ignore[no-untyped-def]
+    def submit(self, pool: DecodePool, packet: av.Packet, ts: float, sizes: float | None, now: float) -> None:
         self.pending = True
         pool.submit(lambda: self._decode(packet, ts, sizes, now))
 
@@ -152,27 +159,17 @@ class PooledDecodes:
 
     def _pictures(self, packet: av.Packet, ts: float, sizes: float | None, now: float) -> list[Frame]:
         src = self.source
-        try:
-            decoded = self.ctx.decode(packet)
-        except av.error.FFmpegError:
-            decoded = None
-        if decoded is None or no_picture(self.ctx, True, decoded):
+        decoded = decode(self.ctx, packet, True)
+        if decoded is None:
             src.health.decode_errors += 1
             self.errors += 1
             return []
         self.errors = 0
         out = []
         for frame in decoded:
-            src.decoded += 1
-            src._mark_online()
-            fts = ts if frame.pts is None or self.clock.offset is None else frame.pts * self.tb + self.clock.offset
-            image = frame.to_ndarray(format="bgr24")
-            src.frame_size = (int(image.shape[1]), int(image.shape[0]))
-            src.stream_lag = max(0.0, now - fts)
-            src.health.frames_analysed += 1
-            src.index += 1
-            self.last = (fts, image)
-            out.append(Frame(src.camera_id, fts, image, src.index, live=True, stream_bytes=sizes))
+            fts = src._decoded_at(frame, ts, self.tb, self.clock)
+            out.append(src._picture(frame, fts, now, sizes))
+            self.last = (fts, out[-1].image)
         return out
 
     def close(self) -> None:
@@ -201,6 +198,21 @@ class RtspSource(LiveSource):
         # handed to `deliver` from there, instead of being yielded by `frames()` (keyframe-only mode)
         self.decode_pool: DecodePool | None = None
         self.deliver: Callable[[Frame], None] | None = None
+
+    def _decoded_at(self, frame: av.VideoFrame, ts: float, tb: float, clock: StreamClock) -> float:
+        """A decoded picture's capture time (its own pts where the stream clock is known)."""
+        self.decoded += 1
+        self._mark_online()
+        return ts if frame.pts is None or clock.offset is None else frame.pts * tb + clock.offset
+
+    def _picture(self, frame: av.VideoFrame, fts: float, now: float, sizes: float | None) -> Frame:
+        """A due picture as the pipeline's frame, counted in the camera's health."""
+        image = frame.to_ndarray(format="bgr24")
+        self.frame_size = (int(image.shape[1]), int(image.shape[0]))
+        self.stream_lag = max(0.0, now - fts)
+        self.health.frames_analysed += 1
+        self.index += 1
+        return Frame(self.camera_id, fts, image, self.index, live=True, stream_bytes=sizes)
 
     def pacer(self) -> ReadPacer | None:
         """Burst reading for TCP streams. Not for UDP: a key frame arriving while the reader sleeps
@@ -287,11 +299,8 @@ class RtspSource(LiveSource):
                         continue
                 else:
                     sizes = None
-                try:
-                    decoded = ctx.decode(packet)
-                except av.error.FFmpegError:
-                    decoded = None
-                if decoded is None or no_picture(ctx, keyframe_only, decoded):
+                decoded = decode(ctx, packet, keyframe_only)
+                if decoded is None:
                     self.health.decode_errors += 1
                     errors += 1
                     if errors > MAX_CONSECUTIVE_DECODE_ERRORS:
@@ -299,22 +308,16 @@ class RtspSource(LiveSource):
                     continue
                 errors = 0
                 for frame in decoded:
-                    self.decoded += 1
-                    self._mark_online()
-                    fts = ts if frame.pts is None or clock.offset is None else frame.pts * tb + clock.offset
+                    fts = self._decoded_at(frame, ts, tb, clock)
                     if not gate.due(fts):
                         continue
                     if not self.wants_frame():
                         self.health.frames_dropped += 1
                         continue
                     gate.taken(fts)
-                    image = frame.to_ndarray(format="bgr24")
-                    self.frame_size = (int(image.shape[1]), int(image.shape[0]))
-                    self.stream_lag = max(0.0, now - fts)
-                    self.health.frames_analysed += 1
-                    self.index += 1
-                    last = (fts, image)
-                    yield Frame(self.camera_id, fts, image, self.index, live=True, stream_bytes=sizes)
+                    picture = self._picture(frame, fts, now, sizes)
+                    last = (fts, picture.image)
+                    yield picture
         finally:
             if pooled is not None:
                 pooled.close()
