@@ -200,7 +200,8 @@ class RtspSource(LiveSource):
         self.deliver: Callable[[Frame], None] | None = None
 
     def _decoded_at(self, frame: av.VideoFrame, ts: float, tb: float, clock: StreamClock) -> float:
-        """A decoded picture's capture time (its own pts where the stream clock is known)."""
+        """A decoded picture's capture time (its own pts where the stream clock is known); counts the
+        picture as decoded and the camera as online, due or not."""
         self.decoded += 1
         self._mark_online()
         return ts if frame.pts is None or clock.offset is None else frame.pts * tb + clock.offset
